@@ -1,0 +1,118 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Every target gets the same settings, as in Hummingbird itself: Swift 6 language mode with
+// strict concurrency, explicit `any`, and imports that are internal unless said otherwise.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "SubsidyLedger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "subsidy", targets: ["SubsidyCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // Pure: the subsidy rules, money and the calculator contract. Foundation only, no I/O.
+        .target(
+            name: "SubsidyRules",
+            swiftSettings: swiftSettings
+        ),
+        // PostgreSQL: migrations, repositories, the ledger and batches.
+        .target(
+            name: "SubsidyStore",
+            dependencies: [
+                "SubsidyRules",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP: Hummingbird 2 application and routes.
+        .target(
+            name: "SubsidyServer",
+            dependencies: [
+                "SubsidyRules",
+                "SubsidyStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The one executable, `subsidy`, with its subcommands.
+        .executableTarget(
+            name: "SubsidyCLI",
+            dependencies: [
+                "SubsidyRules",
+                "SubsidyStore",
+                "SubsidyServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Helpers for the test targets: fresh PostgreSQL databases per test.
+        .target(
+            name: "SubsidyTestSupport",
+            dependencies: [
+                "SubsidyStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SubsidyRulesTests",
+            dependencies: [
+                "SubsidyRules",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SubsidyStoreTests",
+            dependencies: [
+                "SubsidyStore",
+                "SubsidyTestSupport",
+                "SubsidyRules",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SubsidyServerTests",
+            dependencies: [
+                "SubsidyServer",
+                "SubsidyTestSupport",
+                "SubsidyStore",
+                "SubsidyRules",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

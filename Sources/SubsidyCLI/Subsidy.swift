@@ -1,0 +1,140 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import SubsidyRules
+import SubsidyServer
+import SubsidyStore
+
+@main
+struct Subsidy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "subsidy",
+        abstract: "SubsidyLedger: SME loan-interest subsidies and investment rewards (专精特新企业贴息与奖励).",
+        subcommands: [Serve.self, Migrate.self, Calc.self])
+}
+
+/// Settings shared by the commands that reach the database, read once from the environment.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL (default: $DATABASE_URL).")
+    var databaseURL: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default: $LOG_LEVEL or info).")
+    var logLevel: String?
+
+    func database() throws -> DatabaseURL {
+        guard let text = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !text.isEmpty else {
+            throw ValidationError("no database configured: set DATABASE_URL (scripts/pg.sh start prints one)")
+        }
+        do {
+            return try DatabaseURL(text)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func level() throws -> Logger.Level {
+        let text = logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: text) else { throw ValidationError("unknown log level \"\(text)\"") }
+        return level
+    }
+
+    func logger(_ label: String) throws -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = try level()
+        return logger
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP service (migrating the database first).")
+
+    @OptionGroup var options: DatabaseOptions
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (default: $PORT or 8080).")
+    var port: Int?
+
+    @Flag(help: "Do not apply pending migrations at start.")
+    var noMigrate = false
+
+    func run() async throws {
+        let database = try options.database()
+        let logger = try options.logger("subsidy.serve")
+        if !noMigrate {
+            try await Migrate.apply(database: database, folder: Migrator.defaultFolder(), logger: logger)
+        }
+        let port = self.port ?? ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 8080
+        let app = try await buildApplication(config: AppConfig(host: host, port: port, database: database, logLevel: try options.level()))
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply the numbered SQL migrations in sql/ that are not applied yet.")
+
+    @OptionGroup var options: DatabaseOptions
+
+    @Option(help: "Folder of NNN_name.sql files (default: $SUBSIDY_SQL_DIR or ./sql).")
+    var dir: String?
+
+    func run() async throws {
+        let logger = try options.logger("subsidy.migrate")
+        let applied = try await Migrate.apply(database: try options.database(), folder: dir ?? Migrator.defaultFolder(), logger: logger)
+        print(applied.isEmpty ? "schema is up to date" : "applied: " + applied.joined(separator: ", "))
+    }
+
+    @discardableResult
+    static func apply(database: DatabaseURL, folder: String, logger: Logger) async throws -> [String] {
+        let migrator = try Migrator(folder: folder)
+        let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: logger)
+        return try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await migrator.migrate(client, logger: logger)
+        }
+    }
+}
+
+struct Calc: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compute awards from a calculator request (CALCULATOR.md); no database needed.",
+        discussion: "Exit status 2 on invalid input, with {\"error\", \"field\"} on standard error.")
+
+    @Argument(help: "The request JSON file, or - for standard input.")
+    var file: String
+
+    @Flag(help: "Indent the JSON output.")
+    var pretty = false
+
+    @Option(help: "json (the contract) or text (a readable report with the explanation).")
+    var format: OutputFormat = .json
+
+    enum OutputFormat: String, ExpressibleByArgument {
+        case json, text
+    }
+
+    func run() throws {
+        let data: Data
+        if file == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: file) else {
+                FileHandle.standardError.write(Data((InputError(field: "", message: "cannot read \(file)").json.serialized() + "\n").utf8))
+                throw ExitCode(2)
+            }
+            data = contents
+        }
+        do {
+            let result = try SubsidyEngine.calculate(json: data)
+            let output = format == .text ? result.textReport : result.json.serialized(pretty: pretty) + "\n"
+            FileHandle.standardOutput.write(Data(output.utf8))
+        } catch {
+            FileHandle.standardError.write(Data((error.json.serialized(pretty: pretty) + "\n").utf8))
+            throw ExitCode(2)
+        }
+    }
+}

@@ -1,0 +1,90 @@
+/// One line of an award's explanation: which rule, from which clause, on what inputs, with what
+/// result, in words a clerk can check with a calculator.
+public struct ExplanationStep: Sendable, Hashable {
+    public var rule: String
+    public var clause: String
+    public var text: String
+    public var amount: Money?
+    /// The item (loan, investment or guarantee) the step belongs to; `nil` for a recipient-level step.
+    public var item: String?
+    /// The interest record the step belongs to, for record-level steps.
+    public var record: String?
+    /// The step's inputs by name, in order.
+    public var inputs: [KeyValue]
+
+    public init(rule: String, clause: String, text: String, amount: Money?, item: String? = nil, record: String? = nil, inputs: [KeyValue] = []) {
+        self.rule = rule
+        self.clause = clause
+        self.text = text
+        self.amount = amount
+        self.item = item
+        self.record = record
+        self.inputs = inputs
+    }
+}
+
+public struct KeyValue: Sendable, Hashable {
+    public var key: String
+    public var value: String
+
+    public init(_ key: String, _ value: String) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// One part of an award (RULES.md §9): a loan, an investment or a guarantee.
+public struct AwardItem: Sendable, Hashable {
+    public var id: String
+    public var kind: ItemKind
+    public var amount: Money
+    /// For loans, the interest records the item is computed from.
+    public var records: [String]
+}
+
+public enum ItemKind: String, Sendable {
+    case loan, investment, guarantee
+}
+
+public struct Award: Sendable {
+    public var recipient: String
+    public var recipientName: String
+    public var amount: Money
+    public var items: [AwardItem]
+    public var explanation: [ExplanationStep]
+}
+
+/// An input item the rules left out, with a reason a clerk can act on.
+public struct Exclusion: Sendable, Hashable {
+    public var id: String
+    public var kind: ExclusionKind
+    /// A stable machine-readable code, e.g. `firm_not_qualified`.
+    public var code: String
+    public var reason: String
+    public var reasonZh: String
+    /// Whose award the item would have counted towards.
+    public var recipient: String
+}
+
+public enum ExclusionKind: String, Sendable {
+    case interestRecord = "interest_record"
+    case loan, investment, guarantee
+}
+
+public struct CalculationResult: Sendable {
+    public var program: Program
+    public var year: Int
+    public var policyVersion: String
+    public var total: Money
+    public var awards: [Award]
+    public var excluded: [Exclusion]
+}
+
+/// A failure while computing a valid request: the LPR table does not cover a day the rules
+/// need. Reported like invalid input, naming the field whose date needs the missing fixing.
+public struct ComputationError: Error, Sendable {
+    public var field: String
+    public var message: String
+
+    public var inputError: InputError { InputError(field: field, message: message) }
+}

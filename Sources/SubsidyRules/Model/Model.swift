@@ -1,0 +1,190 @@
+/// The five programs of the policy that the calculator computes.
+public enum Program: String, CaseIterable, Sendable, Codable {
+    /// 壮大贷 interest subsidy (item 6, first sentence).
+    case zhuangda
+    /// 新易贷 tiered interest subsidy (item 6, second sentence).
+    case xinyidai
+    /// 股权投资奖励 (item 8).
+    case equity
+    /// 引导基金奖励 (item 9).
+    case fund
+    /// 担保费补贴 (guarantee-fee offset).
+    case guarantee
+
+    public var chineseName: String {
+        switch self {
+        case .zhuangda: "壮大贷贴息"
+        case .xinyidai: "新易贷贴息"
+        case .equity: "股权投资奖励"
+        case .fund: "引导基金奖励"
+        case .guarantee: "担保费补贴"
+        }
+    }
+}
+
+/// The 新易贷 product tiers (梯度).
+public enum XinyidaiTier: String, CaseIterable, Sendable {
+    case xinedai, huiye, peiyou, touliandai
+}
+
+public enum QualificationLevel: String, CaseIterable, Sendable {
+    /// 创新型中小企业 (科技和创新型中小企业 from 2026-04-01).
+    case innovative
+    /// 省级专精特新中小企业.
+    case specialized
+    /// 国家专精特新"小巨人".
+    case littleGiant = "little_giant"
+
+    /// Reads a level; `tech_innovative` is accepted as the 2026 name of `innovative`.
+    public static func parse(_ text: String, field: String) throws(InputError) -> QualificationLevel {
+        if text == "tech_innovative" { return .innovative }
+        guard let level = QualificationLevel(rawValue: text) else {
+            throw InputError(field: field, message: "unknown qualification level \"\(text)\": expected innovative, specialized or little_giant")
+        }
+        return level
+    }
+}
+
+/// A recognition valid on day d when `from ≤ d ≤ to`.
+public struct Qualification: Hashable, Sendable {
+    public var level: QualificationLevel
+    public var from: CivilDate
+    public var to: CivilDate
+
+    public init(level: QualificationLevel, from: CivilDate, to: CivilDate) {
+        self.level = level
+        self.from = from
+        self.to = to
+    }
+
+    public func isValid(on day: CivilDate) -> Bool { from <= day && day <= to }
+}
+
+extension [Qualification] {
+    /// Whether one of the qualifications, of one of `levels`, is valid on `day`.
+    func holds(_ levels: Set<QualificationLevel>, on day: CivilDate) -> Bool {
+        contains { levels.contains($0.level) && $0.isValid(on: day) }
+    }
+}
+
+public struct Firm: Sendable {
+    public var uscc: String
+    public var name: String
+    public var qualifications: [Qualification]
+    /// What the firm (or investor) already received this year, per program (for caps).
+    public var awarded: [Program: Money]
+}
+
+public enum SubsidyLevel: String, Sendable, CaseIterable {
+    case city, provincial, national
+}
+
+/// Another award recorded on the same item this year (RULES.md §8).
+public struct OtherSubsidy: Sendable {
+    public var level: SubsidyLevel
+    public var amount: Money
+}
+
+public enum LoanProduct: Hashable, Sendable {
+    case zhuangda
+    case xinyidai(XinyidaiTier)
+
+    public var program: Program {
+        switch self {
+        case .zhuangda: .zhuangda
+        case .xinyidai: .xinyidai
+        }
+    }
+
+    public var text: String {
+        switch self {
+        case .zhuangda: "zhuangda"
+        case .xinyidai(let tier): "xinyidai:\(tier.rawValue)"
+        }
+    }
+}
+
+public struct InterestRecord: Sendable {
+    public var id: String
+    public var from: CivilDate
+    public var to: CivilDate
+    public var balance: Money
+    /// Interest actually paid; may be negative in input (a reversal), which the rules exclude.
+    public var paid: Money
+    public var paidOn: CivilDate
+}
+
+public struct Loan: Sendable {
+    public var id: String
+    public var firm: String
+    public var product: LoanProduct
+    public var principal: Money
+    public var start: CivilDate
+    public var maturity: CivilDate
+    public var contractRate: Rate?
+    public var awardedBefore: Money
+    public var otherSubsidies: [OtherSubsidy]
+    public var interest: [InterestRecord]
+    /// Where the loan sits in the request (`loans[3]`), for errors raised while computing.
+    public var field: String
+}
+
+public enum InvestmentKind: String, Sendable {
+    case equity, fund
+}
+
+public enum InvestmentStage: String, Sendable, CaseIterable {
+    case seed, early, growth, late
+}
+
+public struct Recognition: Sendable {
+    public var level: QualificationLevel
+    public var date: CivilDate
+}
+
+public struct Investment: Sendable {
+    public var id: String
+    public var investor: String
+    public var investee: String
+    public var kind: InvestmentKind
+    public var amount: Money
+    public var date: CivilDate
+    public var stage: InvestmentStage?
+    public var investeeQualifications: [Qualification]
+    public var registeredInCity: Bool
+    public var recognition: Recognition?
+    public var awardedBefore: Money
+    public var otherSubsidies: [OtherSubsidy]
+}
+
+public struct Guarantee: Sendable {
+    public var id: String
+    public var firm: String
+    public var loan: String?
+    public var guarantor: String
+    public var principal: Money
+    public var from: CivilDate
+    public var to: CivilDate
+    public var fee: Money
+    public var paidOn: CivilDate
+    public var otherSubsidies: [OtherSubsidy]
+}
+
+/// A validated calculator request: everything the rules need, nothing read from elsewhere.
+public struct CalculationRequest: Sendable {
+    public var program: Program
+    public var year: Int
+    public var policy: ResolvedPolicy
+    public var lpr: LPRTable
+    public var firms: [String: Firm]
+    public var loans: [Loan]
+    public var investments: [Investment]
+    public var guarantees: [Guarantee]
+}
+
+/// Limits on one request, so that a single call cannot exhaust the service.
+public enum RequestLimits {
+    public static let maxInterestRecords = 1_000_000
+    public static let maxItems = 1_000_000
+    public static let maxIDLength = 64
+}

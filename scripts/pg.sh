@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Makes sure a PostgreSQL 15 server is available and prints its URL.
+#
+#   scripts/pg.sh start [--dir DIR] [--port PORT]   start (creating if needed); prints DATABASE_URL
+#   scripts/pg.sh stop  [--dir DIR]                 stop the cluster
+#   scripts/pg.sh url   [--dir DIR]                 print the URL of a running cluster
+#   scripts/pg.sh status [--dir DIR]
+#   scripts/pg.sh destroy --dir DIR                 stop and delete a (throwaway) cluster
+#
+# If DATABASE_URL is set, `start` and `url` print it and touch nothing. Otherwise the cluster
+# lives in the project's git-ignored `.pg/` folder (DIR), listens on 127.0.0.1 only, and has a
+# generated password kept in DIR/password. Debian's PostgreSQL 15 is installed when its binaries
+# are missing. As root, the server runs as the `postgres` user. Running `start` again is harmless.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+command=${1:-start}
+shift || true
+dir="$here/.pg"
+port=${PGPORT_LOCAL:-54329}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dir) dir=$2; shift 2 ;;
+    --port) port=$2; shift 2 ;;
+    *) echo "pg.sh: unknown option $1" >&2; exit 64 ;;
+  esac
+done
+database=subsidy
+user=subsidy
+
+log() { echo "pg.sh: $*" >&2; }
+
+if [ -n "${DATABASE_URL:-}" ] && { [ "$command" = start ] || [ "$command" = url ]; }; then
+  echo "$DATABASE_URL"
+  exit 0
+fi
+
+find_bin() {
+  local candidate
+  for candidate in /usr/lib/postgresql/15/bin /usr/lib/postgresql/*/bin; do
+    if [ -x "$candidate/pg_ctl" ] && [ -x "$candidate/initdb" ]; then echo "$candidate"; return 0; fi
+  done
+  return 1
+}
+
+ensure_binaries() {
+  if bin=$(find_bin); then return 0; fi
+  log "PostgreSQL binaries not found; installing Debian's postgresql-15"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >&2
+  # Installing must not start Debian's own cluster on 5432: policy-rc.d refuses service starts.
+  if [ "$(id -u)" -eq 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  $sudo apt-get install -y -qq postgresql-15 >&2 || $sudo apt-get install -y -qq postgresql >&2
+  bin=$(find_bin) || { log "PostgreSQL installation failed"; exit 1; }
+}
+
+# Runs a command as the cluster's owner: `postgres` when we are root (PostgreSQL refuses to run
+# as root), else ourselves.
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# As root the data folder must be reachable by `postgres`. A clone under a private home folder is
+# not, so the cluster then lives under /var/tmp and the project folder holds a link to it.
+prepare_dir() {
+  mkdir -p "$(dirname "$dir")"
+  if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+    if [ ! -e "$dir" ] && ! runuser -u postgres -- test -x "$(dirname "$dir")"; then
+      local key
+      key=$(printf '%s' "$dir" | sha256sum | cut -c1-12)
+      local real="/var/tmp/subsidyledger-pg-$key"
+      mkdir -p "$real"
+      ln -sfn "$real" "$dir"
+    fi
+    mkdir -p "$dir"
+    chown postgres: "$(readlink -f "$dir")"
+  else
+    mkdir -p "$dir"
+  fi
+  chmod 700 "$(readlink -f "$dir")"
+}
+
+data() { echo "$(readlink -f "$dir")/data"; }
+
+url() {
+  local password port_used
+  password=$(cat "$(readlink -f "$dir")/password")
+  port_used=$(cat "$(readlink -f "$dir")/port")
+  echo "postgres://$user:$password@127.0.0.1:$port_used/$database?sslmode=disable"
+}
+
+running() { [ -f "$(data)/postmaster.pid" ] && as_owner "$bin/pg_ctl" -D "$(data)" status >/dev/null 2>&1; }
+
+start() {
+  ensure_binaries
+  prepare_dir
+  local real
+  real=$(readlink -f "$dir")
+  if [ ! -f "$(data)/PG_VERSION" ]; then
+    log "creating a cluster in $dir"
+    head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$real/password"
+    echo "$port" > "$real/port"
+    chmod 600 "$real/password"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$real/password" "$real/port"
+    as_owner "$bin/initdb" -D "$(data)" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+      --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    {
+      echo "listen_addresses = '127.0.0.1'"
+      echo "port = $port"
+      echo "unix_socket_directories = '$real'"
+      echo "fsync = ${PG_FSYNC:-on}"
+      echo "max_connections = 200"
+    } | as_owner tee -a "$(data)/postgresql.conf" >/dev/null
+  fi
+  port=$(cat "$real/port")
+  if ! running; then
+    as_owner "$bin/pg_ctl" -D "$(data)" -l "$real/server.log" -w -t 60 start >/dev/null \
+      || { log "the server did not start; see $real/server.log"; tail -20 "$real/server.log" >&2; exit 1; }
+  fi
+  # Role and database, created once; the password comes from the cluster's password file.
+  local password
+  password=$(cat "$real/password")
+  as_owner "$bin/psql" -h "$real" -p "$port" -U postgres -d postgres -qtA -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SELECT 'CREATE ROLE $user LOGIN CREATEDB PASSWORD ''$password'''
+WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$user') \gexec
+SELECT 'CREATE DATABASE $database OWNER $user'
+WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$database') \gexec
+SQL
+  url
+}
+
+stop() {
+  bin=$(find_bin) || exit 0
+  [ -e "$dir" ] || exit 0
+  if running; then as_owner "$bin/pg_ctl" -D "$(data)" -m fast -w stop >/dev/null; fi
+}
+
+case "$command" in
+  start) start ;;
+  stop) stop ;;
+  url) bin=$(find_bin); running || { log "no cluster running in $dir"; exit 1; }; url ;;
+  status) bin=$(find_bin) || { echo "not installed"; exit 1; }; if running; then echo "running: $(url)"; else echo "stopped"; exit 1; fi ;;
+  destroy)
+    [ "$dir" != "$here/.pg" ] || { log "destroy is for throwaway clusters given with --dir"; exit 64; }
+    (stop) || true
+    real=$(readlink -f "$dir" 2>/dev/null || true)
+    rm -rf "$dir"
+    [ -n "$real" ] && rm -rf "$real"
+    ;;
+  *) echo "usage: pg.sh start|stop|url|status|destroy [--dir DIR] [--port PORT]" >&2; exit 64 ;;
+esac

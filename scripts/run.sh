@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs SubsidyLedger locally: makes sure PostgreSQL is there (DATABASE_URL, else the project's own
+# cluster in .pg/, installing PostgreSQL if needed), builds, migrates, loads the demo data, and
+# serves on http://127.0.0.1:8080 (PORT to change). Ctrl-C stops the service; `scripts/pg.sh stop`
+# stops the cluster.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+
+url=$(scripts/pg.sh start)
+export DATABASE_URL="$url"
+port=${PORT:-8080}
+
+echo "run.sh: building (the first build takes a few minutes)…" >&2
+swift build --product subsidy >&2
+bin="$(swift build --show-bin-path)/subsidy"
+
+"$bin" migrate
+psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -f scripts/demo/demo.sql
+
+cat >&2 <<MSG
+
+SubsidyLedger is starting on http://127.0.0.1:$port
+  health:      curl http://127.0.0.1:$port/health
+  calculator:  curl -s -X POST --data-binary @scripts/demo/calc-zhuangda.json http://127.0.0.1:$port/v1/calculate
+  command line: $bin calc scripts/demo/calc-zhuangda.json --format text
+  database:    DATABASE_URL=${DATABASE_URL%%:*}://… (scripts/pg.sh url prints it)
+MSG
+exec "$bin" serve --host 127.0.0.1 --port "$port" --no-migrate

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against a throwaway PostgreSQL cluster: starts one (installing
+# PostgreSQL if needed) on a free local port, runs `swift test` with DATABASE_URL pointing at it,
+# then stops and deletes it, and exits with the tests' status. Arguments go to `swift test`
+# (e.g. `scripts/test.sh --filter Migration`).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+
+command -v swift >/dev/null || { echo "test.sh: swift is not on PATH (expected /opt/swift on this machine kind)" >&2; exit 1; }
+
+free_port() {
+  if command -v python3 >/dev/null; then
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  else
+    echo $((55000 + RANDOM % 5000))
+  fi
+}
+
+cluster="$here/.pg-test-$$"
+cleanup() { scripts/pg.sh destroy --dir "$cluster" >/dev/null 2>&1 || true; }
+trap cleanup EXIT INT TERM
+
+# The suite always gets its own cluster, whatever DATABASE_URL says, so it never touches a real
+# database. fsync is off: the cluster is thrown away.
+url=$(env -u DATABASE_URL PG_FSYNC=off scripts/pg.sh start --dir "$cluster" --port "$(free_port)")
+echo "test.sh: throwaway cluster at ${url%%:*}://…@127.0.0.1 ($cluster)"
+
+status=0
+DATABASE_URL="$url" SUBSIDY_TEST_REQUIRE_DB=1 swift test "$@" || status=$?
+exit $status
