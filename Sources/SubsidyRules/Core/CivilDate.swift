@@ -42,6 +42,14 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         return CivilDate(year: y + years, month: m, day: day)!
     }
 
+    /// The anniversary `years` later, for terms: the anniversary of 29 February in a common year
+    /// is 1 March, so that a term of n years from 2024-02-29 ends on 2027-02-28 (the day before).
+    public func anniversary(years: Int) -> CivilDate {
+        let (y, m, d) = parts
+        if m == 2, d == 29, !CivilDate.isLeap(y + years) { return CivilDate(year: y + years, month: 3, day: 1)! }
+        return adding(years: years)
+    }
+
     /// The given day of the month `months` after this date's month.
     public func dayOfMonth(_ day: Int, monthsLater months: Int) -> CivilDate {
         let (y, m, _) = parts

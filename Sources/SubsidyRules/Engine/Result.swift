@@ -40,6 +40,13 @@ public struct AwardItem: Sendable, Hashable {
     public var amount: Money
     /// For loans, the interest records the item is computed from.
     public var records: [String]
+
+    public init(id: String, kind: ItemKind, amount: Money, records: [String] = []) {
+        self.id = id
+        self.kind = kind
+        self.amount = amount
+        self.records = records
+    }
 }
 
 public enum ItemKind: String, Sendable {

@@ -298,7 +298,7 @@ struct RequestValidator {
             let from = try CivilDate.parse(qualification.from, field: path + ".from")
             // The default term is three years from recognition: 2024-03-01 → 2027-02-28.
             let to = try qualification.to.map { text throws(InputError) in try CivilDate.parse(text, field: path + ".to") }
-                ?? from.adding(years: policy.qualificationTermYears) + -1
+                ?? from.anniversary(years: policy.qualificationTermYears) + -1
             guard from <= to else {
                 throw InputError(field: path + ".to", message: "\(to) is before from \(from)")
             }
