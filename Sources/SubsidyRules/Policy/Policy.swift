@@ -130,7 +130,9 @@ public struct ResolvedPolicy: Sendable {
 
         // Reads a value, naming the request field when the value came from the request.
         func field(_ key: String) -> String {
-            overridden.contains(key) ? "policy." + (key.split(separator: ".").last.map(String.init) ?? key) : "policy version \(version.id): \(key)"
+            guard overridden.contains(key) else { return "policy version \(version.id): \(key)" }
+            // `xinyidai.tiers.huiye` → `policy.tiers.huiye`; `zhuangda.ratio` → `policy.ratio`.
+            return "policy." + key.split(separator: ".").dropFirst().joined(separator: ".")
         }
         func text(_ key: String) throws(InputError) -> String {
             guard let value = values[key] else { throw InputError(field: field(key), message: "missing policy parameter \(key)") }
