@@ -26,6 +26,8 @@ trap cleanup EXIT INT TERM
 url=$(env -u DATABASE_URL PG_FSYNC=off scripts/pg.sh start --dir "$cluster" --port "$(free_port)")
 echo "test.sh: throwaway cluster at ${url%%:*}://…@127.0.0.1 ($cluster)"
 
+# Build everything first: the CLI tests run the `subsidy` binary itself.
+swift build --build-tests
 status=0
-DATABASE_URL="$url" SUBSIDY_TEST_REQUIRE_DB=1 swift test "$@" || status=$?
+DATABASE_URL="$url" SUBSIDY_TEST_REQUIRE_DB=1 swift test --skip-build "$@" || status=$?
 exit $status

@@ -113,6 +113,15 @@ struct Calc: ParsableCommand {
     @Option(help: "json (the contract) or text (a readable report with the explanation).")
     var format: OutputFormat = .json
 
+    @Flag(help: "Print decode, compute and encode times to standard error (for scripts/bench.sh).")
+    var timing = false
+
+    static func ms(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let micro = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        return "\(micro / 1000).\(String(micro % 1000 + 1000).dropFirst())"
+    }
+
     enum OutputFormat: String, ExpressibleByArgument {
         case json, text
     }
@@ -129,9 +138,21 @@ struct Calc: ParsableCommand {
             data = contents
         }
         do {
-            let result = try SubsidyEngine.calculate(json: data)
-            let output = format == .text ? result.textReport : result.json.serialized(pretty: pretty) + "\n"
-            FileHandle.standardOutput.write(Data(output.utf8))
+            let clock = ContinuousClock()
+            let started = clock.now
+            let request = try CalculationRequest.decode(data)
+            let decoded = clock.now
+            let result = try SubsidyEngine.compute(request)
+            let computed = clock.now
+            var output = format == .text ? Array(result.textReport.utf8) : result.json.utf8(pretty: pretty)
+            if format == .json { output.append(UInt8(ascii: "\n")) }
+            let encoded = clock.now
+            FileHandle.standardOutput.write(Data(output))
+            if timing {
+                let records = request.loans.reduce(0) { $0 + $1.interest.count }
+                let line = "timing: records=\(records) decode_ms=\(Calc.ms(decoded - started)) compute_ms=\(Calc.ms(computed - decoded)) encode_ms=\(Calc.ms(encoded - computed))\n"
+                FileHandle.standardError.write(Data(line.utf8))
+            }
         } catch {
             FileHandle.standardError.write(Data((error.json.serialized(pretty: pretty) + "\n").utf8))
             throw ExitCode(2)

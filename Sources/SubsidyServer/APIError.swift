@@ -35,7 +35,7 @@ extension Response {
         Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: value.serialized())))
+            body: .init(byteBuffer: ByteBuffer(bytes: value.utf8())))
     }
 }
 

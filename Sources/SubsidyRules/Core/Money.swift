@@ -76,21 +76,32 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public var description: String { plain }
 
+    /// Formats from the integer, byte by byte: this runs for every explanation step, so it
+    /// avoids `Character` iteration.
     private func format(grouped: Bool) -> String {
-        let magnitude = fen.magnitude
-        let yuan = magnitude / 100
-        let cents = magnitude % 100
-        var integer = String(yuan)
-        if grouped, integer.count > 3 {
-            var out = ""
-            for (index, character) in integer.enumerated() {
-                if index > 0, (integer.count - index) % 3 == 0 { out.append(",") }
-                out.append(character)
+        var magnitude = fen.magnitude
+        // Up to 20 digits, 6 separators, a sign and a point.
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            var reversed: [UInt8] = []
+            reversed.reserveCapacity(32)
+            reversed.append(UInt8(ascii: "0") + UInt8(magnitude % 10)); magnitude /= 10
+            reversed.append(UInt8(ascii: "0") + UInt8(magnitude % 10)); magnitude /= 10
+            reversed.append(UInt8(ascii: "."))
+            var digits = 0
+            repeat {
+                if grouped, digits > 0, digits % 3 == 0 { reversed.append(UInt8(ascii: ",")) }
+                reversed.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+                magnitude /= 10
+                digits += 1
+            } while magnitude > 0
+            if fen < 0 { reversed.append(UInt8(ascii: "-")) }
+            var index = 0
+            for byte in reversed.reversed() {
+                buffer[index] = byte
+                index += 1
             }
-            integer = out
+            return index
         }
-        let fraction = cents < 10 ? "0\(cents)" : "\(cents)"
-        return (fen < 0 ? "-" : "") + integer + "." + fraction
     }
 }
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Benchmarks, each reported next to plain PostgreSQL doing the same work on the same data.
+#
+#   calc: the 壮大贷 calculator on 100,000 interest records (release build), against one SQL
+#         query computing round(balance × LPR × days / 360), min with paid, per-loan sums and the
+#         50 % ratio over the same rows in a bare table (data loaded by \copy beforehand).
+#
+# Usage: scripts/bench.sh [RECORDS]     (uses DATABASE_URL, else the project cluster)
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+records=${1:-100000}
+url=$(scripts/pg.sh start)
+
+swift build -c release --product subsidy >&2
+bin="$(swift build -c release --show-bin-path)/subsidy"
+python3 scripts/bench/gen_calc.py "$records" /tmp/bench-calc.json /tmp/bench-records.tsv
+
+best() { sort -n | head -1; }
+echo "== calc: $records interest records (best of 5)"
+for _ in 1 2 3 4 5; do "$bin" calc /tmp/bench-calc.json --timing 2>&1 >/dev/null | sed -n 's/.*compute_ms=\([0-9.]*\).*/\1/p'; done | best > /tmp/bench-compute
+for _ in 1 2 3 4 5; do
+  start=$(date +%s%N); "$bin" calc /tmp/bench-calc.json > /dev/null; end=$(date +%s%N)
+  echo $(( (end - start) / 1000000 ))
+done | best > /tmp/bench-total
+"$bin" calc /tmp/bench-calc.json --timing 2>&1 >/dev/null | tail -1
+
+psql "$url" -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
+DROP TABLE IF EXISTS bench_records;
+CREATE TABLE bench_records (loan text, id text, period_from date, period_to date, balance_fen bigint, paid_fen bigint);
+\copy bench_records FROM '/tmp/bench-records.tsv'
+ANALYZE bench_records;
+SQL
+# The same arithmetic in SQL: 1-year LPR 3.10 % fixed at the loans' start (January 2025),
+# round half away from zero (numeric round does that), per-loan sum × 50 %.
+query="SELECT sum(s) FROM (SELECT round(sum(least(round(balance_fen * 3.10 * (period_to - period_from) / 36000.0), paid_fen)) * 0.5) AS s FROM bench_records GROUP BY loan) t"
+for _ in 1 2 3 4 5; do
+  psql "$url" -qAt -c '\timing on' -c "$query" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
+done | best > /tmp/bench-pg
+compute=$(cat /tmp/bench-compute); total=$(cat /tmp/bench-total); pg=$(cat /tmp/bench-pg)
+echo "engine compute: ${compute} ms; whole command (parse + compute + JSON out): ${total} ms"
+echo "plain PostgreSQL, same arithmetic over the same rows: ${pg} ms"
+python3 -c "print(f'ratio engine compute / PostgreSQL query: {float(\"$compute\") / float(\"$pg\"):.2f}; whole command / PostgreSQL query: {float(\"$total\") / float(\"$pg\"):.2f}')"
