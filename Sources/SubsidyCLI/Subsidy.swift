@@ -12,7 +12,7 @@ struct Subsidy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "subsidy",
         abstract: "SubsidyLedger: SME loan-interest subsidies and investment rewards (专精特新企业贴息与奖励).",
-        subcommands: [Serve.self, Migrate.self, Calc.self])
+        subcommands: [Serve.self, Migrate.self, Calc.self, LedgerCommand.self])
 }
 
 /// Settings shared by the commands that reach the database, read once from the environment.
@@ -44,6 +44,20 @@ struct DatabaseOptions: ParsableArguments {
         var logger = Logger(label: label)
         logger.logLevel = try level()
         return logger
+    }
+
+    /// Runs `body` with a pooled client of the configured database, for one command.
+    func withClient<T: Sendable>(_ label: String, _ body: @Sendable (PostgresClient, Logger) async throws -> T) async throws -> T {
+        let logger = try logger(label)
+        let client = PostgresClient(configuration: try database().clientConfiguration(), backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body(client, logger)
+        }
     }
 }
 
@@ -91,8 +105,11 @@ struct Migrate: AsyncParsableCommand {
     static func apply(database: DatabaseURL, folder: String, logger: Logger) async throws -> [String] {
         let migrator = try Migrator(folder: folder)
         let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: logger)
-        return try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
+        return try await withThrowingTaskGroup(of: [String]?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
+            }
             defer { group.cancelAll() }
             return try await migrator.migrate(client, logger: logger)
         }

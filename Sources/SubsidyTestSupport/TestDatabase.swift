@@ -77,11 +77,19 @@ public enum TestDatabase {
 /// Creates the migrated template once per process and serialises `CREATE DATABASE` (PostgreSQL
 /// refuses to copy a template while another session copies it).
 actor TemplateRegistry {
-    private var template: String?
+    /// One creation for the whole process. The actor is reentrant across `await`, so callers
+    /// share the task instead of each seeing "no template yet" and starting another.
+    private var template: Task<String, any Error>?
 
     func migratedTemplate(admin: DatabaseURL) async throws -> String {
-        if let template { return template }
-        let name = "tpl_\(ProcessInfo.processInfo.processIdentifier)_\(Int(Date().timeIntervalSince1970))"
+        if let template { return try await template.value }
+        let task = Task { try await self.makeTemplate(admin: admin) }
+        template = task
+        return try await task.value
+    }
+
+    private func makeTemplate(admin: DatabaseURL) async throws -> String {
+        let name = "tpl_\(ProcessInfo.processInfo.processIdentifier)_\(UUID().uuidString.prefix(8).lowercased())"
         try await createDatabase(admin: admin, name: name, template: "template0")
         let url = admin.with(database: name)
         let migrator = try Migrator(folder: TestDatabase.migrationsFolder)
@@ -91,19 +99,18 @@ actor TemplateRegistry {
             try await migrator.migrate(client, logger: TestDatabase.logger)
             group.cancelAll()
         }
-        template = name
         return name
     }
 
     func createDatabase(admin: DatabaseURL, name: String, template: String) async throws {
         // Identifiers are generated here, never from input: `unsafeSQL` is safe for them.
         try await admin.withConnection(logger: TestDatabase.logger) { connection in
-            for attempt in 1...20 {
+            for attempt in 1...100 {
                 do {
                     try await connection.query(
                         PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\" TEMPLATE \"\(template)\""), logger: TestDatabase.logger)
                     return
-                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55006" && attempt < 20 {
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55006" && attempt < 100 {
                     // The template's last client is still disconnecting; try again shortly.
                     try await Task.sleep(for: .milliseconds(50))
                 }

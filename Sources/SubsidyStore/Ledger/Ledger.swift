@@ -1,0 +1,259 @@
+import Crypto
+public import Foundation
+public import Logging
+public import PostgresNIO
+public import SubsidyRules
+
+public enum EntryKind: String, Sendable {
+    case budget, accrual, payment, reversal, recovery, adjustment
+}
+
+public enum AccountKind: String, Sendable {
+    case budget, expense, payable, receivable, bank
+}
+
+/// A ledger account named by its code: `budget:zhuangda:2025`, `expense:zhuangda:2025`,
+/// `payable:<uscc>`, `receivable:<uscc>`, `bank:bureau`.
+public struct AccountRef: Hashable, Sendable {
+    public var code: String
+    public var kind: AccountKind
+    public var program: Program?
+    public var year: Int?
+    public var recipient: String?
+    public var name: String
+
+    public static func budget(_ program: Program, _ year: Int) -> AccountRef {
+        AccountRef(code: "budget:\(program.rawValue):\(year)", kind: .budget, program: program, year: year, name: "专项资金预算 Budget \(program.chineseName) \(year)")
+    }
+    public static func expense(_ program: Program, _ year: Int) -> AccountRef {
+        AccountRef(code: "expense:\(program.rawValue):\(year)", kind: .expense, program: program, year: year, name: "补贴支出 Expense \(program.chineseName) \(year)")
+    }
+    public static func payable(_ uscc: String) -> AccountRef {
+        AccountRef(code: "payable:\(uscc)", kind: .payable, recipient: uscc, name: "应付补贴 Payable \(uscc)")
+    }
+    public static func receivable(_ uscc: String) -> AccountRef {
+        AccountRef(code: "receivable:\(uscc)", kind: .receivable, recipient: uscc, name: "应收退回 Receivable \(uscc)")
+    }
+    public static let bureauBank = AccountRef(code: "bank:bureau", kind: .bank, name: "财政局专户 Bureau bank account")
+}
+
+/// One line: positive debits, negative credits.
+public struct LedgerLine: Hashable, Sendable {
+    public var account: AccountRef
+    public var amount: Money
+
+    public init(_ account: AccountRef, _ amount: Money) {
+        precondition(amount != .zero, "a journal line moves money")
+        self.account = account
+        self.amount = amount
+    }
+}
+
+public struct NewJournalEntry: Sendable {
+    public var kind: EntryKind
+    public var memo: String
+    public var batchID: Int64?
+    public var reverses: Int64?
+    public var createdBy: Int64?
+    public var lines: [LedgerLine]
+
+    public init(kind: EntryKind, memo: String, batchID: Int64? = nil, reverses: Int64? = nil, createdBy: Int64? = nil, lines: [LedgerLine]) {
+        self.kind = kind
+        self.memo = memo
+        self.batchID = batchID
+        self.reverses = reverses
+        self.createdBy = createdBy
+        self.lines = lines
+    }
+}
+
+/// The hash of an entry: SHA-256 over the previous entry's hash and the entry's fields, each
+/// length-prefixed so that no two different entries share a canonical text.
+public enum EntryHash {
+    public static let genesis = [UInt8](repeating: 0, count: 32)
+
+    public static func compute(
+        previous: [UInt8], seq: Int64, postedMicros: Int64, kind: String, memo: String, batchID: Int64, reverses: Int64,
+        createdBy: Int64, lines: [(lineNo: Int, account: String, amountFen: Int64)]
+    ) -> [UInt8] {
+        var text = ""
+        func field(_ value: String) { text += "\(value.utf8.count):\(value)|" }
+        field("v1")
+        field(String(seq))
+        field(String(postedMicros))
+        field(kind)
+        field(memo)
+        field(String(batchID))
+        field(String(reverses))
+        field(String(createdBy))
+        for line in lines.sorted(by: { $0.lineNo < $1.lineNo }) {
+            field("\(line.lineNo):\(line.account):\(line.amountFen)")
+        }
+        var hasher = SHA256()
+        hasher.update(data: previous)
+        hasher.update(data: Array(text.utf8))
+        return Array(hasher.finalize())
+    }
+}
+
+public enum LedgerError: Error, CustomStringConvertible, Sendable {
+    case unbalanced(memo: String, sumFen: Int64)
+
+    public var description: String {
+        switch self {
+        case .unbalanced(let memo, let sum): "entry \"\(memo)\" does not balance: its lines sum to \(Money(fen: sum).plain)"
+        }
+    }
+}
+
+/// Posts entries and reads the ledger. Posting runs inside the caller's transaction, under a
+/// transaction-level advisory lock, so that entries form one chain in `seq` order.
+public struct Ledger: Sendable {
+    static let chainLockKey: Int64 = 0x4C45_4447_4552  // "LEDGER"
+    public let logger: Logger
+
+    public init(logger: Logger) { self.logger = logger }
+
+    /// Posts `entries` in order on `connection`, which must be in a transaction. Returns their seqs.
+    @discardableResult
+    public func post(_ entries: [NewJournalEntry], on connection: PostgresConnection) async throws -> [Int64] {
+        guard !entries.isEmpty else { return [] }
+        for entry in entries {
+            let sum = entry.lines.map(\.amount).sum()
+            guard sum == .zero, entry.lines.count >= 2 else { throw LedgerError.unbalanced(memo: entry.memo, sumFen: sum.fen) }
+        }
+        try await connection.query("SELECT pg_advisory_xact_lock(\(Ledger.chainLockKey))", logger: logger)
+        let accounts = Array(Set(entries.flatMap { $0.lines.map(\.account) }))
+        try await ensureAccounts(accounts, on: connection)
+
+        var previous = EntryHash.genesis
+        for try await hex in try await connection.query(
+            "SELECT encode(hash, 'hex') FROM journal_entries ORDER BY seq DESC LIMIT 1", logger: logger
+        ).decode(String.self) {
+            previous = Array(hexadecimal: hex)
+        }
+        var seqs: [Int64] = []
+        seqs.reserveCapacity(entries.count)
+        for try await seq in try await connection.query(
+            "SELECT nextval(pg_get_serial_sequence('journal_entries', 'seq')) FROM generate_series(1, \(entries.count))", logger: logger
+        ).decode(Int64.self) {
+            seqs.append(seq)
+        }
+        // Whole microseconds: what timestamptz stores, so that verify reads back what was hashed.
+        let postedMicros = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down))
+
+        var columns = (seq: [Int64](), kind: [String](), memo: [String](), batch: [Int64](), reverses: [Int64](), by: [Int64](),
+                       prev: [String](), hash: [String]())
+        var lineColumns = (seq: [Int64](), no: [Int](), account: [String](), amount: [Int64]())
+        for (index, entry) in entries.enumerated() {
+            let seq = seqs[index]
+            let lines = entry.lines.enumerated().map { (lineNo: $0.offset + 1, account: $0.element.account.code, amountFen: $0.element.amount.fen) }
+            let hash = EntryHash.compute(
+                previous: previous, seq: seq, postedMicros: postedMicros, kind: entry.kind.rawValue, memo: entry.memo,
+                batchID: entry.batchID ?? 0, reverses: entry.reverses ?? 0, createdBy: entry.createdBy ?? 0, lines: lines)
+            columns.seq.append(seq)
+            columns.kind.append(entry.kind.rawValue)
+            columns.memo.append(entry.memo)
+            columns.batch.append(entry.batchID ?? 0)
+            columns.reverses.append(entry.reverses ?? 0)
+            columns.by.append(entry.createdBy ?? 0)
+            columns.prev.append(previous.hex)
+            columns.hash.append(hash.hex)
+            for line in lines {
+                lineColumns.seq.append(seq)
+                lineColumns.no.append(line.lineNo)
+                lineColumns.account.append(line.account)
+                lineColumns.amount.append(line.amountFen)
+            }
+            previous = hash
+        }
+        try await connection.query(
+            """
+            INSERT INTO journal_entries (seq, posted_at, kind, memo, batch_id, reverses, created_by, prev_hash, hash)
+            SELECT s, timestamptz 'epoch' + \(postedMicros) * interval '1 microsecond', k, m, nullif(b, 0), nullif(r, 0), nullif(u, 0),
+                   decode(p, 'hex'), decode(h, 'hex')
+            FROM unnest(\(columns.seq)::bigint[], \(columns.kind)::text[], \(columns.memo)::text[], \(columns.batch)::bigint[],
+                        \(columns.reverses)::bigint[], \(columns.by)::bigint[], \(columns.prev)::text[], \(columns.hash)::text[])
+                 AS t(s, k, m, b, r, u, p, h)
+            ORDER BY s
+            """, logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO journal_lines (entry_seq, line_no, account_id, amount_fen)
+            SELECT t.s, t.n, a.id, t.amount
+            FROM unnest(\(lineColumns.seq)::bigint[], \(lineColumns.no)::int[], \(lineColumns.account)::text[], \(lineColumns.amount)::bigint[])
+                 AS t(s, n, code, amount)
+            JOIN accounts a ON a.code = t.code
+            """, logger: logger)
+        return seqs
+    }
+
+    func ensureAccounts(_ accounts: [AccountRef], on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            INSERT INTO accounts (code, kind, program, year, recipient_uscc, name)
+            SELECT c, k, nullif(p, ''), nullif(y, 0), nullif(r, ''), n
+            FROM unnest(\(accounts.map(\.code))::text[], \(accounts.map(\.kind.rawValue))::text[], \(accounts.map { $0.program?.rawValue ?? "" })::text[],
+                        \(accounts.map { $0.year ?? 0 })::int[], \(accounts.map { $0.recipient ?? "" })::text[], \(accounts.map(\.name))::text[])
+                 AS t(c, k, p, y, r, n)
+            ON CONFLICT (code) DO NOTHING
+            """, logger: logger)
+    }
+
+    /// Posts the reversal of entry `seq`: the same lines with opposite signs, linked to it.
+    @discardableResult
+    public func reverse(_ seq: Int64, memo: String, createdBy: Int64?, on connection: PostgresConnection) async throws -> Int64 {
+        var lines: [LedgerLine] = []
+        var batch: Int64?
+        let rows = try await connection.query(
+            """
+            SELECT a.code, a.kind, a.program, a.year, a.recipient_uscc, a.name, l.amount_fen, e.batch_id
+            FROM journal_lines l JOIN accounts a ON a.id = l.account_id JOIN journal_entries e ON e.seq = l.entry_seq
+            WHERE l.entry_seq = \(seq) ORDER BY l.line_no
+            """, logger: logger)
+        for try await (code, kind, program, year, recipient, name, amount, batchID) in rows.decode(
+            (String, String, String?, Int?, String?, String, Int64, Int64?).self)
+        {
+            let account = AccountRef(
+                code: code, kind: AccountKind(rawValue: kind)!, program: program.flatMap(Program.init(rawValue:)), year: year,
+                recipient: recipient, name: name)
+            lines.append(LedgerLine(account, Money(fen: -amount)))
+            batch = batchID
+        }
+        precondition(!lines.isEmpty, "entry \(seq) has no lines")
+        return try await post([NewJournalEntry(kind: .reversal, memo: memo, batchID: batch, reverses: seq, createdBy: createdBy, lines: lines)], on: connection)[0]
+    }
+}
+
+extension [UInt8] {
+    var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(count * 2)
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    init(hexadecimal text: String) {
+        var bytes: [UInt8] = []
+        var high: UInt8?
+        for character in text.utf8 {
+            let value: UInt8
+            switch character {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = character - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = character - UInt8(ascii: "a") + 10
+            default: continue
+            }
+            if let h = high {
+                bytes.append(h << 4 | value)
+                high = nil
+            } else {
+                high = value
+            }
+        }
+        self = bytes
+    }
+}
