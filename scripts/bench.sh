@@ -41,3 +41,26 @@ compute=$(cat /tmp/bench-compute); total=$(cat /tmp/bench-total); pg=$(cat /tmp/
 echo "engine compute: ${compute} ms; whole command (parse + compute + JSON out): ${total} ms"
 echo "plain PostgreSQL, same arithmetic over the same rows: ${pg} ms"
 python3 -c "print(f'ratio engine compute / PostgreSQL query: {float(\"$compute\") / float(\"$pg\"):.2f}; whole command / PostgreSQL query: {float(\"$total\") / float(\"$pg\"):.2f}')"
+
+# batch: computing a 壮大贷 batch of 10,000 firms × 24 interest records from the database,
+# against plain PostgreSQL reading the same rows (the SELECT the batch's loader runs, alone).
+echo
+echo "== batch: 10,000 firms × 24 interest records"
+admin_url=$url
+bench_url=$(echo "$url" | sed 's|/[^/?]*?|/subsidy_bench?|')
+psql "$admin_url" -q -c "DROP DATABASE IF EXISTS subsidy_bench WITH (FORCE)" -c "CREATE DATABASE subsidy_bench"
+"$bin" migrate --database-url "$bench_url" >/dev/null
+psql "$bench_url" -q -v ON_ERROR_STOP=1 -f scripts/bench/batch-data.sql
+SUBSIDY_NEW_PASSWORD=bench-password-1 "$bin" user add bench --name Bench --role clerk --database-url "$bench_url" >/dev/null
+"$bin" batch create --program zhuangda --year 2025 --user bench --database-url "$bench_url" <<< bench-password-1 >/dev/null
+start=$(date +%s%N)
+SUBSIDY_PASSWORD=bench-password-1 "$bin" batch compute 1 --user bench --database-url "$bench_url" 2>&1 | sed 's/^/  /'
+end=$(date +%s%N)
+batch_ms=$(( (end - start) / 1000000 ))
+read_query="SELECT count(*), sum(r.paid_fen) FROM loans l JOIN interest_records r ON r.loan_id = l.id AND r.status = 'accepted' WHERE l.program = 'zhuangda' AND r.paid_on >= '2025-01-01' AND r.paid_on < '2026-01-01'"
+for _ in 1 2 3; do
+  psql "$bench_url" -qAt -c '\timing on' -c "$read_query" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
+done | best > /tmp/bench-pg-read
+echo "batch compute (load 240,000 records, engine, store 10,000 lines): ${batch_ms} ms"
+echo "plain PostgreSQL reading the same rows: $(cat /tmp/bench-pg-read) ms"
+python3 -c "print(f'ratio batch compute / PostgreSQL read: {$batch_ms / float(\"$(cat /tmp/bench-pg-read)\"):.1f}')"

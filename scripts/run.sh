@@ -17,6 +17,13 @@ bin="$(swift build --show-bin-path)/subsidy"
 
 "$bin" migrate
 psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -f scripts/demo/demo.sql
+# Demo users (passwords are for this local demo only; hashed with bcrypt like any other).
+for spec in "clerk:clerk:王会计" "approver:approver:李处长" "admin:admin:系统管理员"; do
+  IFS=: read -r login role name <<< "$spec"
+  if [ -z "$(psql "$DATABASE_URL" -qAt -c "SELECT 1 FROM users WHERE login = '$login'")" ]; then
+    SUBSIDY_NEW_PASSWORD="demo-$login-pass" "$bin" user add "$login" --name "$name" --role "$role" >/dev/null
+  fi
+done
 
 cat >&2 <<MSG
 
@@ -25,5 +32,10 @@ SubsidyLedger is starting on http://127.0.0.1:$port
   calculator:  curl -s -X POST --data-binary @scripts/demo/calc-zhuangda.json http://127.0.0.1:$port/v1/calculate
   command line: $bin calc scripts/demo/calc-zhuangda.json --format text
   database:    DATABASE_URL=${DATABASE_URL%%:*}://… (scripts/pg.sh url prints it)
+  demo users:  clerk / demo-clerk-pass, approver / demo-approver-pass, admin / demo-admin-pass
+  a batch:     export DATABASE_URL=\$(scripts/pg.sh url)
+               SUBSIDY_PASSWORD=demo-clerk-pass $bin batch create --program zhuangda --year 2025 --user clerk
+               SUBSIDY_PASSWORD=demo-clerk-pass $bin batch compute 1 --user clerk
+               $bin batch show 1 --explain
 MSG
 exec "$bin" serve --host 127.0.0.1 --port "$port" --no-migrate

@@ -1,10 +1,32 @@
--- A small demo data set: three firms and their qualifications. Idempotent.
-INSERT INTO firms (uscc, name, district) VALUES
-    ('91350200776049653A', '成都示例精密制造有限公司', '高新区'),
-    ('913502000728319549', '成都示例融资担保有限公司', '锦江区'),
-    ('91440101MA5CJQ4N59', '成都示例创业投资有限公司', '武侯区')
+-- A small demo data set, idempotent: three firms, two banks, two 壮大贷 loans with interest paid in
+-- 2025, and the 2025 budget. Users are added by scripts/run.sh (their passwords are hashed).
+INSERT INTO firms (uscc, name, district, account_name, account_no, account_bank) VALUES
+    ('91350200776049653A', '成都示例精密制造有限公司', '高新区', '成都示例精密制造有限公司', '6222020000000001', '工商银行成都高新支行'),
+    ('913502000728319549', '成都示例融资担保有限公司', '锦江区', '成都示例融资担保有限公司', '6226090000000002', '民生银行成都分行'),
+    ('91440101MA5CJQ4N59', '成都示例创业投资有限公司', '武侯区', '成都示例创业投资有限公司', '6214830000000003', '成都银行武侯支行')
 ON CONFLICT (uscc) DO NOTHING;
 
 INSERT INTO qualifications (firm_uscc, level, valid_from, valid_to, source)
-SELECT '91350200776049653A', 'specialized', DATE '2024-03-01', DATE '2027-02-28', '川经信企业〔2024〕示例号'
-WHERE NOT EXISTS (SELECT 1 FROM qualifications WHERE firm_uscc = '91350200776049653A');
+SELECT v.uscc, v.level, v.f::date, v.t::date, v.src
+FROM (VALUES ('91350200776049653A', 'specialized', '2024-03-01', '2027-02-28', '川经信企业〔2024〕示例号'),
+             ('913502000728319549', 'little_giant', '2023-07-01', '2026-06-30', '工信部企业〔2023〕示例批')) v(uscc, level, f, t, src)
+WHERE NOT EXISTS (SELECT 1 FROM qualifications q WHERE q.firm_uscc = v.uscc);
+
+INSERT INTO banks (code, name) VALUES ('ICBC', '中国工商银行'), ('CMBC', '中国民生银行'), ('BOCD', '成都银行')
+ON CONFLICT (code) DO NOTHING;
+
+INSERT INTO loans (bank_code, loan_no, firm_uscc, program, principal_fen, start_date, maturity_date, contract_rate_pct) VALUES
+    ('ICBC', 'ZD-2025-0001', '91350200776049653A', 'zhuangda', 500000000, '2025-01-10', '2026-01-09', 3.80),
+    ('CMBC', 'ZD-2025-0002', '913502000728319549', 'zhuangda', 200000000, '2025-02-01', '2026-01-31', 3.60)
+ON CONFLICT (bank_code, loan_no) DO NOTHING;
+
+INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
+SELECT l.id, v.f::date, v.t::date, v.balance, v.paid, v.t::date
+FROM (VALUES ('ZD-2025-0001', '2025-01-10', '2025-03-21', 500000000, 3694444),
+             ('ZD-2025-0001', '2025-03-21', '2025-06-21', 500000000, 4000000),
+             ('ZD-2025-0002', '2025-02-01', '2025-05-01', 200000000, 2000000)) v(loan, f, t, balance, paid)
+JOIN loans l ON l.loan_no = v.loan
+WHERE NOT EXISTS (SELECT 1 FROM interest_records r WHERE r.loan_id = l.id AND r.period_from = v.f::date);
+
+INSERT INTO budgets (program, year, amount_fen, source) VALUES ('zhuangda', 2025, 5000000000, '成财企〔2025〕示例号')
+ON CONFLICT (program, year) DO NOTHING;

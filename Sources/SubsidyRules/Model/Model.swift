@@ -68,6 +68,13 @@ extension [Qualification] {
 }
 
 public struct Firm: Sendable {
+    public init(uscc: String, name: String, qualifications: [Qualification], awarded: [Program: Money] = [:]) {
+        self.uscc = uscc
+        self.name = name
+        self.qualifications = qualifications
+        self.awarded = awarded
+    }
+
     public var uscc: String
     public var name: String
     public var qualifications: [Qualification]
@@ -81,6 +88,11 @@ public enum SubsidyLevel: String, Sendable, CaseIterable {
 
 /// Another award recorded on the same item this year (RULES.md §8).
 public struct OtherSubsidy: Sendable {
+    public init(level: SubsidyLevel, amount: Money) {
+        self.level = level
+        self.amount = amount
+    }
+
     public var level: SubsidyLevel
     public var amount: Money
 }
@@ -105,6 +117,15 @@ public enum LoanProduct: Hashable, Sendable {
 }
 
 public struct InterestRecord: Sendable {
+    public init(id: String, from: CivilDate, to: CivilDate, balance: Money, paid: Money, paidOn: CivilDate) {
+        self.id = id
+        self.from = from
+        self.to = to
+        self.balance = balance
+        self.paid = paid
+        self.paidOn = paidOn
+    }
+
     public var id: String
     public var from: CivilDate
     public var to: CivilDate
@@ -115,6 +136,24 @@ public struct InterestRecord: Sendable {
 }
 
 public struct Loan: Sendable {
+    public init(
+        id: String, firm: String, product: LoanProduct, principal: Money, start: CivilDate, maturity: CivilDate,
+        contractRate: Rate? = nil, awardedBefore: Money = .zero, otherSubsidies: [OtherSubsidy] = [],
+        interest: [InterestRecord], field: String
+    ) {
+        self.id = id
+        self.firm = firm
+        self.product = product
+        self.principal = principal
+        self.start = start
+        self.maturity = maturity
+        self.contractRate = contractRate
+        self.awardedBefore = awardedBefore
+        self.otherSubsidies = otherSubsidies
+        self.interest = interest
+        self.field = field
+    }
+
     public var id: String
     public var firm: String
     public var product: LoanProduct
@@ -138,11 +177,35 @@ public enum InvestmentStage: String, Sendable, CaseIterable {
 }
 
 public struct Recognition: Sendable {
+    public init(level: QualificationLevel, date: CivilDate) {
+        self.level = level
+        self.date = date
+    }
+
     public var level: QualificationLevel
     public var date: CivilDate
 }
 
 public struct Investment: Sendable {
+    public init(
+        id: String, investor: String, investee: String, kind: InvestmentKind, amount: Money, date: CivilDate,
+        stage: InvestmentStage?, investeeQualifications: [Qualification], registeredInCity: Bool, recognition: Recognition?,
+        awardedBefore: Money = .zero, otherSubsidies: [OtherSubsidy] = []
+    ) {
+        self.id = id
+        self.investor = investor
+        self.investee = investee
+        self.kind = kind
+        self.amount = amount
+        self.date = date
+        self.stage = stage
+        self.investeeQualifications = investeeQualifications
+        self.registeredInCity = registeredInCity
+        self.recognition = recognition
+        self.awardedBefore = awardedBefore
+        self.otherSubsidies = otherSubsidies
+    }
+
     public var id: String
     public var investor: String
     public var investee: String
@@ -158,6 +221,22 @@ public struct Investment: Sendable {
 }
 
 public struct Guarantee: Sendable {
+    public init(
+        id: String, firm: String, loan: String?, guarantor: String, principal: Money, from: CivilDate, to: CivilDate,
+        fee: Money, paidOn: CivilDate, otherSubsidies: [OtherSubsidy] = []
+    ) {
+        self.id = id
+        self.firm = firm
+        self.loan = loan
+        self.guarantor = guarantor
+        self.principal = principal
+        self.from = from
+        self.to = to
+        self.fee = fee
+        self.paidOn = paidOn
+        self.otherSubsidies = otherSubsidies
+    }
+
     public var id: String
     public var firm: String
     public var loan: String?
@@ -172,6 +251,20 @@ public struct Guarantee: Sendable {
 
 /// A validated calculator request: everything the rules need, nothing read from elsewhere.
 public struct CalculationRequest: Sendable {
+    public init(
+        program: Program, year: Int, policy: ResolvedPolicy, lpr: LPRTable, firms: [String: Firm], loans: [Loan] = [],
+        investments: [Investment] = [], guarantees: [Guarantee] = []
+    ) {
+        self.program = program
+        self.year = year
+        self.policy = policy
+        self.lpr = lpr
+        self.firms = firms
+        self.loans = loans
+        self.investments = investments
+        self.guarantees = guarantees
+    }
+
     public var program: Program
     public var year: Int
     public var policy: ResolvedPolicy

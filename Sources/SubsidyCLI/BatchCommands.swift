@@ -1,0 +1,249 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostgresNIO
+import SubsidyRules
+import SubsidyStore
+
+/// Who is acting: `--user LOGIN`, with the password from `SUBSIDY_PASSWORD` or the first line of
+/// standard input.
+struct UserOptions: ParsableArguments {
+    @Option(help: "Your login.")
+    var user: String
+
+    func authenticate(_ store: BatchStore) async throws -> User {
+        let password = ProcessInfo.processInfo.environment["SUBSIDY_PASSWORD"] ?? readLine(strippingNewline: true)
+        guard let password, !password.isEmpty else { throw ValidationError("give the password in SUBSIDY_PASSWORD or on standard input") }
+        return try await store.user(user, password: password)
+    }
+}
+
+func parseProgram(_ text: String) throws -> Program {
+    guard let program = Program(rawValue: text) else {
+        throw ValidationError("unknown program \"\(text)\": zhuangda, xinyidai, equity, fund or guarantee")
+    }
+    return program
+}
+
+/// Today's date in Beijing, or `--today` (for rehearsals and tests).
+func businessDay(_ text: String?) throws -> CivilDate {
+    if let text {
+        do { return try CivilDate.parse(text, field: "--today") } catch { throw ValidationError(error.description) }
+    }
+    let seconds = Int(Date().timeIntervalSince1970) + 8 * 3600
+    return CivilDate(dayNumber: seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
+}
+
+func printSummary(_ batch: BatchSummary) {
+    print("批次 Batch \(batch.id): \(batch.program.chineseName) \(batch.program.rawValue) \(batch.year)\(batch.district.map { " \($0)" } ?? "")")
+    print("  状态 State: \(batch.state.chineseName) \(batch.state.rawValue)")
+    print("  合计 Total: \(Money(fen: batch.totalFen).grouped)   明细 Lines: \(batch.lines)   剔除 Excluded items: \(batch.excludedItems)")
+    if let from = batch.publicityFrom, let until = batch.publicityUntil {
+        print("  公示 Publicity: \(from) – \(until)")
+    }
+}
+
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.", subcommands: [Add.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a user; the password comes from SUBSIDY_NEW_PASSWORD or standard input and is stored only as a bcrypt hash.")
+        @OptionGroup var options: DatabaseOptions
+        @Argument var login: String
+        @Option(help: "The name shown in the audit log.") var name: String
+        @Option(help: "clerk, approver, auditor or admin (repeatable).") var role: [String]
+
+        func run() async throws {
+            let roles = try Set(role.map { text in
+                guard let role = Role(rawValue: text) else { throw ValidationError("unknown role \"\(text)\"") }
+                return role
+            })
+            let password = ProcessInfo.processInfo.environment["SUBSIDY_NEW_PASSWORD"] ?? readLine(strippingNewline: true) ?? ""
+            guard password.count >= 10 else { throw ValidationError("the password must have at least 10 characters") }
+            let id = try await options.withClient("subsidy.user") { client, logger in
+                try await BatchStore(client: client, logger: logger).addUser(login: login, displayName: name, password: password, roles: roles)
+            }
+            print("user \(login) added (id \(id)), roles: \(roles.map(\.rawValue).sorted().joined(separator: ", "))")
+        }
+    }
+}
+
+struct BudgetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "budget", abstract: "Budgets (专项资金).", subcommands: [Set.self])
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set the budget of a program-year (admin).")
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var who: UserOptions
+        @Option var program: String
+        @Option var year: Int
+        @Option(help: "Amount in yuan, e.g. 50000000.00.") var amount: String
+        @Option(help: "The document that grants it, e.g. 成财教〔2025〕12号.") var source: String
+
+        func run() async throws {
+            let program = try parseProgram(self.program)
+            let amount: Money
+            do { amount = try Money.parse(self.amount, field: "--amount") } catch { throw ValidationError(error.description) }
+            try await options.withClient("subsidy.budget") { client, logger in
+                let store = BatchStore(client: client, logger: logger)
+                try await store.setBudget(program: program, year: year, amount: amount, source: source, by: try await who.authenticate(store))
+            }
+            print("budget \(program.rawValue) \(year): \(amount.grouped) (\(source))")
+        }
+    }
+}
+
+struct BatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batch", abstract: "Subsidy batches: create, compute, 公示, approve, export.",
+        subcommands: [Create.self, Compute.self, Show.self, Exclude.self, Submit.self, Approve.self, Export.self, Cancel.self])
+
+    /// Runs `body` with the store and the authenticated user, printing domain errors plainly.
+    static func act<T: Sendable>(
+        _ options: DatabaseOptions, _ who: UserOptions, _ body: @Sendable (BatchStore, User) async throws -> T
+    ) async throws -> T {
+        do {
+            return try await options.withClient("subsidy.batch") { client, logger in
+                let store = BatchStore(client: client, logger: logger)
+                return try await body(store, try await who.authenticate(store))
+            }
+        } catch let error as BatchError {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a draft batch for a program-year (optionally one district).")
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var who: UserOptions
+        @Option var program: String
+        @Option var year: Int
+        @Option var district: String?
+
+        func run() async throws {
+            let program = try parseProgram(self.program)
+            let (year, district) = (self.year, self.district)
+            let batch = try await BatchCommand.act(options, who) { store, user in
+                try await store.summary(try await store.create(program: program, year: year, district: district, by: user))
+            }
+            printSummary(batch)
+        }
+    }
+
+    struct Compute: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Compute (or recompute) a batch with the rules engine.")
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var who: UserOptions
+        @Argument var id: Int64
+
+        func run() async throws {
+            let id = self.id
+            let clock = ContinuousClock()
+            let started = clock.now
+            let batch = try await BatchCommand.act(options, who) { store, user in
+                try await store.compute(id, by: user) { message in
+                    FileHandle.standardError.write(Data("[\(clock.now - started)] \(message)\n".utf8))
+                }
+            }
+            FileHandle.standardError.write(Data("[\(clock.now - started)] done\n".utf8))
+            printSummary(batch)
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a batch and its lines.")
+        @OptionGroup var options: DatabaseOptions
+        @Argument var id: Int64
+        @Flag(help: "Include each line's explanation.") var explain = false
+
+        func run() async throws {
+            let id = self.id
+            let (batch, lines) = try await options.withClient("subsidy.batch") { client, logger in
+                let store = BatchStore(client: client, logger: logger)
+                return (try await store.summary(id), try await store.lines(id))
+            }
+            printSummary(batch)
+            print("  序号 No.  统一社会信用代码 USCC      本次测算 Computed   已发放 Granted   本批 This batch   状态 Status  附言 Reference  企业 Firm")
+            for line in lines {
+                let status = line.status == "excluded" ? "excluded (\(line.excludedReason ?? ""))" : line.amount < .zero ? "recovery 应收" : line.status
+                print("  \(line.lineNo)  \(line.recipient)  \(line.computed.grouped)  \(line.previously.grouped)  \(line.amount.grouped)  \(status)  \(line.paymentRef)  \(line.recipientName)")
+                if explain { print("      \(line.explanation)") }
+            }
+        }
+    }
+
+    struct Exclude: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Leave a line out, with a written reason (audited).")
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var who: UserOptions
+        @Argument var id: Int64
+        @Option var recipient: String
+        @Option var reason: String
+
+        func run() async throws {
+            let (id, recipient, reason) = (self.id, self.recipient, self.reason)
+            try await BatchCommand.act(options, who) { store, user in try await store.exclude(id, recipient: recipient, reason: reason, by: user) }
+            print("line for \(recipient) excluded from batch \(id)")
+        }
+    }
+
+    struct Submit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start 公示 (5 working days).")
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var who: UserOptions
+        @Argument var id: Int64
+        @Option(help: "YYYY-MM-DD (default: today in Beijing).") var today: String?
+
+        func run() async throws {
+            let (id, day) = (self.id, try businessDay(today))
+            printSummary(try await BatchCommand.act(options, who) { store, user in try await store.submit(id, by: user, today: day) })
+        }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Approve after 公示 (a different user from the one who computed).")
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var who: UserOptions
+        @Argument var id: Int64
+        @Option(help: "YYYY-MM-DD (default: today in Beijing).") var today: String?
+
+        func run() async throws {
+            let (id, day) = (self.id, try businessDay(today))
+            printSummary(try await BatchCommand.act(options, who) { store, user in try await store.approve(id, by: user, today: day) })
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write the payment file and the 公示 list (CSV, UTF-8 with BOM).")
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var who: UserOptions
+        @Argument var id: Int64
+        @Option(help: "Folder to write into.") var out = "."
+
+        func run() async throws {
+            let id = self.id
+            let files = try await BatchCommand.act(options, who) { store, user in try await store.export(id, by: user) }
+            let payment = "\(out)/batch-\(id)-payment.csv"
+            let publicity = "\(out)/batch-\(id)-publicity.csv"
+            try Data(files.payment.utf8).write(to: URL(fileURLWithPath: payment))
+            try Data(files.publicity.utf8).write(to: URL(fileURLWithPath: publicity))
+            print("支付文件 payment file: \(payment)\n公示名单 publicity list: \(publicity)")
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a batch before approval.")
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var who: UserOptions
+        @Argument var id: Int64
+        @Option var reason: String
+
+        func run() async throws {
+            let (id, reason) = (self.id, self.reason)
+            try await BatchCommand.act(options, who) { store, user in try await store.cancel(id, by: user, reason: reason) }
+            print("batch \(id) cancelled")
+        }
+    }
+}

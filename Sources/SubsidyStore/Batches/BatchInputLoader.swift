@@ -1,0 +1,236 @@
+import Logging
+import PostgresNIO
+import SubsidyRules
+
+/// Reads everything a batch computation needs with one query per kind of row (never one per
+/// firm) and builds the engine's request from it.
+struct BatchInputLoader {
+    let client: PostgresClient
+    let logger: Logger
+
+    static func date(_ text: String) throws -> CivilDate {
+        do { return try CivilDate.parse(text, field: "database") } catch { throw BatchError.invalidInput(error) }
+    }
+
+    static func rate(_ text: String) throws -> Rate {
+        do { return try Rate.parse(text, field: "database") } catch { throw BatchError.invalidInput(error) }
+    }
+
+    func request(program: Program, year: Int, district: String?, policy document: PolicyDocument) async throws -> CalculationRequest {
+        let version = try document.version(forYear: year)
+        let policy = try ResolvedPolicy(version: version, program: program, overrides: [:])
+        let yearStart = "\(year)-01-01"
+        let nextYear = "\(year + 1)-01-01"
+        var loans: [Loan] = []
+        var investments: [Investment] = []
+        var guarantees: [Guarantee] = []
+        var firmIDs: Set<String> = []
+
+        switch program {
+        case .zhuangda, .xinyidai:
+            loans = try await loadLoans(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district)
+            firmIDs.formUnion(loans.map(\.firm))
+        case .equity, .fund:
+            investments = try await loadInvestments(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district)
+            firmIDs.formUnion(investments.flatMap { [$0.investor, $0.investee] })
+        case .guarantee:
+            guarantees = try await loadGuarantees(yearStart: yearStart, nextYear: nextYear, district: district)
+            firmIDs.formUnion(guarantees.flatMap { [$0.firm, $0.guarantor] })
+        }
+        let firms = try await loadFirms(Array(firmIDs))
+        // Investee qualifications come from the qualifications table too.
+        investments = investments.map { investment in
+            var copy = investment
+            copy.investeeQualifications = firms[investment.investee]?.qualifications ?? []
+            return copy
+        }
+        return CalculationRequest(
+            program: program, year: year, policy: policy, lpr: try await lprTable(), firms: firms,
+            loans: loans, investments: investments, guarantees: guarantees)
+    }
+
+    func lprTable() async throws -> LPRTable {
+        var fixings: [LPRFixing] = []
+        let rows = try await client.query(
+            """
+            SELECT published::text,
+                   CASE WHEN one_year_pct = round(one_year_pct, 2) THEN round(one_year_pct, 2)::text ELSE trim_scale(one_year_pct)::text END,
+                   CASE WHEN five_year_pct = round(five_year_pct, 2) THEN round(five_year_pct, 2)::text ELSE trim_scale(five_year_pct)::text END
+            FROM lpr_fixings ORDER BY published
+            """, logger: logger)
+        for try await (published, oneYear, fiveYear) in rows.decode((String, String, String).self) {
+            fixings.append(LPRFixing(published: try Self.date(published), oneYear: try Self.rate(oneYear), fiveYearPlus: try Self.rate(fiveYear)))
+        }
+        guard !fixings.isEmpty else { throw BatchError.invalidInput(InputError(field: "lpr_fixings", message: "no LPR fixings loaded")) }
+        return LPRTable(fixings: fixings)
+    }
+
+    func loadFirms(_ ids: [String]) async throws -> [String: Firm] {
+        var firms: [String: Firm] = [:]
+        for try await (uscc, name) in try await client.query(
+            "SELECT uscc::text, name FROM firms WHERE uscc = ANY(\(ids)::char(18)[])", logger: logger
+        ).decode((String, String).self) {
+            firms[uscc] = Firm(uscc: uscc, name: name, qualifications: [])
+        }
+        for try await (uscc, level, from, to) in try await client.query(
+            "SELECT firm_uscc::text, level, valid_from::text, valid_to::text FROM qualifications WHERE firm_uscc = ANY(\(ids)::char(18)[])",
+            logger: logger
+        ).decode((String, String, String, String).self) {
+            guard let level = QualificationLevel(rawValue: level) else { continue }
+            firms[uscc]?.qualifications.append(Qualification(level: level, from: try Self.date(from), to: try Self.date(to)))
+        }
+        return firms
+    }
+
+    func loadLoans(program: Program, year: Int, yearStart: String, nextYear: String, district: String?) async throws -> [Loan] {
+        // Loans with records paid in the year, their records, what each loan received in earlier
+        // years (新易贷's lifetime cap) and other-level awards on it this year: four set queries.
+        var loans: [Int64: Loan] = [:]
+        var order: [Int64] = []
+        let loanRows = try await client.query(
+            """
+            SELECT DISTINCT l.id, l.bank_code || '/' || l.loan_no, l.firm_uscc::text, coalesce(l.tier, ''), l.principal_fen,
+                   l.start_date::text, l.maturity_date::text
+            FROM loans l JOIN firms f ON f.uscc = l.firm_uscc
+            WHERE l.program = \(program.rawValue) AND (\(district)::text IS NULL OR f.district = \(district))
+              AND EXISTS (SELECT 1 FROM interest_records r WHERE r.loan_id = l.id AND r.status = 'accepted'
+                          AND r.paid_on >= \(yearStart)::date AND r.paid_on < \(nextYear)::date)
+            ORDER BY l.id
+            """, logger: logger)
+        for try await (id, ref, firm, tier, principal, start, maturity) in loanRows.decode((Int64, String, String, String, Int64, String, String).self) {
+            let product: LoanProduct = program == .zhuangda ? .zhuangda : .xinyidai(XinyidaiTier(rawValue: tier) ?? .huiye)
+            loans[id] = Loan(
+                id: ref, firm: firm, product: product, principal: Money(fen: principal), start: try Self.date(start),
+                maturity: try Self.date(maturity), interest: [], field: "loan \(ref)")
+            order.append(id)
+        }
+        let ids = order
+        let recordRows = try await client.query(
+            """
+            SELECT r.loan_id, r.id, r.period_from::text, r.period_to::text, r.balance_fen, r.paid_fen, r.paid_on::text
+            FROM interest_records r
+            WHERE r.loan_id = ANY(\(ids)::bigint[]) AND r.status = 'accepted'
+              AND r.paid_on >= \(yearStart)::date AND r.paid_on < \(nextYear)::date
+            ORDER BY r.loan_id, r.period_from
+            """, logger: logger)
+        for try await (loanID, id, from, to, balance, paid, paidOn) in recordRows.decode((Int64, Int64, String, String, Int64, Int64, String).self) {
+            loans[loanID]?.interest.append(InterestRecord(
+                id: "R\(id)", from: try Self.date(from), to: try Self.date(to), balance: Money(fen: balance), paid: Money(fen: paid),
+                paidOn: try Self.date(paidOn)))
+        }
+        let refs = order.compactMap { loans[$0]?.id }
+        var before: [String: Money] = [:]
+        for try await (item, amount) in try await client.query(
+            """
+            SELECT i.item_id, sum(i.amount_fen)::bigint
+            FROM batch_line_items i JOIN batch_lines bl ON bl.id = i.batch_line_id JOIN batches b ON b.id = bl.batch_id
+            WHERE i.kind = 'loan' AND i.item_id = ANY(\(refs)::text[]) AND b.program = \(program.rawValue) AND b.year < \(year)
+              AND b.state IN \(unescaped: BatchStore.grantedStates) AND bl.status <> 'excluded'
+            GROUP BY i.item_id
+            """, logger: logger
+        ).decode((String, Int64).self) {
+            before[item] = Money(fen: amount)
+        }
+        var others: [Int64: [OtherSubsidy]] = [:]
+        for try await (loanID, level, amount) in try await client.query(
+            "SELECT loan_id, level, amount_fen FROM other_subsidies WHERE loan_id = ANY(\(ids)::bigint[]) AND year = \(year)", logger: logger
+        ).decode((Int64, String, Int64).self) {
+            others[loanID, default: []].append(OtherSubsidy(level: SubsidyLevel(rawValue: level)!, amount: Money(fen: amount)))
+        }
+        return order.compactMap { id in
+            guard var loan = loans[id] else { return nil }
+            loan.awardedBefore = before[loan.id] ?? .zero
+            loan.otherSubsidies = others[id] ?? []
+            return loan
+        }
+    }
+
+    func loadInvestments(program: Program, year: Int, yearStart: String, nextYear: String, district: String?) async throws -> [Investment] {
+        // Equity rewards belong to the investment's year, fund rewards to the recognition's year.
+        let dateColumn = program == .equity ? "i.invest_date" : "i.recognition_date"
+        let rows = try await client.query(
+            """
+            SELECT i.id, i.ref, i.investor_uscc::text, i.investee_uscc::text, i.kind, i.amount_fen, i.invest_date::text, i.stage,
+                   i.registered_in_city, i.recognition_level, i.recognition_date::text,
+                   coalesce((SELECT sum(it.amount_fen) FROM investments p
+                             JOIN batch_line_items it ON it.item_id = p.ref AND it.kind = 'investment'
+                             JOIN batch_lines bl ON bl.id = it.batch_line_id JOIN batches b ON b.id = bl.batch_id
+                             WHERE p.investor_uscc = i.investor_uscc AND p.investee_uscc = i.investee_uscc AND p.kind = i.kind
+                               AND b.year < \(year) AND b.state IN \(unescaped: BatchStore.grantedStates) AND bl.status <> 'excluded'), 0)::bigint
+            FROM investments i JOIN firms f ON f.uscc = i.investee_uscc
+            WHERE i.kind = \(program.rawValue) AND \(unescaped: dateColumn) >= \(yearStart)::date AND \(unescaped: dateColumn) < \(nextYear)::date
+              AND (\(district)::text IS NULL OR f.district = \(district))
+            ORDER BY i.id
+            """, logger: logger)
+        var result: [Investment] = []
+        var ids: [Int64] = []
+        for try await (id, ref, investor, investee, kind, amount, date, stage, registered, level, recognised, before) in rows.decode(
+            (Int64, String, String, String, String, Int64, String, String?, Bool, String?, String?, Int64).self)
+        {
+            var recognition: Recognition?
+            if let level = level.flatMap(QualificationLevel.init(rawValue:)), let recognised {
+                recognition = Recognition(level: level, date: try Self.date(recognised))
+            }
+            result.append(Investment(
+                id: ref, investor: investor, investee: investee, kind: InvestmentKind(rawValue: kind)!, amount: Money(fen: amount),
+                date: try Self.date(date), stage: stage.flatMap(InvestmentStage.init(rawValue:)), investeeQualifications: [],
+                registeredInCity: registered, recognition: recognition, awardedBefore: Money(fen: before)))
+            ids.append(id)
+        }
+        var others: [Int64: [OtherSubsidy]] = [:]
+        for try await (investmentID, level, amount) in try await client.query(
+            "SELECT investment_id, level, amount_fen FROM other_subsidies WHERE investment_id = ANY(\(ids)::bigint[]) AND year = \(year)",
+            logger: logger
+        ).decode((Int64, String, Int64).self) {
+            others[investmentID, default: []].append(OtherSubsidy(level: SubsidyLevel(rawValue: level)!, amount: Money(fen: amount)))
+        }
+        for (index, id) in ids.enumerated() { result[index].otherSubsidies = others[id] ?? [] }
+        return result
+    }
+
+    func loadGuarantees(yearStart: String, nextYear: String, district: String?) async throws -> [Guarantee] {
+        let rows = try await client.query(
+            """
+            SELECT g.ref, g.firm_uscc::text, g.guarantor_uscc::text, g.principal_fen, g.period_from::text, g.period_to::text,
+                   g.fee_fen, g.paid_on::text
+            FROM guarantees g JOIN firms f ON f.uscc = g.firm_uscc
+            WHERE g.paid_on >= \(yearStart)::date AND g.paid_on < \(nextYear)::date AND (\(district)::text IS NULL OR f.district = \(district))
+            ORDER BY g.id
+            """, logger: logger)
+        var result: [Guarantee] = []
+        for try await (ref, firm, guarantor, principal, from, to, fee, paidOn) in rows.decode(
+            (String, String, String, Int64, String, String, Int64, String).self)
+        {
+            result.append(Guarantee(
+                id: ref, firm: firm, loan: nil, guarantor: guarantor, principal: Money(fen: principal), from: try Self.date(from),
+                to: try Self.date(to), fee: Money(fen: fee), paidOn: try Self.date(paidOn)))
+        }
+        return result
+    }
+
+    /// What approved batches (other than `excluding`) granted each recipient for the program-year.
+    func granted(program: Program, year: Int, excluding: Int64) async throws -> [String: Money] {
+        var result: [String: Money] = [:]
+        for try await (recipient, amount) in try await client.query(
+            """
+            SELECT bl.recipient_uscc::text, sum(bl.amount_fen)::bigint
+            FROM batch_lines bl JOIN batches b ON b.id = bl.batch_id
+            WHERE b.program = \(program.rawValue) AND b.year = \(year) AND b.id <> \(excluding)
+              AND b.state IN \(unescaped: BatchStore.grantedStates) AND bl.status <> 'excluded'
+            GROUP BY bl.recipient_uscc
+            """, logger: logger
+        ).decode((String, Int64).self) {
+            if amount != 0 { result[recipient] = Money(fen: amount) }
+        }
+        return result
+    }
+
+    func calendar() async throws -> WorkingCalendar {
+        var holidays: Set<CivilDate> = []
+        var workdays: Set<CivilDate> = []
+        for try await (day, kind) in try await client.query("SELECT day::text, kind FROM calendar_days", logger: logger).decode((String, String).self) {
+            if kind == "holiday" { holidays.insert(try Self.date(day)) } else { workdays.insert(try Self.date(day)) }
+        }
+        return WorkingCalendar(holidays: holidays, workingWeekends: workdays)
+    }
+}

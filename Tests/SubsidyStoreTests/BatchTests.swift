@@ -1,0 +1,299 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SubsidyRules
+import SubsidyStore
+import SubsidyTestSupport
+import Testing
+
+let firmA = "91350200776049653A"
+let firmB = "913502000728319549"
+func day(_ text: String) -> CivilDate { try! CivilDate.parse(text, field: "test") }
+
+/// Two firms with 壮大贷 loans in 2025, a budget, a clerk and an approver.
+///   A: ICBC/L-1, 5,000,000.00 from 2025-01-10; record [2025-01-10, 2025-03-21) paid 36,944.44
+///      → 5,000,000.00 × 3.10 % × 70 / 360 = 30,138.89; × 50 % = 15,069.45 (the CALCULATOR example)
+///   B: CMBC/L-2, 2,000,000.00 from 2025-02-01; record [2025-02-01, 2025-05-01) paid 20,000.00
+///      → 2,000,000.00 × 3.10 % × 89 / 360 = 15,327.78; × 50 % = 7,663.89
+struct BatchFixture {
+    let store: BatchStore
+    let clerk: User
+    let approver: User
+    let client: PostgresClient
+
+    static func make(_ client: PostgresClient, budget: String? = "1000000.00") async throws -> BatchFixture {
+        let logger = TestDatabase.logger
+        let statements: [PostgresQuery] = [
+            """
+            INSERT INTO firms (uscc, name, district, account_name, account_no, account_bank) VALUES
+              ('91350200776049653A', '成都甲科技有限公司', '高新区', '成都甲科技有限公司', '6222020000000001', '工商银行成都高新支行'),
+              ('913502000728319549', '成都乙制造有限公司', '锦江区', '成都乙制造有限公司', '6226090000000002', '民生银行成都分行')
+            """,
+            """
+            INSERT INTO qualifications (firm_uscc, level, valid_from, valid_to, source) VALUES
+              ('91350200776049653A', 'specialized', '2024-03-01', '2027-02-28', '川经信〔2024〕1号'),
+              ('913502000728319549', 'little_giant', '2023-07-01', '2026-06-30', '工信部〔2023〕5批')
+            """,
+            "INSERT INTO banks (code, name) VALUES ('ICBC', '中国工商银行'), ('CMBC', '中国民生银行')",
+            """
+            INSERT INTO loans (bank_code, loan_no, firm_uscc, program, principal_fen, start_date, maturity_date) VALUES
+              ('ICBC', 'L-1', '91350200776049653A', 'zhuangda', 500000000, '2025-01-10', '2026-01-09'),
+              ('CMBC', 'L-2', '913502000728319549', 'zhuangda', 200000000, '2025-02-01', '2026-01-31')
+            """,
+            """
+            INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on) VALUES
+              ((SELECT id FROM loans WHERE loan_no = 'L-1'), '2025-01-10', '2025-03-21', 500000000, 3694444, '2025-03-21'),
+              ((SELECT id FROM loans WHERE loan_no = 'L-2'), '2025-02-01', '2025-05-01', 200000000, 2000000, '2025-05-01')
+            """,
+        ]
+        for statement in statements { try await client.query(statement, logger: logger) }
+        let store = BatchStore(client: client, logger: logger)
+        let clerkID = try await store.addUser(login: "clerk", displayName: "王会计", password: "clerk-pass", roles: [.clerk], cost: 4)
+        let approverID = try await store.addUser(login: "approver", displayName: "李处长", password: "approver-pass", roles: [.approver], cost: 4)
+        let admin = try await store.addUser(login: "admin", displayName: "管理员", password: "admin-pass", roles: [.admin], cost: 4)
+        if let budget {
+            try await store.setBudget(
+                program: .zhuangda, year: 2025, amount: try Money.parse(budget, field: "budget"), source: "成财教〔2025〕1号",
+                by: User(id: admin, login: "admin", displayName: "", roles: [.admin]))
+        }
+        return BatchFixture(
+            store: store, clerk: User(id: clerkID, login: "clerk", displayName: "王会计", roles: [.clerk]),
+            approver: User(id: approverID, login: "approver", displayName: "李处长", roles: [.approver]), client: client)
+    }
+
+    /// create → compute → submit on a Friday before the National Day holiday → approve after 公示.
+    func approvedBatch(district: String? = nil) async throws -> Int64 {
+        let id = try await store.create(program: .zhuangda, year: 2025, district: district, by: clerk)
+        _ = try await store.compute(id, by: clerk)
+        _ = try await store.submit(id, by: clerk, today: day("2025-09-26"))
+        _ = try await store.approve(id, by: approver, today: day("2025-10-11"))
+        return id
+    }
+
+    /// The bank re-sends B's record with another amount paid: the old version is superseded, kept.
+    func correctRecordOfB(paidFen: Int64) async throws {
+        try await client.query(
+            """
+            WITH old AS (UPDATE interest_records SET status = 'superseded'
+                         WHERE loan_id = (SELECT id FROM loans WHERE loan_no = 'L-2') AND status = 'accepted' RETURNING *)
+            INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on, version, supersedes)
+            SELECT loan_id, period_from, period_to, balance_fen, \(paidFen), paid_on, version + 1, id FROM old
+            """, logger: TestDatabase.logger)
+    }
+
+    func amounts(_ id: Int64) async throws -> [String: Money] {
+        Dictionary(uniqueKeysWithValues: try await store.lines(id).map { ($0.recipient, $0.amount) })
+    }
+
+    func balance(_ code: String) async throws -> Money {
+        let balances = try await Ledger(logger: TestDatabase.logger).balances(client, at: nil)
+        return balances.first { $0.code == code }?.balance ?? .zero
+    }
+}
+
+func money(_ text: String) -> Money { try! Money.parse(text, field: "test", allowNegative: true) }
+
+@Suite("Subsidy batches in PostgreSQL", .enabled(if: TestDatabase.isConfigured))
+struct BatchTests {
+    @Test("a full lifecycle: compute, 公示 by working days, four-eyes approval, accruals in the ledger, export")
+    func lifecycle() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            let store = fixture.store
+            let id = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            await #expect(throws: BatchError.wrongState(batch: id, state: .draft, action: "approve")) {
+                _ = try await store.approve(id, by: fixture.approver, today: day("2025-12-01"))
+            }
+            let computed = try await store.compute(id, by: fixture.clerk)
+            // 15,069.45 + 7,663.89 = 22,733.34
+            #expect(computed.totalFen == 2_273_334)
+            #expect(try await fixture.amounts(id) == [firmA: money("15069.45"), firmB: money("7663.89")])
+            // Lines in recipient order (USCC as text): B (…0728319549) before A (…776049653A).
+            let lines = try await store.lines(id)
+            #expect(lines.map(\.recipient) == [firmB, firmA])
+            // SL + Z (壮大贷) + 25 + batch 00001 + line 00001 + Luhn check digit: 16 characters, under 20.
+            #expect(lines.map(\.paymentRef) == ["SLZ2500001000014", "SLZ2500001000022"])
+            #expect(lines.allSatisfy { $0.paymentRef.count == 16 && PaymentReference.luhn(String($0.paymentRef.dropFirst(3).dropLast())) == Int(String($0.paymentRef.last!)) })
+            #expect(lines[1].explanation.contains("5,000,000.00 × 3.10% × 70 / 360 = 30,138.89"))
+
+            // 公示: submitted Friday 2025-09-26 → 09-28 (调休 Sunday), 09-29, 09-30, [10-01…10-08 holiday], 10-09, 10-10.
+            let submitted = try await store.submit(id, by: fixture.clerk, today: day("2025-09-26"))
+            #expect(submitted.publicityFrom == day("2025-09-28"))
+            #expect(submitted.publicityUntil == day("2025-10-10"))
+            await #expect(throws: BatchError.missingRole(login: "clerk", role: .approver)) {
+                _ = try await store.approve(id, by: fixture.clerk, today: day("2025-10-11"))
+            }
+            let both = User(id: fixture.clerk.id, login: "clerk", displayName: "", roles: [.clerk, .approver])
+            await #expect(throws: BatchError.sameUser(login: "clerk")) {
+                _ = try await store.approve(id, by: both, today: day("2025-10-11"))
+            }
+            await #expect(throws: BatchError.publicityNotOver(until: day("2025-10-10"))) {
+                _ = try await store.approve(id, by: fixture.approver, today: day("2025-10-10"))
+            }
+            let approved = try await store.approve(id, by: fixture.approver, today: day("2025-10-11"))
+            #expect(approved.state == .approved)
+            #expect(try await fixture.balance("payable:\(firmA)") == money("-15069.45"))
+            #expect(try await fixture.balance("payable:\(firmB)") == money("-7663.89"))
+            #expect(try await fixture.balance("expense:zhuangda:2025") == money("22733.34"))
+            #expect(try await Ledger(logger: TestDatabase.logger).verify(client).isIntact)
+            await #expect(throws: BatchError.wrongState(batch: id, state: .approved, action: "cancel (only before approval)")) {
+                try await store.cancel(id, by: fixture.clerk, reason: "late")
+            }
+
+            let files = try await store.export(id, by: fixture.clerk)
+            #expect(files.payment.hasPrefix("\u{FEFF}序号 No.,收款人名称 Payee"))
+            #expect(files.payment.contains("成都甲科技有限公司,6222020000000001,工商银行成都高新支行,15069.45,\(lines[1].paymentRef),\(firmA)\r\n"))
+            #expect(files.payment.contains("合计 Total,,,,22733.34,2 笔 payments,"))
+            #expect(files.publicity.contains("成都乙制造有限公司,\(firmB),壮大贷贴息 zhuangda,2025,7663.89"))
+            #expect(try await store.summary(id).state == .exported)
+        }
+    }
+
+    @Test("recompute after a corrected interest record; a clerk's exclusion is audited and not paid")
+    func recomputeAndExclude() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            let store = fixture.store
+            let id = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            _ = try await store.compute(id, by: fixture.clerk)
+            // The bank corrects B's record: paid 10,000.00 → base min(15,327.78, 10,000.00) = 10,000.00; × 50 % = 5,000.00
+            try await fixture.correctRecordOfB(paidFen: 1_000_000)
+            let recomputed = try await store.compute(id, by: fixture.clerk)
+            #expect(try await fixture.amounts(id)[firmB] == money("5000.00"))
+            #expect(recomputed.totalFen == 2_006_945)  // 15,069.45 + 5,000.00
+
+            try await store.exclude(id, recipient: firmB, reason: "企业申请放弃 (firm declined)", by: fixture.clerk)
+            #expect(try await store.summary(id).totalFen == 1_506_945)
+            var audited = 0
+            for try await count in try await client.query(
+                "SELECT count(*)::int FROM audit_log WHERE action = 'batch.exclude' AND detail->>'recipient' = \(firmB)", logger: TestDatabase.logger
+            ).decode(Int.self) {
+                audited = count
+            }
+            #expect(audited == 1)
+            _ = try await store.submit(id, by: fixture.clerk, today: day("2025-09-26"))
+            _ = try await store.approve(id, by: fixture.approver, today: day("2025-10-11"))
+            #expect(try await fixture.balance("payable:\(firmB)") == .zero)
+            let files = try await store.export(id, by: fixture.clerk)
+            #expect(!files.payment.contains(firmB))
+        }
+    }
+
+    @Test("a supplementary batch pays only the difference; a lowered award becomes a recovery")
+    func supplementary() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            let store = fixture.store
+            _ = try await fixture.approvedBatch()
+            // A late record for A: [2025-03-21, 2025-06-21) = 92 days, paid 40,000.00:
+            //   5,000,000.00 × 3.10 % × 92 / 360 = 39,611.11; base 39,611.11.
+            //   Loan A: (30,138.89 + 39,611.11) × 50 % = 34,875.00; already granted 15,069.45 → pays 19,805.55.
+            // B's record corrected down to paid 10,000.00: 5,000.00 − 7,663.89 granted = −2,663.89 (recovery).
+            try await client.query(
+                """
+                INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
+                VALUES ((SELECT id FROM loans WHERE loan_no = 'L-1'), '2025-03-21', '2025-06-21', 500000000, 4000000, '2025-06-21')
+                """, logger: TestDatabase.logger)
+            try await fixture.correctRecordOfB(paidFen: 1_000_000)
+            let supplement = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            let summary = try await store.compute(supplement, by: fixture.clerk)
+            let lines = Dictionary(uniqueKeysWithValues: try await store.lines(supplement).map { ($0.recipient, $0) })
+            #expect(lines[firmA]?.computed == money("34875.00"))
+            #expect(lines[firmA]?.previously == money("15069.45"))
+            #expect(lines[firmA]?.amount == money("19805.55"))
+            #expect(lines[firmB]?.amount == money("-2663.89"))
+            #expect(summary.totalFen == 1_714_166)  // 19,805.55 − 2,663.89 = 17,141.66
+            _ = try await store.submit(supplement, by: fixture.clerk, today: day("2025-11-03"))
+            _ = try await store.approve(supplement, by: fixture.approver, today: day("2025-11-11"))
+            // Payable to A: 15,069.45 + 19,805.55 = 34,875.00; B: 7,663.89 payable and 2,663.89 receivable.
+            #expect(try await fixture.balance("payable:\(firmA)") == money("-34875.00"))
+            #expect(try await fixture.balance("receivable:\(firmB)") == money("2663.89"))
+            // Expense: 22,733.34 + 19,805.55 − 2,663.89 = 39,875.00 = A's 34,875.00 + B's 5,000.00.
+            #expect(try await fixture.balance("expense:zhuangda:2025") == money("39875.00"))
+            #expect(try await Ledger(logger: TestDatabase.logger).verify(client).isIntact)
+            let files = try await store.export(supplement, by: fixture.clerk)
+            #expect(!files.payment.contains(firmB))  // a recovery is collected, not paid
+        }
+    }
+
+    @Test("approval checks the budget")
+    func budget() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client, budget: "20000.00")
+            let id = try await fixture.store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            _ = try await fixture.store.compute(id, by: fixture.clerk)
+            _ = try await fixture.store.submit(id, by: fixture.clerk, today: day("2025-09-26"))
+            await #expect(throws: BatchError.budgetExceeded(approved: .zero, batch: money("22733.34"), budget: money("20000.00"))) {
+                _ = try await fixture.store.approve(id, by: fixture.approver, today: day("2025-10-11"))
+            }
+            #expect(try await fixture.store.summary(id).state == .publicity)
+            #expect(try await Ledger(logger: TestDatabase.logger).balances(client, at: nil).isEmpty)
+        }
+    }
+
+    @Test("8 concurrent approvals over overlapping firms never grant a firm twice or exceed a cap")
+    func concurrentApprovals() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            let store = fixture.store
+            // A third firm whose award reaches the cap: 60,000,000.00 for 365 days at 3.10 %:
+            //   60,000,000.00 × 3.10 % × 365 / 360 = 1,885,833.33; min with paid 2,000,000.00; × 50 % = 942,916.67 → cap 800,000.00
+            try await client.query(
+                """
+                WITH f AS (INSERT INTO firms (uscc, name, district) VALUES ('91510100MA6C12345G', '成都丙电子有限公司', '高新区') RETURNING uscc),
+                     q AS (INSERT INTO qualifications (firm_uscc, level, valid_from, valid_to, source)
+                           SELECT uscc, 'specialized', '2024-01-01', '2026-12-31', '川经信〔2024〕2号' FROM f),
+                     l AS (INSERT INTO loans (bank_code, loan_no, firm_uscc, program, principal_fen, start_date, maturity_date)
+                           SELECT 'ICBC', 'L-3', uscc, 'zhuangda', 6000000000, '2025-01-01', '2026-12-31' FROM f RETURNING id)
+                INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
+                SELECT id, '2025-01-01', '2026-01-01', 6000000000, 200000000, '2025-12-31' FROM l
+                """, logger: TestDatabase.logger)
+            // Four city-wide batches and two per district, all computed before any approval.
+            var ids: [Int64] = []
+            for district in [nil, nil, nil, nil, "高新区", "高新区", "锦江区", "锦江区"] as [String?] {
+                let id = try await store.create(program: .zhuangda, year: 2025, district: district, by: fixture.clerk)
+                _ = try await store.compute(id, by: fixture.clerk)
+                _ = try await store.submit(id, by: fixture.clerk, today: day("2025-12-01"))
+                ids.append(id)
+            }
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for id in ids {
+                    group.addTask {
+                        do {
+                            _ = try await store.approve(id, by: fixture.approver, today: day("2025-12-31"))
+                            return true
+                        } catch let error as BatchError {
+                            // Losers are refused for a reason a person can act on.
+                            switch error {
+                            case .stale, .capExceeded: return false
+                            default:
+                                Issue.record("unexpected refusal: \(error)")
+                                return false
+                            }
+                        } catch {
+                            Issue.record("unexpected error: \(error)")
+                            return false
+                        }
+                    }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.contains(true))
+            #expect(outcomes.filter { $0 }.count <= 2)
+            // Whatever won, SQL over the journal: each firm's payable equals its award once, within the cap.
+            var credited: [String: Int64] = [:]
+            for try await (code, total) in try await client.query(
+                """
+                SELECT a.code, -sum(l.amount_fen)::bigint FROM journal_lines l JOIN accounts a ON a.id = l.account_id
+                WHERE a.kind = 'payable' GROUP BY a.code
+                """, logger: TestDatabase.logger
+            ).decode((String, Int64).self) {
+                credited[code] = total
+            }
+            #expect(credited["payable:\(firmA)"] == 1_506_945)
+            #expect(credited["payable:\(firmB)"] == 766_389)
+            #expect(credited["payable:91510100MA6C12345G"] == 80_000_000)
+            #expect(credited.values.allSatisfy { $0 <= 80_000_000 })
+        }
+    }
+}
