@@ -297,3 +297,22 @@ struct BatchTests {
         }
     }
 }
+
+@Suite("Policy as data in PostgreSQL", .enabled(if: TestDatabase.isConfigured))
+struct PolicyInDatabaseTests {
+    @Test("the database's policy version equals the built-in one, parameter by parameter with clauses")
+    func sameAsBuiltIn() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            var rows: [PolicyParameter] = []
+            for try await (key, value, clause, assumption) in try await client.query(
+                "SELECT key, value, clause, assumption FROM policy_parameters WHERE version_id = 'chengdu-zjtx-2024' ORDER BY key",
+                logger: TestDatabase.logger
+            ).decode((String, String, String, Bool).self) {
+                rows.append(PolicyParameter(key: key, value: value, clause: clause, assumption: assumption))
+            }
+            let builtIn = try PolicyDocument.builtIn.version(forYear: 2025).parameters.sorted { $0.key < $1.key }
+            #expect(rows == builtIn)
+            #expect(rows.count == 28)
+        }
+    }
+}

@@ -7,6 +7,13 @@ public struct PolicyParameter: Codable, Hashable, Sendable {
     public var value: String
     public var clause: String
     public var assumption: Bool
+
+    public init(key: String, value: String, clause: String, assumption: Bool) {
+        self.key = key
+        self.value = value
+        self.clause = clause
+        self.assumption = assumption
+    }
 }
 
 /// A dated set of parameters: in force for subsidy years from `validFrom` on, until a later
@@ -16,10 +23,19 @@ public struct PolicyVersion: Codable, Hashable, Sendable {
     public var title: String
     public var validFrom: String
     public var parameters: [PolicyParameter]
+
+    public init(id: String, title: String, validFrom: String, parameters: [PolicyParameter]) {
+        self.id = id
+        self.title = title
+        self.validFrom = validFrom
+        self.parameters = parameters
+    }
 }
 
 public struct PolicyDocument: Codable, Sendable {
     public var versions: [PolicyVersion]
+
+    public init(versions: [PolicyVersion]) { self.versions = versions }
 
     public static let builtIn: PolicyDocument = {
         do {

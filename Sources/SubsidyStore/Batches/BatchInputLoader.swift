@@ -49,6 +49,22 @@ struct BatchInputLoader {
             loans: loans, investments: investments, guarantees: guarantees)
     }
 
+    /// The policy versions kept in the database (sql/006_policy.sql and later rows).
+    func policyDocument() async throws -> PolicyDocument {
+        var versions: [String: PolicyVersion] = [:]
+        for try await (id, title, validFrom) in try await client.query(
+            "SELECT id, title, valid_from::text FROM policy_versions", logger: logger
+        ).decode((String, String, String).self) {
+            versions[id] = PolicyVersion(id: id, title: title, validFrom: validFrom, parameters: [])
+        }
+        for try await (id, key, value, clause, assumption) in try await client.query(
+            "SELECT version_id, key, value, clause, assumption FROM policy_parameters ORDER BY version_id, key", logger: logger
+        ).decode((String, String, String, String, Bool).self) {
+            versions[id]?.parameters.append(PolicyParameter(key: key, value: value, clause: clause, assumption: assumption))
+        }
+        return PolicyDocument(versions: versions.values.sorted { $0.validFrom < $1.validFrom })
+    }
+
     func lprTable() async throws -> LPRTable {
         var fixings: [LPRFixing] = []
         let rows = try await client.query(

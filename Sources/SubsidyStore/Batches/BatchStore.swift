@@ -120,13 +120,13 @@ public struct BatchStore: Sendable {
     /// Runs the engine over the batch's program-year and stores its lines, items and exclusions,
     /// replacing an earlier computation. Allowed until approval.
     public func compute(
-        _ id: Int64, by user: User, policy policyDocument: PolicyDocument = .builtIn,
-        progress: @Sendable (String) -> Void = { _ in }
+        _ id: Int64, by user: User, progress: @Sendable (String) -> Void = { _ in }
     ) async throws -> BatchSummary {
         try require(user, .clerk)
         let batch = try await summary(id)
         try expectState(batch, [.draft, .computed, .publicity], action: "compute")
         let loader = BatchInputLoader(client: client, logger: logger)
+        let policyDocument = try await loader.policyDocument()
         progress("读取数据 loading \(batch.program.rawValue) \(batch.year)\(batch.district.map { " \($0)" } ?? "")…")
         let request = try await loader.request(program: batch.program, year: batch.year, district: batch.district, policy: policyDocument)
         let records = request.loans.reduce(0) { $0 + $1.interest.count }
@@ -258,7 +258,7 @@ public struct BatchStore: Sendable {
         try expectState(batch, [.publicity], action: "approve")
         guard batch.computedBy != user.id else { throw BatchError.sameUser(login: user.login) }
         if let until = batch.publicityUntil, today <= until { throw BatchError.publicityNotOver(until: until) }
-        let policy = try PolicyDocument.builtIn.version(forYear: batch.year)
+        let policy = try await BatchInputLoader(client: client, logger: logger).policyDocument().version(forYear: batch.year)
         let resolved = try ResolvedPolicy(version: policy, program: batch.program, overrides: [:])
         let cap: Money? = switch batch.program {
         case .zhuangda: resolved.zhuangdaFirmCap

@@ -1,0 +1,32 @@
+-- The built-in policy version (Sources/SubsidyRules/Policy/PolicyData.swift) as rows: batches read
+-- their parameters from here. A new policy version is new rows with a later valid_from.
+INSERT INTO policy_versions (id, title, valid_from) VALUES ('chengdu-zjtx-2024', '成都市支持中小企业专精特新发展若干政策 (annex 2, items 6, 8, 9 and the closing clause)', '2024-01-01');
+INSERT INTO policy_parameters (version_id, key, value, clause, assumption) VALUES
+    ('chengdu-zjtx-2024', 'common.dayBasis', '360', 'RULES.md §1 日利率 = 年利率 / 360', false),
+    ('chengdu-zjtx-2024', 'common.effectiveFrom', '2024-01-01', '成都专精特新政策 附则（印发之日起30个工作日后施行）', true),
+    ('chengdu-zjtx-2024', 'common.effectiveTo', '2026-12-31', '成都专精特新政策 附则（有效期3年）', true),
+    ('chengdu-zjtx-2024', 'common.qualificationTermYears', '3', '优质中小企业梯度培育管理暂行办法（认定有效期3年）', false),
+    ('chengdu-zjtx-2024', 'zhuangda.ratio', '50', '成都专精特新政策 第6条（不高于50%的比例）', false),
+    ('chengdu-zjtx-2024', 'zhuangda.ratioMax', '50', '成都专精特新政策 第6条（不高于50%的比例）', false),
+    ('chengdu-zjtx-2024', 'zhuangda.firmCap', '800000.00', '成都专精特新政策 第6条（最高80万元贴息补助）', false),
+    ('chengdu-zjtx-2024', 'zhuangda.lprReference', 'loanStart', '成都专精特新政策 第6条（按同期贷款市场报价利率计算）', true),
+    ('chengdu-zjtx-2024', 'xinyidai.tiers.xinedai', '1.0', '成都专精特新政策 第6条（分梯度给予贷款利息补贴）', true),
+    ('chengdu-zjtx-2024', 'xinyidai.tiers.huiye', '1.5', '成都专精特新政策 第6条（分梯度给予贷款利息补贴）', true),
+    ('chengdu-zjtx-2024', 'xinyidai.tiers.peiyou', '1.5', '成都专精特新政策 第6条（分梯度给予贷款利息补贴）', true),
+    ('chengdu-zjtx-2024', 'xinyidai.tiers.touliandai', '2.0', '成都专精特新政策 第6条（分梯度给予贷款利息补贴）', true),
+    ('chengdu-zjtx-2024', 'xinyidai.tierMax', '2', '成都专精特新政策 第6条（补贴金额最高不超过贷款金额的2%）', false),
+    ('chengdu-zjtx-2024', 'xinyidai.creditLine', '50000000.00', '成都专精特新政策 第6条（最高5000万元授信额度）', false),
+    ('chengdu-zjtx-2024', 'xinyidai.firmCap', '600000.00', '成都专精特新政策 第6条（单户企业最高补贴60万元）', false),
+    ('chengdu-zjtx-2024', 'equity.rate', '5', '成都专精特新政策 第8条（不超过实际投资金额5%）', false),
+    ('chengdu-zjtx-2024', 'equity.rateMax', '5', '成都专精特新政策 第8条（不超过实际投资金额5%）', false),
+    ('chengdu-zjtx-2024', 'equity.pairCap', '300000.00', '成都专精特新政策 第8条（每投资1家企业最高奖励30万元）', false),
+    ('chengdu-zjtx-2024', 'equity.investorCap', '800000.00', '成都专精特新政策 第8条（每家股权投资企业年度累计奖励金额最高80万元）', false),
+    ('chengdu-zjtx-2024', 'fund.rate', '1', '成都专精特新政策 第9条（按基金对该企业股权投资额的1%）', false),
+    ('chengdu-zjtx-2024', 'fund.rateMax', '1', '成都专精特新政策 第9条（按基金对该企业股权投资额的1%）', false),
+    ('chengdu-zjtx-2024', 'fund.pairCap', '500000.00', '成都专精特新政策 第9条（最高50万元的一次性奖励）', false),
+    ('chengdu-zjtx-2024', 'fund.recognitionYears', '2', '成都专精特新政策 第9条（2年内被认定）', false),
+    ('chengdu-zjtx-2024', 'guarantee.payee', 'firm', '四川纾困帮扶措施 第3条（融资担保降费奖补）', true),
+    ('chengdu-zjtx-2024', 'guarantee.maxFeeRate', '3', '四川纾困帮扶措施 第3条（融资担保降费）', true),
+    ('chengdu-zjtx-2024', 'guarantee.feeCeilingRate', '1', '重庆万千百十计划（担保费补贴）', true),
+    ('chengdu-zjtx-2024', 'guarantee.offsetRatio', '50', '重庆万千百十计划（担保费补贴）', true),
+    ('chengdu-zjtx-2024', 'guarantee.firmCap', '200000.00', '四川纾困帮扶措施 第3条（融资担保降费奖补）', true);
