@@ -140,6 +140,10 @@ struct BatchTests {
                 try await store.cancel(id, by: fixture.clerk, reason: "late")
             }
 
+            // A payee without an account on file cannot be paid: export refuses, naming it.
+            try await client.query("UPDATE firms SET account_no = NULL WHERE uscc = \(firmB)", logger: TestDatabase.logger)
+            await #expect(throws: BatchError.missingAccount([firmB])) { _ = try await store.export(id, by: fixture.clerk) }
+            try await client.query("UPDATE firms SET account_no = '6226090000000002' WHERE uscc = \(firmB)", logger: TestDatabase.logger)
             let files = try await store.export(id, by: fixture.clerk)
             #expect(files.payment.hasPrefix("\u{FEFF}序号 No.,收款人名称 Payee"))
             #expect(files.payment.contains("成都甲科技有限公司,6222020000000001,工商银行成都高新支行,15069.45,\(lines[1].paymentRef),\(firmA)\r\n"))

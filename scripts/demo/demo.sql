@@ -4,7 +4,10 @@ INSERT INTO firms (uscc, name, district, account_name, account_no, account_bank)
     ('91350200776049653A', '成都示例精密制造有限公司', '高新区', '成都示例精密制造有限公司', '6222020000000001', '工商银行成都高新支行'),
     ('913502000728319549', '成都示例融资担保有限公司', '锦江区', '成都示例融资担保有限公司', '6226090000000002', '民生银行成都分行'),
     ('91440101MA5CJQ4N59', '成都示例创业投资有限公司', '武侯区', '成都示例创业投资有限公司', '6214830000000003', '成都银行武侯支行')
-ON CONFLICT (uscc) DO NOTHING;
+ON CONFLICT (uscc) DO UPDATE SET
+    account_name = coalesce(firms.account_name, excluded.account_name),
+    account_no = coalesce(firms.account_no, excluded.account_no),
+    account_bank = coalesce(firms.account_bank, excluded.account_bank);
 
 INSERT INTO qualifications (firm_uscc, level, valid_from, valid_to, source)
 SELECT v.uscc, v.level, v.f::date, v.t::date, v.src

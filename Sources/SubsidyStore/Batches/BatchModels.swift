@@ -81,6 +81,7 @@ public enum BatchError: Error, CustomStringConvertible, Sendable, Equatable {
     case unknownUser(String)
     case badPassword(String)
     case invalidInput(InputError)
+    case missingAccount([String])
 
     public var description: String {
         switch self {
@@ -100,6 +101,8 @@ public enum BatchError: Error, CustomStringConvertible, Sendable, Equatable {
         case .unknownUser(let login): "no active user \(login)"
         case .badPassword(let login): "wrong password for \(login)"
         case .invalidInput(let error): error.description
+        case .missingAccount(let firms):
+            "no bank account on file for \(firms.joined(separator: ", ")): record the payee account (收款账户) before exporting the payment file"
         }
     }
 }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import HummingbirdBcrypt
 public import Logging
 public import PostgresNIO
@@ -372,6 +372,8 @@ public struct BatchStore: Sendable {
         let batch = try await summary(id)
         try expectState(batch, [.approved, .exported], action: "export")
         let lines = try await lines(id)
+        let unpayable = lines.filter { $0.status == "active" && $0.amount > .zero && ($0.accountNo ?? "").isEmpty }.map(\.recipient)
+        guard unpayable.isEmpty else { throw BatchError.missingAccount(unpayable) }
         let files = BatchExport.files(batch: batch, lines: lines)
         try await client.query("UPDATE batches SET state = 'exported', exported_at = coalesce(exported_at, now()) WHERE id = \(id)", logger: logger)
         try await audit(actor: user.id, action: "batch.export", subject: "batch:\(id)", detail: ["lines": String(lines.count)])
