@@ -64,3 +64,35 @@ done | best > /tmp/bench-pg-read
 echo "batch compute (load 240,000 records, engine, store 10,000 lines): ${batch_ms} ms"
 echo "plain PostgreSQL reading the same rows: $(cat /tmp/bench-pg-read) ms"
 python3 -c "print(f'ratio batch compute / PostgreSQL read: {$batch_ms / float(\"$(cat /tmp/bench-pg-read)\"):.1f}')"
+
+# upload: a 100,000-record CSV through POST /v1/interest-records (release server, all checks,
+# COPY into staging, set-based validation, versioned insert), against psql \copy of the same file
+# into a bare table with no checks.
+echo
+echo "== upload: 100,000 interest records as one CSV"
+python3 scripts/bench/gen_upload.py /tmp/bench-upload.csv /tmp/bench-loans.json
+psql "$admin_url" -q -c "DROP DATABASE IF EXISTS subsidy_bench_upload WITH (FORCE)" -c "CREATE DATABASE subsidy_bench_upload"
+upload_url=$(echo "$url" | sed 's|/[^/?]*?|/subsidy_bench_upload?|')
+"$bin" migrate --database-url "$upload_url" >/dev/null
+psql "$upload_url" -q -v ON_ERROR_STOP=1 -f scripts/demo/demo.sql
+token=$("$bin" bank token create ICBC --label bench --database-url "$upload_url" | tail -1)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+LOG_LEVEL=warning "$bin" serve --port "$port" --database-url "$upload_url" --no-migrate &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' --data-binary @/tmp/bench-loans.json \
+  "http://127.0.0.1:$port/v1/loans" >/dev/null
+start=$(date +%s%N)
+result=$(curl -s -X POST -H "Authorization: Bearer $token" -H 'Content-Type: text/csv' --data-binary @/tmp/bench-upload.csv \
+  "http://127.0.0.1:$port/v1/interest-records")
+end=$(date +%s%N)
+upload_ms=$(( (end - start) / 1000000 ))
+echo "  response: $result"
+kill $server; wait $server 2>/dev/null || true
+psql "$upload_url" -q -c "CREATE TABLE bare (loan_no text, period_from text, period_to text, balance text, paid text, paid_on text, firm_name text, bank_reference text)"
+start=$(date +%s%N)
+psql "$upload_url" -q -c "\copy bare FROM '/tmp/bench-upload.csv' WITH (FORMAT csv, HEADER true)"
+end=$(date +%s%N)
+copy_ms=$(( (end - start) / 1000000 ))
+python3 -c "print(f'API upload: {$upload_ms} ms = {100000 / ($upload_ms / 1000):,.0f} records/s; psql \\\\copy into a bare table: {$copy_ms} ms = {100000 / ($copy_ms / 1000):,.0f} records/s; ratio {$upload_ms / $copy_ms:.1f}')"

@@ -7,6 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 
+[ -n "${DATABASE_URL:-}" ] && DATABASE_URL_WAS_SET=1
 url=$(scripts/pg.sh start)
 export DATABASE_URL="$url"
 port=${PORT:-8080}
@@ -25,6 +26,14 @@ for spec in "clerk:clerk:王会计" "approver:approver:李处长" "admin:admin:�
   fi
 done
 
+# A demo API token for ICBC, created once and kept in the git-ignored cluster folder.
+token_file="$(readlink -f .pg)/demo-icbc-token"
+if [ -n "${DATABASE_URL_WAS_SET:-}" ]; then token_file=$(mktemp); fi
+if [ ! -s "$token_file" ]; then
+  "$bin" bank token create ICBC --label "demo (scripts/run.sh)" | tail -1 > "$token_file"
+fi
+token=$(cat "$token_file")
+
 cat >&2 <<MSG
 
 SubsidyLedger is starting on http://127.0.0.1:$port
@@ -32,6 +41,8 @@ SubsidyLedger is starting on http://127.0.0.1:$port
   calculator:  curl -s -X POST --data-binary @scripts/demo/calc-zhuangda.json http://127.0.0.1:$port/v1/calculate
   command line: $bin calc scripts/demo/calc-zhuangda.json --format text
   database:    DATABASE_URL=${DATABASE_URL%%:*}://… (scripts/pg.sh url prints it)
+  bank API:    http://127.0.0.1:$port/openapi.yaml (the contract)
+               curl -H "Authorization: Bearer $token" http://127.0.0.1:$port/v1/loans
   demo users:  clerk / demo-clerk-pass, approver / demo-approver-pass, admin / demo-admin-pass
   a batch:     export DATABASE_URL=\$(scripts/pg.sh url)
                SUBSIDY_PASSWORD=demo-clerk-pass $bin batch create --program zhuangda --year 2025 --user clerk

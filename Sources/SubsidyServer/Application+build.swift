@@ -1,7 +1,10 @@
 public import Hummingbird
 public import Logging
-import PostgresNIO
+public import PostgresNIO
+import NIOCore
+import OpenAPIHummingbird
 import ServiceLifecycle
+import SubsidyBankAPI
 import SubsidyRules
 public import SubsidyStore
 
@@ -29,12 +32,14 @@ public func buildApplication(config: AppConfig) async throws -> some Application
     logger.logLevel = config.logLevel
     var services: [any Service] = []
     var health: (any HealthChecking)?
+    var bank: BankServices?
     if let database = config.database {
         let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: logger)
         services.append(client)
         health = PostgresHealth(client: client, logger: logger)
+        bank = BankServices(client: client, logger: logger)
     }
-    let router = buildRouter(health: health)
+    let router = try buildRouter(health: health, bank: bank)
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "SubsidyLedger"),
@@ -42,11 +47,35 @@ public func buildApplication(config: AppConfig) async throws -> some Application
         logger: logger)
 }
 
-/// The routes. Domain errors choose their own responses (`APIError`).
-public func buildRouter(health: (any HealthChecking)?) -> Router<AppRequestContext> {
+/// What the bank API needs: the database client for tokens and data.
+public struct BankServices: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+    /// 64 MiB: a 100,000-record CSV is about 9 MB; the limit bounds what one upload may take.
+    public var maxBodyBytes = 64 * 1024 * 1024
+
+    public init(client: PostgresClient, logger: Logger, maxBodyBytes: Int = 64 * 1024 * 1024) {
+        self.client = client
+        self.logger = logger
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// The routes. Domain errors choose their own responses (`APIError`); the bank API's come from
+/// the OpenAPI document and answer RFC 9457 problems.
+public func buildRouter(health: (any HealthChecking)?, bank: BankServices? = nil) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.info))
     HealthController(health: health).addRoutes(to: router)
     CalculatorController().addRoutes(to: router)
+    router.get("openapi.yaml") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: BankAPIDocument.yaml)))
+    }
+    if let bank {
+        let controller = BankAPIController(data: BankData(client: bank.client, logger: bank.logger), logger: bank.logger)
+        try controller.registerHandlers(
+            on: router,
+            middlewares: [BankAPIMiddleware(tokens: BankTokens(client: bank.client, logger: bank.logger), logger: bank.logger, maxBodyBytes: bank.maxBodyBytes)])
+    }
     return router
 }

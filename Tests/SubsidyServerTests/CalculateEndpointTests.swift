@@ -12,7 +12,7 @@ let examplePath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 struct CalculateEndpointTests {
     @Test("returns the calculator document for the CALCULATOR.md example")
     func example() async throws {
-        let app = Application(router: buildRouter(health: nil))
+        let app = Application(router: try buildRouter(health: nil))
         let body = try Data(contentsOf: URL(fileURLWithPath: examplePath))
         try await app.test(.router) { http in
             try await http.execute(uri: "/v1/calculate", method: .post, body: ByteBuffer(bytes: body)) { response in
@@ -28,7 +28,7 @@ struct CalculateEndpointTests {
 
     @Test("answers 422 with {error, field} on invalid input")
     func invalid() async throws {
-        let app = Application(router: buildRouter(health: nil))
+        let app = Application(router: try buildRouter(health: nil))
         let body = try String(contentsOfFile: examplePath, encoding: .utf8).replacingOccurrences(of: "36944.44", with: "36944.4x")
         try await app.test(.router) { http in
             try await http.execute(uri: "/v1/calculate", method: .post, body: ByteBuffer(string: body)) { response in
@@ -42,7 +42,7 @@ struct CalculateEndpointTests {
 
     @Test("works over a real socket too")
     func live() async throws {
-        let app = Application(router: buildRouter(health: nil), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        let app = Application(router: try buildRouter(health: nil), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { http in
             try await http.execute(uri: "/v1/calculate", method: .post, body: ByteBuffer(string: #"{"program":"fund","year":2025}"#)) { response in
                 #expect(response.status == .ok)

@@ -13,7 +13,7 @@ struct HealthTests {
     @Test("reports the database up with its schema version, through the real database", .enabled(if: TestDatabase.isConfigured))
     func databaseUp() async throws {
         try await TestDatabase.withFresh { client, _ in
-            let router = buildRouter(health: PostgresHealth(client: client, logger: TestDatabase.logger))
+            let router = try buildRouter(health: PostgresHealth(client: client, logger: TestDatabase.logger))
             let app = Application(router: router)
             try await app.test(.router) { http in
                 try await http.execute(uri: "/health", method: .get) { response in

@@ -132,7 +132,7 @@ extension CalculationRequest {
 
 extension InputError {
     /// Renders a `DecodingError` as the field path and a sentence a person can act on.
-    init(decoding error: DecodingError) {
+    public init(decoding error: DecodingError) {
         func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
             var text = ""
             for key in codingPath + (last.map { [$0] } ?? []) {

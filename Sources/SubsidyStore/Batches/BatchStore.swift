@@ -23,14 +23,8 @@ public struct BatchStore: Sendable {
         self.ledger = Ledger(logger: logger)
     }
 
-    /// A transaction whose domain errors reach the caller as themselves, not wrapped.
     func transaction<T>(_ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
-        do {
-            return try await client.withTransaction(logger: logger, body)
-        } catch let error as PostgresTransactionError {
-            if let inner = error.closureError { throw inner }
-            throw error
-        }
+        try await client.transaction(logger: logger, body)
     }
 
     // MARK: Users
@@ -167,6 +161,9 @@ public struct BatchStore: Sendable {
                 itemRows.amount.append(item.amount.fen)
             }
         }
+        // The interest records the award rests on ("R<id>"), so that a later re-sent version is
+        // recognised as a correction of a paid record.
+        let usedRecords = result.awards.flatMap { $0.items.flatMap(\.records) }.compactMap { Int64($0.dropFirst()) }
         let total = zip(lines.computed, lines.previously).reduce(Int64(0)) { $0 + $1.0 - $1.1 }
         let exclusions = result.excluded
         progress("保存 storing \(recipients.count) lines, \(itemRows.id.count) items, \(exclusions.count) exclusions…")
@@ -176,6 +173,9 @@ public struct BatchStore: Sendable {
                 "DELETE FROM batch_line_items WHERE batch_line_id IN (SELECT id FROM batch_lines WHERE batch_id = \(id))", logger: logger)
             try await connection.query("DELETE FROM batch_lines WHERE batch_id = \(id)", logger: logger)
             try await connection.query("DELETE FROM batch_exclusions WHERE batch_id = \(id)", logger: logger)
+            try await connection.query("DELETE FROM batch_records WHERE batch_id = \(id)", logger: logger)
+            try await connection.query(
+                "INSERT INTO batch_records (batch_id, record_id) SELECT \(id), r FROM unnest(\(usedRecords)::bigint[]) AS t(r)", logger: logger)
             try await connection.query(
                 """
                 INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen,

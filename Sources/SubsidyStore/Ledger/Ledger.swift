@@ -226,7 +226,7 @@ public struct Ledger: Sendable {
 }
 
 extension [UInt8] {
-    var hex: String {
+    public var hex: String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(count * 2)

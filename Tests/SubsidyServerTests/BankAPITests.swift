@@ -1,0 +1,333 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import PostgresNIO
+import SubsidyRules
+import SubsidyServer
+import SubsidyStore
+import SubsidyTestSupport
+import Testing
+
+let firmA = "91350200776049653A"
+let firmB = "913502000728319549"
+
+/// Two banks with a token each, two registered firms, and a router with the bank API on a fresh
+/// database. Every response a test reads is validated against openapi.yaml.
+struct BankAPIFixture: Sendable {
+    let client: PostgresClient
+    let responder: RouterResponder<AppRequestContext>
+    let icbc: String
+    let cmbc: String
+    let tokens: BankTokens
+    let validator: OpenAPIValidator
+
+    static func make(_ client: PostgresClient, maxBodyBytes: Int = 64 * 1024 * 1024) async throws -> BankAPIFixture {
+        let logger = TestDatabase.logger
+        try await client.query(
+            """
+            INSERT INTO firms (uscc, name, district, account_name, account_no, account_bank) VALUES
+              ('91350200776049653A', '成都甲科技有限公司', '高新区', '成都甲科技有限公司', '6222020000000001', '工商银行'),
+              ('913502000728319549', '成都乙制造有限公司', '锦江区', '成都乙制造有限公司', '6226090000000002', '民生银行')
+            """, logger: logger)
+        try await client.query(
+            """
+            INSERT INTO qualifications (firm_uscc, level, valid_from, valid_to, source) VALUES
+              ('91350200776049653A', 'specialized', '2022-01-01', '2027-12-31', 'test'),
+              ('913502000728319549', 'specialized', '2022-01-01', '2027-12-31', 'test')
+            """, logger: logger)
+        let tokens = BankTokens(client: client, logger: logger)
+        try await tokens.addBank(code: "ICBC", name: "中国工商银行")
+        try await tokens.addBank(code: "CMBC", name: "中国民生银行")
+        let icbc = try await tokens.create(bank: "ICBC", label: "ICBC integration").token
+        let cmbc = try await tokens.create(bank: "CMBC", label: "CMBC integration").token
+        let router = try buildRouter(health: nil, bank: BankServices(client: client, logger: logger, maxBodyBytes: maxBodyBytes))
+        return BankAPIFixture(client: client, responder: router.buildResponder(), icbc: icbc, cmbc: cmbc, tokens: tokens, validator: try OpenAPIValidator())
+    }
+
+    /// Sends a request and validates the response against the document; returns status and JSON.
+    func send(
+        _ method: HTTPRequest.Method, _ uri: String, token: String?, contentType: String = "application/json", body: Data? = nil,
+        headers extra: HTTPFields = [:]
+    ) async throws -> (status: Int, json: [String: Any], headers: HTTPFields) {
+        var fields = extra
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        if body != nil { fields[.contentType] = contentType }
+        let headers = fields
+        let app = Application(responder: responder)
+        let (status, data, responseHeaders) = try await app.test(.router) { http in
+            try await http.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) }) { response in
+                (Int(response.status.code), Data(response.body.readableBytesView), response.headers)
+            }
+        }
+        try validator.validate(method: method.rawValue, path: uri, status: status, contentType: responseHeaders[.contentType], body: data)
+        let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        return (status, json, responseHeaders)
+    }
+
+    func json(_ object: Any) -> Data { try! JSONSerialization.data(withJSONObject: object) }
+
+    /// Loan L-1 at ICBC for firm A: 5,000,000.00 at 3.80 % from 2023-01-01.
+    func registerLoan(_ loanNo: String = "L-1", token: String? = nil, firm: String = firmA) async throws -> Int {
+        try await send(.post, "/v1/loans", token: token ?? icbc, body: json(["loans": [[
+            "loanNo": loanNo, "firm": firm, "program": "zhuangda", "principal": "5000000.00", "start": "2023-01-01",
+            "maturity": "2027-12-31", "contractRate": "3.80",
+        ]]])).status
+    }
+
+    func recordCount() async throws -> Int {
+        var count = 0
+        for try await value in try await client.query("SELECT count(*)::int FROM interest_records", logger: TestDatabase.logger).decode(Int.self) {
+            count = value
+        }
+        return count
+    }
+}
+
+/// A CSV of daily records for loan L-1 from 2023-01-01: 5,000,000.00 × 3.80 % / 360 = 527.78 a day
+/// allows at most 527.79 paid (1 分 tolerance); each line pays 527.77.
+func dailyCSV(lines: Int, header: String = "loan_no,period_from,period_to,balance,paid,paid_on", mutate: (Int, inout [String]) -> Void = { _, _ in }) -> String {
+    var rows = [header]
+    let start = CivilDate(year: 2023, month: 1, day: 1)!
+    for index in 0..<lines {
+        let from = start + index
+        let to = from + 1
+        var cells = ["L-1", from.description, to.description, "5000000.00", "527.77", to.description]
+        mutate(index + 2, &cells)  // line numbers: the header is line 1
+        rows.append(cells.joined(separator: ","))
+    }
+    return rows.joined(separator: "\r\n") + "\r\n"
+}
+
+@Suite("Bank API against the real server and database", .enabled(if: TestDatabase.isConfigured))
+struct BankAPITests {
+    @Test("no token, an unknown token and a revoked token get 401 problems")
+    func authentication() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BankAPIFixture.make(client)
+            #expect(try await fixture.send(.get, "/v1/loans", token: nil).status == 401)
+            let unknown = try await fixture.send(.get, "/v1/loans", token: "slb_" + String(repeating: "A", count: 43))
+            #expect(unknown.status == 401)
+            #expect(unknown.json["title"] as? String == "Unauthorized")
+            #expect(unknown.headers[.contentType] == "application/problem+json")
+            let (id, token) = try await fixture.tokens.create(bank: "ICBC", label: "to revoke")
+            #expect(try await fixture.send(.get, "/v1/loans", token: token).status == 200)
+            #expect(try await fixture.tokens.revoke(id: id))
+            #expect(try await fixture.send(.get, "/v1/loans", token: token).status == 401)
+            // Tokens are stored only as hashes.
+            var stored = 0
+            for try await count in try await client.query(
+                "SELECT count(*)::int FROM bank_tokens WHERE encode(token_sha256, 'hex') = \(BankTokens.sha256(token).map { String(format: "%02x", $0) }.joined())",
+                logger: TestDatabase.logger
+            ).decode(Int.self) {
+                stored = count
+            }
+            #expect(stored == 1)
+            #expect(token.count == 47)  // slb_ + 43 base64url characters = 256 bits
+        }
+    }
+
+    @Test("loans register, update and list; every problem is named by index and field")
+    func loans() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BankAPIFixture.make(client)
+            let created = try await fixture.send(.post, "/v1/loans", token: fixture.icbc, body: fixture.json(["loans": [
+                ["loanNo": "L-1", "firm": firmA, "program": "zhuangda", "principal": "5000000.00", "start": "2025-01-10", "maturity": "2026-01-09", "contractRate": "3.80"],
+                ["loanNo": "X-1", "firm": firmB, "program": "xinyidai", "tier": "huiye", "principal": "10000000.00", "start": "2024-06-01", "maturity": "2027-05-31", "contractRate": "3.45"],
+            ]]))
+            #expect(created.status == 200)
+            #expect(created.json["created"] as? Int == 2)
+            let updated = try await fixture.send(.post, "/v1/loans", token: fixture.icbc, body: fixture.json(["loans": [
+                ["loanNo": "L-1", "firm": firmA, "program": "zhuangda", "principal": "4000000.00", "start": "2025-01-10", "maturity": "2026-01-09", "contractRate": "3.80"],
+            ]]))
+            #expect(updated.json["updated"] as? Int == 1)
+            let loan = try await fixture.send(.get, "/v1/loans/L-1", token: fixture.icbc)
+            #expect(loan.json["principal"] as? String == "4000000.00")
+            #expect(loan.json["firmName"] as? String == "成都甲科技有限公司")
+            let page = try await fixture.send(.get, "/v1/loans?limit=1", token: fixture.icbc)
+            #expect((page.json["items"] as? [Any])?.count == 1)
+            let next = try #require(page.json["nextCursor"] as? String)
+            let rest = try await fixture.send(.get, "/v1/loans?limit=1&cursor=\(next)", token: fixture.icbc)
+            #expect(((rest.json["items"] as? [[String: Any]])?.first?["loanNo"] as? String) == "X-1")
+
+            let bad = try await fixture.send(.post, "/v1/loans", token: fixture.icbc, body: fixture.json(["loans": [
+                ["loanNo": "B-1", "firm": "91350200776049653B", "program": "zhuangda", "principal": "12abc", "start": "2025-01-10", "maturity": "2024-01-09", "contractRate": "3.80"],
+                ["loanNo": "B-2", "firm": "91440101MA5CJQ4N59", "program": "xinyidai", "principal": "1.00", "start": "2025-01-10", "maturity": "2026-01-09", "contractRate": "3.80"],
+            ]]))
+            #expect(bad.status == 422)
+            let errors = (bad.json["errors"] as? [[String: Any]] ?? []).map { "\($0["index"] ?? "-"):\($0["field"] ?? "")" }
+            #expect(Set(errors) == ["0:firm", "0:principal", "0:maturity", "1:tier", "1:firm"])
+            // An invalid enum value is a contract violation: 422 naming the field, not a 500.
+            let enumError = try await fixture.send(.post, "/v1/loans", token: fixture.icbc, body: fixture.json(["loans": [
+                ["loanNo": "E-1", "firm": firmA, "program": "mortgage", "principal": "1.00", "start": "2025-01-10", "maturity": "2026-01-09", "contractRate": "3.80"],
+            ]]))
+            #expect(enumError.status == 422)
+        }
+    }
+
+    @Test("a bank never sees or writes another bank's loan: it answers as a missing one")
+    func isolation() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BankAPIFixture.make(client)
+            #expect(try await fixture.registerLoan() == 200)
+            #expect(try await fixture.send(.get, "/v1/loans/L-1", token: fixture.icbc).status == 200)
+            let other = try await fixture.send(.get, "/v1/loans/L-1", token: fixture.cmbc)
+            let missing = try await fixture.send(.get, "/v1/loans/NO-SUCH", token: fixture.cmbc)
+            #expect(other.status == 404 && missing.status == 404)
+            #expect((other.json["detail"] as? String)?.replacingOccurrences(of: "L-1", with: "NO-SUCH") == missing.json["detail"] as? String)
+            let csv = Data(dailyCSV(lines: 1).utf8)
+            let upload = try await fixture.send(.post, "/v1/interest-records", token: fixture.cmbc, contentType: "text/csv", body: csv)
+            #expect(upload.status == 422)
+            #expect(((upload.json["errors"] as? [[String: Any]])?.first?["message"] as? String) == "no loan \"L-1\" is registered by this bank")
+            #expect(try await fixture.recordCount() == 0)
+            #expect((try await fixture.send(.get, "/v1/interest-records", token: fixture.cmbc).json["items"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    @Test("a GB18030 CSV with Chinese headers and firm names round-trips, with or without charset")
+    func gb18030() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BankAPIFixture.make(client)
+            #expect(try await fixture.registerLoan() == 200)
+            let text = """
+                贷款编号,计息起日,计息止日,贷款余额,实付利息,付息日,统一社会信用代码,企业名称,银行流水号\r
+                L-1,2025-01-10,2025-03-21,5000000.00,36944.44,2025-03-21,\(firmA),"成都甲科技有限公司（高新区）",工行流水0001\r
+                L-1,2025-03-21,2025-06-21,5000000.00,48555.55,2025-06-21,\(firmA),成都甲科技有限公司,工行流水0002\r
+
+                """
+            let encoded = try #require(text.data(using: String.Encoding(rawValue: 0x8000_0632)))
+            #expect(encoded != Data(text.utf8))  // really GB18030, not UTF-8
+            let declared = try await fixture.send(.post, "/v1/interest-records", token: fixture.icbc, contentType: "text/csv; charset=GBK", body: encoded)
+            #expect(declared.status == 200, "\(declared.json)")
+            #expect(declared.json["accepted"] as? Int == 2)
+            let list = try await fixture.send(.get, "/v1/interest-records?loanNo=L-1", token: fixture.icbc)
+            let names = (list.json["items"] as? [[String: Any]] ?? []).compactMap { $0["firmName"] as? String }
+            #expect(names == ["成都甲科技有限公司（高新区）", "成都甲科技有限公司"])
+            // Detected without a charset; re-sending replaces the two versions (no approved batch used them).
+            let detected = try await fixture.send(.post, "/v1/interest-records", token: fixture.icbc, contentType: "text/csv", body: encoded)
+            #expect(detected.json["replaced"] as? Int == 2)
+            // UTF-8 with a BOM and LF line ends works too.
+            let bom = Data([0xEF, 0xBB, 0xBF]) + Data(text.replacingOccurrences(of: "\r\n", with: "\n").utf8)
+            #expect(try await fixture.send(.post, "/v1/interest-records", token: fixture.icbc, contentType: "text/csv", body: bom).status == 200)
+            let all = try await fixture.send(.get, "/v1/interest-records", token: fixture.icbc)
+            let statuses = (all.json["items"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String }
+            #expect(statuses == ["superseded", "superseded", "superseded", "superseded", "accepted", "accepted"])
+        }
+    }
+
+    @Test("a file with 3 bad lines among 1,000 reports exactly those 3, and stores nothing")
+    func allOrNothing() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BankAPIFixture.make(client)
+            #expect(try await fixture.registerLoan() == 200)
+            let csv = dailyCSV(lines: 1000) { line, cells in
+                switch line {
+                case 17: cells[4] = "12abc"                 // malformed amount
+                case 500: cells[2] = cells[1]               // period_to not after period_from
+                case 901: cells[4] = "600.00"               // more than 3.80 % allows for one day (527.78)
+                default: break
+                }
+            }
+            let response = try await fixture.send(.post, "/v1/interest-records", token: fixture.icbc, contentType: "text/csv", body: Data(csv.utf8))
+            #expect(response.status == 422)
+            let errors = response.json["errors"] as? [[String: Any]] ?? []
+            #expect(errors.map { $0["line"] as? Int } == [17, 500, 901])
+            #expect(errors.map { $0["field"] as? String } == ["paid", "period_to", "paid"])
+            #expect((errors.first?["message"] as? String)?.contains("\"12abc\" is not an amount") == true)
+            #expect((errors.last?["message"] as? String)?.contains("more than the contract rate 3.8% allows") == true)
+            #expect(response.json["detail"] as? String == "3 problems found; nothing was stored")
+            #expect(try await fixture.recordCount() == 0)
+            // The same file corrected is accepted whole.
+            let good = try await fixture.send(.post, "/v1/interest-records", token: fixture.icbc, contentType: "text/csv", body: Data(dailyCSV(lines: 1000).utf8))
+            #expect(good.json["accepted"] as? Int == 1000)
+            #expect(try await fixture.recordCount() == 1000)
+            // Overlaps, within the upload and with stored records, are refused.
+            let overlapping = dailyCSV(lines: 2) { line, cells in if line == 3 { cells[1] = "2023-01-01" } }
+            let overlap = try await fixture.send(.post, "/v1/interest-records", token: fixture.icbc, contentType: "text/csv", body: Data(overlapping.utf8))
+            #expect(overlap.status == 422)
+            #expect((overlap.json["errors"] as? [[String: Any]])?.contains { ($0["message"] as? String)?.contains("overlaps") == true } == true)
+        }
+    }
+
+    @Test("an Idempotency-Key retry returns the first result; the key with another body is refused")
+    func idempotency() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BankAPIFixture.make(client)
+            #expect(try await fixture.registerLoan() == 200)
+            let body = Data(dailyCSV(lines: 10).utf8)
+            let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "upload-2025-03-21-001"]
+            let first = try await fixture.send(.post, "/v1/interest-records", token: fixture.icbc, contentType: "text/csv", body: body, headers: key)
+            let retry = try await fixture.send(.post, "/v1/interest-records", token: fixture.icbc, contentType: "text/csv", body: body, headers: key)
+            #expect(first.status == 200 && retry.status == 200)
+            #expect(first.json["uploadId"] as? Int == retry.json["uploadId"] as? Int)
+            #expect(retry.json["replaced"] as? Int == 0)
+            #expect(try await fixture.recordCount() == 10)
+            let other = try await fixture.send(
+                .post, "/v1/interest-records", token: fixture.icbc, contentType: "text/csv", body: Data(dailyCSV(lines: 11).utf8), headers: key)
+            #expect(other.status == 422)
+            #expect(((other.json["errors"] as? [[String: Any]])?.first?["field"] as? String) == "Idempotency-Key")
+            #expect(try await fixture.recordCount() == 10)
+            // The same key from another bank is that bank's own key.
+            #expect(try await fixture.send(.post, "/v1/interest-records", token: fixture.cmbc, contentType: "text/csv", body: body, headers: key).status == 422)
+        }
+    }
+
+    @Test("a record re-sent after an approved batch used it is stored as a correction; nothing is deleted")
+    func correctionAfterApproval() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BankAPIFixture.make(client)
+            #expect(try await fixture.registerLoan() == 200)
+            let record: [String: Any] = [
+                "loanNo": "L-1", "periodFrom": "2025-01-10", "periodTo": "2025-03-21", "balance": "5000000.00", "paid": "36944.44", "paidOn": "2025-03-21",
+            ]
+            let first = try await fixture.send(.post, "/v1/interest-records", token: fixture.icbc, body: fixture.json(["records": [record]]))
+            #expect(first.status == 200)
+            // The bureau pays on it: a 壮大贷 batch through approval.
+            let store = BatchStore(client: client, logger: TestDatabase.logger)
+            let clerk = User(id: try await store.addUser(login: "clerk", displayName: "c", password: "clerk-pass", roles: [.clerk], cost: 4), login: "clerk", displayName: "c", roles: [.clerk])
+            let approver = User(id: try await store.addUser(login: "approver", displayName: "a", password: "approver-pass", roles: [.approver], cost: 4), login: "approver", displayName: "a", roles: [.approver])
+            try await client.query("INSERT INTO budgets VALUES ('zhuangda', 2025, 100000000, 'test')", logger: TestDatabase.logger)
+            let batch = try await store.create(program: .zhuangda, year: 2025, district: nil, by: clerk)
+            _ = try await store.compute(batch, by: clerk)
+            _ = try await store.submit(batch, by: clerk, today: CivilDate(year: 2025, month: 9, day: 26)!)
+            _ = try await store.approve(batch, by: approver, today: CivilDate(year: 2025, month: 10, day: 11)!)
+
+            var corrected = record
+            corrected["paid"] = "30000.00"
+            let second = try await fixture.send(.post, "/v1/interest-records", token: fixture.icbc, body: fixture.json(["records": [corrected]]))
+            #expect(second.json["corrections"] as? Int == 1)
+            #expect(second.json["replaced"] as? Int == 0)
+            let items = try await fixture.send(.get, "/v1/interest-records", token: fixture.icbc).json["items"] as? [[String: Any]] ?? []
+            #expect(items.count == 2)
+            #expect(items[0]["status"] as? String == "superseded")
+            #expect(items[0]["usedInBatch"] as? Int == Int(batch))
+            #expect(items[1]["status"] as? String == "accepted")
+            #expect(items[1]["correction"] as? Bool == true)
+            #expect(items[1]["version"] as? Int == 2)
+            let one = try await fixture.send(.get, "/v1/interest-records/\(items[1]["id"] as? Int ?? 0)", token: fixture.icbc)
+            #expect(one.json["paid"] as? String == "30000.00")
+            #expect(try await fixture.send(.get, "/v1/interest-records/\(items[1]["id"] as? Int ?? 0)", token: fixture.cmbc).status == 404)
+        }
+    }
+
+    @Test("a body above the limit gets 413 with the limit stated; the contract is served at /openapi.yaml")
+    func limitsAndContract() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BankAPIFixture.make(client, maxBodyBytes: 1000)
+            #expect(try await fixture.registerLoan() == 200)
+            let response = try await fixture.send(.post, "/v1/interest-records", token: fixture.icbc, contentType: "text/csv", body: Data(dailyCSV(lines: 40).utf8))
+            #expect(response.status == 413)
+            #expect(response.json["limitBytes"] as? Int == 1000)
+            #expect((response.json["detail"] as? String)?.contains("1000 bytes") == true)
+            let app = Application(responder: fixture.responder)
+            try await app.test(.router) { http in
+                try await http.execute(uri: "/openapi.yaml", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body).hasPrefix("openapi: 3.1.0"))
+                }
+            }
+        }
+    }
+}
