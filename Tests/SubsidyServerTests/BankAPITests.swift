@@ -14,8 +14,8 @@ import Testing
 let firmA = "91350200776049653A"
 let firmB = "913502000728319549"
 
-/// Two banks with a token each, two registered firms, and a router with the bank API on a fresh
-/// database. Every response a test reads is validated against openapi.yaml.
+/// Two banks with a token each, two registered firms, and the bank API served over a real socket
+/// on a fresh database. Every response a test reads is validated against openapi.yaml.
 struct BankAPIFixture: Sendable {
     let client: PostgresClient
     let responder: RouterResponder<AppRequestContext>
@@ -56,8 +56,9 @@ struct BankAPIFixture: Sendable {
         if let token { fields[.authorization] = "Bearer \(token)" }
         if body != nil { fields[.contentType] = contentType }
         let headers = fields
-        let app = Application(responder: responder)
-        let (status, data, responseHeaders) = try await app.test(.router) { http in
+        // A real HTTP server on a loopback port, as banks reach it.
+        let app = Application(responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        let (status, data, responseHeaders) = try await app.test(.live) { http in
             try await http.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) }) { response in
                 (Int(response.status.code), Data(response.body.readableBytesView), response.headers)
             }
