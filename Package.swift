@@ -35,11 +35,19 @@ let package = Package(
             name: "SubsidyRules",
             swiftSettings: swiftSettings
         ),
+        // Pure: bank statement parsers (MT940/MT942, camt.053, Chinese bank CSV) and the matching
+        // rules. Foundation (and FoundationXML) only, no I/O.
+        .target(
+            name: "SubsidyReconciliation",
+            dependencies: ["SubsidyRules"],
+            swiftSettings: swiftSettings
+        ),
         // PostgreSQL: migrations, repositories, the ledger and batches.
         .target(
             name: "SubsidyStore",
             dependencies: [
                 "SubsidyRules",
+                "SubsidyReconciliation",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -64,6 +72,7 @@ let package = Package(
             dependencies: [
                 "SubsidyRules",
                 "SubsidyStore",
+                "SubsidyReconciliation",
                 "SubsidyBankAPI",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -81,6 +90,7 @@ let package = Package(
             name: "SubsidyCLI",
             dependencies: [
                 "SubsidyRules",
+                "SubsidyReconciliation",
                 "SubsidyStore",
                 "SubsidyServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -107,6 +117,11 @@ let package = Package(
                 "SubsidyRules",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SubsidyReconciliationTests",
+            dependencies: ["SubsidyReconciliation", "SubsidyRules"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import OpenAPIRuntime
 import SubsidyBankAPI
+import SubsidyReconciliation
 import SubsidyRules
 import SubsidyStore
 

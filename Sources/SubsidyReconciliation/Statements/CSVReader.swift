@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The text encodings Chinese bank exports use.
 public enum CSVEncoding: Sendable, Equatable {

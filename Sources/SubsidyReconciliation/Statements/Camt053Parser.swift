@@ -1,0 +1,198 @@
+public import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+public import SubsidyRules
+
+/// ISO 20022 camt.053 (versions .001.02, .04, .08): several statements per file, every balance
+/// type, batch bookings (`NtryDtls/Btch`), counterparty and remittance from the transaction details.
+public enum Camt053Parser {
+    /// A small element tree: the documents are statements of at most a few MB.
+    final class Node {
+        let name: String
+        var attributes: [String: String]
+        var text = ""
+        var children: [Node] = []
+        let line: Int
+        weak var parent: Node?
+
+        init(name: String, attributes: [String: String], line: Int, parent: Node?) {
+            self.name = name
+            self.attributes = attributes
+            self.line = line
+            self.parent = parent
+        }
+
+        func child(_ name: String) -> Node? { children.first { $0.name == name } }
+        func all(_ name: String) -> [Node] { children.filter { $0.name == name } }
+
+        /// The node at a relative path such as `Tp/CdOrPrtry/Cd`.
+        func at(_ path: String) -> Node? {
+            var node: Node? = self
+            for part in path.split(separator: "/") { node = node?.child(String(part)) }
+            return node
+        }
+
+        func value(_ path: String) -> String? {
+            guard let text = at(path)?.text.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
+            return text
+        }
+
+        var path: String {
+            var names: [String] = []
+            var node: Node? = self
+            while let current = node {
+                names.append(current.name)
+                node = current.parent
+            }
+            return names.reversed().joined(separator: "/")
+        }
+    }
+
+    final class TreeBuilder: NSObject, XMLParserDelegate {
+        var root: Node?
+        var stack: [Node] = []
+        weak var parser: XMLParser?
+
+        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+            // Namespace prefixes (`ns2:Stmt`) are dropped: versions differ only in their namespace.
+            let name = elementName.split(separator: ":").last.map(String.init) ?? elementName
+            let node = Node(name: name, attributes: attributes, line: parser.lineNumber, parent: stack.last)
+            stack.last?.children.append(node)
+            if root == nil { root = node }
+            stack.append(node)
+        }
+
+        /// The first structural fault, which the Linux XMLParser does not always report itself.
+        var fault: StatementError?
+
+        func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
+            let name = elementName.split(separator: ":").last.map(String.init) ?? elementName
+            guard let open = stack.popLast(), open.name == name else {
+                if fault == nil {
+                    let expected = stack.last.map { "</\($0.name)> for the <\($0.name)> opened at line \($0.line)" } ?? "no closing tag"
+                    fault = StatementError(location: "line \(parser.lineNumber)", message: "</\(name)> where \(expected) was expected")
+                }
+                parser.abortParsing()
+                return
+            }
+        }
+
+        func parser(_ parser: XMLParser, foundCharacters string: String) {
+            stack.last?.text += string
+        }
+    }
+
+    public static func parse(_ data: Data) throws(StatementError) -> [BankStatement] {
+        let parser = XMLParser(data: data)
+        let builder = TreeBuilder()
+        parser.delegate = builder
+        let parsed = parser.parse()
+        if let fault = builder.fault { throw fault }
+        guard parsed, let root = builder.root else {
+            let message = parser.parserError.map { "not well-formed XML (\($0.localizedDescription))" } ?? "not well-formed XML"
+            throw StatementError(location: "line \(parser.lineNumber)", message: message)
+        }
+        if let open = builder.stack.last {
+            throw StatementError(location: "line \(parser.lineNumber)", message: "<\(open.name)> opened at line \(open.line) is never closed")
+        }
+        guard root.name == "Document" else {
+            throw StatementError(location: root.path, message: "expected a camt.053 <Document>, found <\(root.name)>")
+        }
+        let namespace = root.attributes["xmlns"] ?? ""
+        if !namespace.isEmpty, !namespace.hasPrefix("urn:iso:std:iso:20022:tech:xsd:camt.053.") {
+            throw StatementError(location: root.path, message: "namespace \(namespace) is not camt.053")
+        }
+        guard let message = root.child("BkToCstmrStmt") else {
+            throw StatementError(location: root.path, message: "no <BkToCstmrStmt> (bank-to-customer statement)")
+        }
+        let statements = message.all("Stmt")
+        guard !statements.isEmpty else {
+            throw StatementError(location: message.path + " (line \(message.line))", message: "no <Stmt>: the message holds no statement")
+        }
+        return try statements.enumerated().map { index, node throws(StatementError) in try statement(node, index: index) }
+    }
+
+    static func statement(_ node: Node, index: Int) throws(StatementError) -> BankStatement {
+        let location = "\(node.path)[\(index)] (line \(node.line))"
+        guard let account = node.value("Acct/Id/IBAN") ?? node.value("Acct/Id/Othr/Id") else {
+            throw StatementError(location: location, message: "no account (<Acct><Id><IBAN> or <Othr><Id>)")
+        }
+        var balances: [StatementBalance] = []
+        for (balanceIndex, balanceNode) in node.all("Bal").enumerated() {
+            let where_ = "\(location)/Bal[\(balanceIndex)]"
+            guard let type = balanceNode.value("Tp/CdOrPrtry/Cd") ?? balanceNode.value("Tp/CdOrPrtry/Prtry") else {
+                throw StatementError(location: where_, message: "balance without a type (<Tp><CdOrPrtry><Cd>)")
+            }
+            let (amount, currency) = try self.amount(balanceNode, location: where_)
+            let date = try self.date(balanceNode.child("Dt"), location: where_ + "/Dt")
+            balances.append(StatementBalance(type: type, amount: amount, currency: currency, date: date))
+        }
+        let currency = node.value("Acct/Ccy") ?? balances.first?.currency ?? ""
+        var entries: [StatementEntry] = []
+        for (entryIndex, entryNode) in node.all("Ntry").enumerated() {
+            entries.append(try entry(entryNode, location: "\(location)/Ntry[\(entryIndex)] (line \(entryNode.line))"))
+        }
+        // Opening: OPBD, else PRCD (previously closed); closing: CLBD.
+        let opening = balances.first { $0.type == "OPBD" } ?? balances.first { $0.type == "PRCD" }
+        let closing = balances.first { $0.type == "CLBD" }
+        return BankStatement(
+            account: account, currency: currency,
+            statementNumber: node.value("ElctrncSeqNb") ?? node.value("LglSeqNb") ?? node.value("Id") ?? "",
+            openingBalance: opening, closingBalance: closing, balances: balances, entries: entries, origin: location)
+    }
+
+    /// `<Amt Ccy="EUR">8.85</Amt>` with `<CdtDbtInd>`: signed, credits positive.
+    static func amount(_ node: Node, location: String) throws(StatementError) -> (Money, String) {
+        guard let amountNode = node.child("Amt"), let text = amountNode.value("") ?? Optional(amountNode.text.trimmingCharacters(in: .whitespacesAndNewlines)), !text.isEmpty else {
+            throw StatementError(location: location, message: "no <Amt>")
+        }
+        let amount = try StatementAmount.parse(text, decimalMark: ".", location: location + "/Amt")
+        guard let indicator = node.value("CdtDbtInd"), indicator == "CRDT" || indicator == "DBIT" else {
+            throw StatementError(location: location, message: "<CdtDbtInd> must be CRDT or DBIT")
+        }
+        return (indicator == "DBIT" ? Money(fen: -amount.fen) : amount, amountNode.attributes["Ccy"] ?? "")
+    }
+
+    /// `<Dt>2014-12-30</Dt>` or `<DtTm>2014-12-31T13:15:00+01:00</DtTm>` (the local date is taken).
+    static func date(_ node: Node?, location: String) throws(StatementError) -> CivilDate? {
+        guard let node else { return nil }
+        guard let text = node.value("Dt") ?? node.value("DtTm").map({ String($0.prefix(10)) }) else { return nil }
+        do {
+            return try CivilDate.parse(text, field: location)
+        } catch {
+            throw StatementError(location: location, message: error.message)
+        }
+    }
+
+    static func entry(_ node: Node, location: String) throws(StatementError) -> StatementEntry {
+        let (amount, currency) = try self.amount(node, location: location)
+        let details = node.at("NtryDtls")?.all("TxDtls") ?? []
+        let first = details.first
+        // The counterparty is the payer of a credit and the payee of a debit.
+        let side = amount.fen >= 0 ? "Dbtr" : "Cdtr"
+        let counterparty = Counterparty(
+            name: first?.value("RltdPties/\(side)/Nm") ?? first?.value("RltdPties/\(side)/Pty/Nm"),
+            account: first?.value("RltdPties/\(side)Acct/Id/IBAN") ?? first?.value("RltdPties/\(side)Acct/Id/Othr/Id"))
+        var texts: [String] = []
+        if let info = node.value("AddtlNtryInf") { texts.append(info) }
+        for detail in details {
+            for unstructured in detail.at("RmtInf")?.all("Ustrd") ?? [] {
+                let text = unstructured.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                if !text.isEmpty { texts.append(text) }
+            }
+            for structured in detail.at("RmtInf")?.all("Strd") ?? [] {
+                if let reference = structured.value("CdtrRefInf/Ref") { texts.append(reference) }
+            }
+            if let info = detail.value("AddtlTxInf") { texts.append(info) }
+        }
+        let batchCount = node.value("NtryDtls/Btch/NbOfTxs").flatMap(Int.init) ?? (details.count > 1 ? details.count : nil)
+        return StatementEntry(
+            amount: amount, currency: currency,
+            valueDate: try date(node.child("ValDt"), location: location + "/ValDt"),
+            bookingDate: try date(node.child("BookgDt"), location: location + "/BookgDt"),
+            reference: node.value("NtryRef") ?? first?.value("Refs/EndToEndId").flatMap { $0 == "NOTPROVIDED" ? nil : $0 } ?? first?.value("Refs/InstrId"),
+            bankReference: node.value("AcctSvcrRef") ?? first?.value("Refs/AcctSvcrRef"),
+            description: texts.joined(separator: " "), counterparty: counterparty, batchCount: batchCount, origin: location)
+    }
+}
