@@ -2,10 +2,11 @@ import ArgumentParser
 import Foundation
 import SubsidyReconciliation
 import SubsidyRules
+import SubsidyStore
 
 struct StatementCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "statement", abstract: "Bank statements (MT940/MT942, camt.053, Chinese bank CSV).", subcommands: [Parse.self])
+        commandName: "statement", abstract: "Bank statements (MT940/MT942, camt.053, Chinese bank CSV).", subcommands: [Parse.self, Import.self])
 
     struct Parse: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -29,6 +30,36 @@ struct StatementCommand: AsyncParsableCommand {
                 let json = JSONValue.object([("error", .string(error.message)), ("location", .string(error.location))])
                 FileHandle.standardError.write(Data(json.utf8() + [UInt8(ascii: "\n")]))
                 throw ExitCode(2)
+            }
+        }
+    }
+}
+
+extension StatementCommand {
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import a statement file now (the daemon does this for its inbox): match, post, mark paid.")
+        @OptionGroup var options: DatabaseOptions
+        @Argument var file: String
+        @Option var format: String?
+        @Option var profile: String?
+
+        func run() async throws {
+            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            let parsed: ParsedStatements
+            do {
+                parsed = try StatementParser.parse(data, format: format.flatMap(StatementFormat.init(rawValue:)), profile: profile)
+            } catch {
+                FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+                throw ExitCode(2)
+            }
+            let source = "cli:" + URL(fileURLWithPath: file).lastPathComponent
+            let summary = try await options.withClient("subsidy.statement") { client, logger in
+                try await ReconciliationStore(client: client, logger: logger).importStatements(parsed, source: source)
+            }
+            print("导入 Imported \(summary.statementIDs.count) statement(s) \(summary.statementIDs), \(summary.alreadyImported) already imported; \(summary.entries) entries")
+            for (category, count) in summary.categories.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                print("  \(category.rawValue): \(count)")
             }
         }
     }

@@ -3,6 +3,8 @@ import Foundation
 import Hummingbird
 import Logging
 import PostgresNIO
+import ServiceLifecycle
+import UnixSignals
 import SubsidyRules
 import SubsidyServer
 import SubsidyStore
@@ -12,7 +14,7 @@ struct Subsidy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "subsidy",
         abstract: "SubsidyLedger: SME loan-interest subsidies and investment rewards (专精特新企业贴息与奖励).",
-        subcommands: [Serve.self, Migrate.self, Calc.self, LedgerCommand.self, BatchCommand.self, BudgetCommand.self, UserCommand.self, BankCommand.self, StatementCommand.self])
+        subcommands: [Serve.self, Migrate.self, Calc.self, LedgerCommand.self, BatchCommand.self, BudgetCommand.self, UserCommand.self, BankCommand.self, StatementCommand.self, DaemonCommand.self, ReportCommand.self])
 }
 
 /// Settings shared by the commands that reach the database, read once from the environment.
@@ -75,6 +77,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Do not apply pending migrations at start.")
     var noMigrate = false
 
+    @Flag(help: "Do not run the reconciliation daemon in this process.")
+    var noDaemon = false
+
+    @Option(help: "The daemon's inbox folder (default: $SUBSIDY_INBOX or var/inbox).")
+    var inbox: String?
+
     func run() async throws {
         let database = try options.database()
         let logger = try options.logger("subsidy.serve")
@@ -83,7 +91,15 @@ struct Serve: AsyncParsableCommand {
         }
         let port = self.port ?? ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 8080
         let app = try await buildApplication(config: AppConfig(host: host, port: port, database: database, logLevel: try options.level()))
-        try await app.runService()
+        guard !noDaemon else {
+            try await app.runService()
+            return
+        }
+        // The HTTP service and the reconciliation daemon, one ServiceGroup: SIGTERM stops both.
+        let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: logger)
+        let daemon = ReconciliationDaemon(client: client, database: database, inbox: DaemonCommand.inboxURL(inbox), logger: logger)
+        let group = ServiceGroup(services: [client, daemon, app], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        try await group.run()
     }
 }
 

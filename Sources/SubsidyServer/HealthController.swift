@@ -1,13 +1,15 @@
 import Hummingbird
 public import Logging
 public import PostgresNIO
-import SubsidyRules
+public import SubsidyRules
 
 /// What `/health` reports about the database.
 public struct DatabaseHealth: Sendable {
     public var up: Bool
     public var schemaVersion: Int?
     public var error: String?
+    /// The reconciliation daemon's heartbeat and counts, when it has run.
+    public var daemon: JSONValue?
 }
 
 public protocol HealthChecking: Sendable {
@@ -33,7 +35,23 @@ public struct PostgresHealth: HealthChecking {
                         "SELECT coalesce(max(version), 0) FROM schema_migrations", logger: logger)
                     var version = 0
                     for try await (value) in rows.decode(Int.self) { version = value }
-                    return DatabaseHealth(up: true, schemaVersion: version)
+                    var daemon: JSONValue?
+                    if version >= 8 {
+                        for try await (age, files, rejected, uploads, statements, lastError) in try await client.query(
+                            """
+                            SELECT extract(epoch FROM now() - heartbeat_at)::int, files_processed, files_rejected, uploads_processed,
+                                   statements_imported, last_error FROM daemon_status WHERE id = 1
+                            """, logger: logger
+                        ).decode((Int, Int64, Int64, Int64, Int64, String?).self) {
+                            daemon = .object([
+                                ("status", .string(age < 60 ? "running" : "stale")), ("heartbeatSecondsAgo", .int(age)),
+                                ("filesProcessed", .int(Int(files))), ("filesRejected", .int(Int(rejected))),
+                                ("uploadsProcessed", .int(Int(uploads))), ("statementsImported", .int(Int(statements))),
+                                ("lastError", lastError.map(JSONValue.string) ?? .null),
+                            ])
+                        }
+                    }
+                    return DatabaseHealth(up: true, schemaVersion: version, daemon: daemon)
                 }
                 group.addTask {
                     try await Task.sleep(for: .seconds(3))
@@ -62,8 +80,10 @@ struct HealthController {
             var database: [(String, JSONValue)] = [("status", .string(result.up ? "up" : "down"))]
             if let version = result.schemaVersion { database.append(("schemaVersion", .int(version))) }
             if let error = result.error { database.append(("error", .string(error))) }
+            var members: [(String, JSONValue)] = [("status", .string(result.up ? "ok" : "degraded")), ("database", .object(database))]
+            if let daemon = result.daemon { members.append(("daemon", daemon)) }
             return .json(
-                .object([("status", .string(result.up ? "ok" : "degraded")), ("database", .object(database))]),
+                .object(members),
                 status: result.up ? .ok : .serviceUnavailable)
         }
     }

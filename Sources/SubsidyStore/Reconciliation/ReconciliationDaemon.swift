@@ -1,0 +1,196 @@
+public import Foundation
+public import Logging
+public import PostgresNIO
+public import ServiceLifecycle
+import SubsidyReconciliation
+import SubsidyRules
+
+/// The reconciliation daemon: takes statement files dropped into an inbox folder and statements
+/// uploaded over HTTP, imports each exactly once, and keeps a heartbeat with counts.
+///
+/// Exactly once: a file's import is one transaction; the file moves to `processed/` only after
+/// it commits (or to `rejected/` with an `.error.txt` beside it). Killed between the commit and
+/// the move, the daemon finds the file again at start, imports nothing new (every statement's
+/// fingerprint is known) and moves it. Uploads are claimed with `FOR UPDATE SKIP LOCKED` and
+/// marked processed in the import's own transaction.
+public struct ReconciliationDaemon: Service {
+    public let client: PostgresClient
+    /// For the LISTEN connection, which lives apart from the pool.
+    public let database: DatabaseURL
+    public let inbox: URL
+    public let logger: Logger
+    public var pollInterval: Duration = .seconds(2)
+
+    public init(client: PostgresClient, database: DatabaseURL, inbox: URL, logger: Logger, pollInterval: Duration = .seconds(2)) {
+        self.client = client
+        self.database = database
+        self.inbox = inbox
+        self.logger = logger
+        self.pollInterval = pollInterval
+    }
+
+    var processed: URL { inbox.appendingPathComponent("processed") }
+    var rejected: URL { inbox.appendingPathComponent("rejected") }
+
+    public func run() async throws {
+        for folder in [inbox, processed, rejected] {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        }
+        let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        logger.info("reconciliation daemon started", metadata: ["inbox": "\(inbox.path)"])
+        await withDiscardingTaskGroup { group in
+            group.addTask { await listen(wake) }
+            group.addTask {
+                // The periodic poll: the fallback when a notification is missed.
+                while !Task.isCancelled {
+                    wake.yield()
+                    try? await Task.sleep(for: pollInterval)
+                }
+            }
+            // The worker runs here; when graceful shutdown ends it, the listener and poll stop too.
+            var started = false
+            for await _ in wakeups.cancelOnGracefulShutdown() {
+                if !started { started = await heartbeat(starting: true) }
+                await processAll()
+                _ = await heartbeat(starting: false)
+            }
+            group.cancelAll()
+        }
+        logger.info("reconciliation daemon stopped")
+    }
+
+    /// LISTEN statements on a dedicated connection, reconnecting with backoff (1 s doubling to
+    /// 30 s) when PostgreSQL goes away.
+    func listen(_ wake: AsyncStream<Void>.Continuation) async {
+        var backoff: Duration = .seconds(1)
+        while !Task.isCancelled {
+            do {
+                try await database.withConnection(logger: logger) { connection in
+                    let notifications = try await connection.listen("statements")
+                    backoff = .seconds(1)
+                    wake.yield()
+                    for try await _ in notifications { wake.yield() }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("LISTEN connection lost; reconnecting", metadata: ["backoffSeconds": "\(backoff.components.seconds)"])
+            }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(30))
+        }
+    }
+
+    /// Everything waiting: inbox files in name order, then pending uploads in arrival order.
+    public func processAll() async {
+        do {
+            for file in try inboxFiles() {
+                if Task.isCancelled { return }
+                try await processFile(file)
+            }
+            while !Task.isCancelled, try await processNextUpload() {}
+        } catch {
+            // PostgreSQL is away or a file could not be moved: try again at the next wake-up.
+            logger.warning("reconciliation pass failed; will retry", metadata: ["error": "\(String(reflecting: error))"])
+            _ = try? await client.query("UPDATE daemon_status SET last_error = \(String(describing: error)) WHERE id = 1", logger: logger)
+        }
+    }
+
+    /// Regular files in the inbox; names ending in .part or .tmp (still being written) and hidden
+    /// files are left alone.
+    func inboxFiles() throws -> [URL] {
+        try FileManager.default.contentsOfDirectory(at: inbox, includingPropertiesForKeys: [.isRegularFileKey])
+            .filter { url in
+                let name = url.lastPathComponent
+                let regular = (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) ?? false
+                return regular && !name.hasPrefix(".") && !name.hasSuffix(".part") && !name.hasSuffix(".tmp")
+            }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+    }
+
+    func processFile(_ file: URL) async throws {
+        let data = try Data(contentsOf: file)
+        let parsed: ParsedStatements
+        do {
+            parsed = try StatementParser.parse(data)
+        } catch {
+            try move(file, to: rejected)
+            try Data("\(error.location): \(error.message)\n".utf8).write(to: rejected.appendingPathComponent(file.lastPathComponent + ".error.txt"))
+            try await client.query("UPDATE daemon_status SET files_rejected = files_rejected + 1 WHERE id = 1", logger: logger)
+            logger.warning("statement file rejected", metadata: ["file": "\(file.lastPathComponent)", "error": "\(error)"])
+            return
+        }
+        let summary = try await client.transaction(logger: logger) { connection in
+            let summary = try await ReconciliationStore(client: client, logger: logger)
+                .importStatements(parsed, source: "file:" + file.lastPathComponent, on: connection)
+            try await connection.query(
+                "UPDATE daemon_status SET files_processed = files_processed + 1, statements_imported = statements_imported + \(summary.statementIDs.count) WHERE id = 1",
+                logger: logger)
+            return summary
+        }
+        // Only now, after the commit, does the file leave the inbox.
+        try move(file, to: processed)
+        logger.info("statement file processed", metadata: [
+            "file": "\(file.lastPathComponent)", "statements": "\(summary.statementIDs.count)", "alreadyImported": "\(summary.alreadyImported)",
+            "entries": "\(summary.entries)",
+        ])
+    }
+
+    /// Claims and imports one pending upload; false when none waits.
+    func processNextUpload() async throws -> Bool {
+        try await client.transaction(logger: logger) { connection in
+            var claimed: (Int64, String, String?, String?, ByteBuffer)?
+            for try await row in try await connection.query(
+                """
+                SELECT id, name, format, profile, content FROM statement_uploads WHERE status = 'pending'
+                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
+                """, logger: logger
+            ).decode((Int64, String, String?, String?, ByteBuffer).self) {
+                claimed = row
+            }
+            guard let (id, name, format, profile, content) = claimed else { return false }
+            do {
+                let parsed = try StatementParser.parse(Data(content.readableBytesView), format: format.flatMap(StatementFormat.init(rawValue:)), profile: profile)
+                let summary = try await ReconciliationStore(client: client, logger: logger)
+                    .importStatements(parsed, source: "upload:\(id):\(name)", on: connection)
+                try await connection.query(
+                    "UPDATE statement_uploads SET status = 'processed', processed_at = now(), statement_ids = \(summary.statementIDs) WHERE id = \(id)",
+                    logger: logger)
+                try await connection.query(
+                    "UPDATE daemon_status SET uploads_processed = uploads_processed + 1, statements_imported = statements_imported + \(summary.statementIDs.count) WHERE id = 1",
+                    logger: logger)
+            } catch let error as StatementError {
+                try await connection.query(
+                    "UPDATE statement_uploads SET status = 'rejected', processed_at = now(), error = \(error.description) WHERE id = \(id)", logger: logger)
+            }
+            return true
+        }
+    }
+
+    func move(_ file: URL, to folder: URL) throws {
+        var target = folder.appendingPathComponent(file.lastPathComponent)
+        var counter = 1
+        while FileManager.default.fileExists(atPath: target.path) {
+            target = folder.appendingPathComponent("\(counter)-" + file.lastPathComponent)
+            counter += 1
+        }
+        try FileManager.default.moveItem(at: file, to: target)
+    }
+
+    /// Records that the daemon is alive; true when it could.
+    func heartbeat(starting: Bool) async -> Bool {
+        do {
+            if starting {
+                try await client.query(
+                    """
+                    INSERT INTO daemon_status (id, started_at, heartbeat_at) VALUES (1, now(), now())
+                    ON CONFLICT (id) DO UPDATE SET started_at = now(), heartbeat_at = now()
+                    """, logger: logger)
+            } else {
+                try await client.query("UPDATE daemon_status SET heartbeat_at = now() WHERE id = 1", logger: logger)
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+}

@@ -1,0 +1,269 @@
+import Crypto
+import Foundation
+public import Logging
+public import PostgresNIO
+public import SubsidyReconciliation
+public import SubsidyRules
+
+public struct ImportSummary: Sendable {
+    public var statementIDs: [Int64]
+    /// Statements already imported before (from this file or another): nothing changed for them.
+    public var alreadyImported: Int
+    public var entries: Int
+    public var categories: [EntryOutcome.Category: Int]
+}
+
+/// Imports parsed statements: matches their entries to exported batch lines, posts the
+/// payments (payable ↔ bank) and returns (linked reversals) to the ledger, and marks lines paid
+/// or reopened — all in one transaction, so that a crash at any moment leaves either everything
+/// or nothing, and importing the same statement again changes nothing.
+public struct ReconciliationStore: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+    let ledger: Ledger
+    static let lockKey: Int64 = 0x5245_434F_4E43  // "RECONC"
+    /// Working days after export within which account + amount matches (rule 3).
+    public var windowWorkingDays = 10
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+        self.ledger = Ledger(logger: logger)
+    }
+
+    /// SHA-256 over a statement's normalized content, so that the same statement is recognised
+    /// whatever file it arrives in.
+    public static func fingerprint(_ statement: BankStatement, format: StatementFormat) -> [UInt8] {
+        var hasher = SHA256()
+        func add(_ text: String) {
+            hasher.update(data: Array("\(text.utf8.count):".utf8))
+            hasher.update(data: Array(text.utf8))
+        }
+        add(format.rawValue)
+        add(statement.account)
+        add(statement.currency)
+        add(statement.statementNumber)
+        for balance in [statement.openingBalance, statement.closingBalance] {
+            add(balance.map { "\($0.amount.fen)@\($0.date?.description ?? "")" } ?? "-")
+        }
+        for entry in statement.entries {
+            add([String(entry.amount.fen), entry.valueDate?.description ?? "", entry.bookingDate?.description ?? "", entry.reference ?? "",
+                 entry.bankReference ?? "", entry.description, entry.counterparty.name ?? "", entry.counterparty.account ?? ""].joined(separator: "\u{1F}"))
+        }
+        return Array(hasher.finalize())
+    }
+
+    public func importStatements(_ parsed: ParsedStatements, source: String) async throws -> ImportSummary {
+        try await client.transaction(logger: logger) { connection in
+            try await importStatements(parsed, source: source, on: connection)
+        }
+    }
+
+    /// The import inside the caller's transaction (the daemon also marks an upload processed in it).
+    public func importStatements(_ parsed: ParsedStatements, source: String, on connection: PostgresConnection) async throws -> ImportSummary {
+        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+        let fingerprints = parsed.statements.map { Self.fingerprint($0, format: parsed.format).hex }
+        var existing: Set<String> = []
+        for try await hex in try await connection.query(
+            "SELECT encode(fingerprint, 'hex') FROM statements WHERE encode(fingerprint, 'hex') = ANY(\(fingerprints)::text[])", logger: logger
+        ).decode(String.self) {
+            existing.insert(hex)
+        }
+        let fresh = parsed.statements.indices.filter { !existing.contains(fingerprints[$0]) }
+        var summary = ImportSummary(statementIDs: [], alreadyImported: parsed.statements.count - fresh.count, entries: 0, categories: [:])
+        guard !fresh.isEmpty else { return summary }
+
+        let (payments, recipients) = try await expectedPayments(on: connection)
+        let calendar = try await BatchInputLoader(client: client, logger: logger).calendar()
+        let entries = fresh.flatMap { parsed.statements[$0].entries }
+        let outcomes = Matcher(calendar: calendar, windowWorkingDays: windowWorkingDays).match(entries, against: payments)
+
+        // Statements, with their balance and continuity checks.
+        var lastClosing: [String: (Money?, CivilDate?)] = [:]
+        var entryIDs: [Int64] = []
+        for index in fresh {
+            let statement = parsed.statements[index]
+            let continuity = try await continuityCheck(statement, known: lastClosing[statement.account], on: connection)
+            lastClosing[statement.account] = (statement.closingBalance?.amount, statement.closingBalance?.date)
+            var statementID: Int64 = 0
+            for try await id in try await connection.query(
+                """
+                INSERT INTO statements (fingerprint, source, format, account, currency, statement_number, opening_fen, opening_date, closing_fen,
+                                        closing_date, balance_difference_fen, continuity, continuity_note, entries)
+                VALUES (decode(\(fingerprints[index]), 'hex'), \(source), \(parsed.format.rawValue), \(statement.account), \(statement.currency),
+                        \(statement.statementNumber), \(statement.openingBalance?.amount.fen), \(statement.openingBalance?.date?.description)::date,
+                        \(statement.closingBalance?.amount.fen), \(statement.closingBalance?.date?.description)::date,
+                        \(statement.balanceDifference?.fen), \(continuity.0), \(continuity.1), \(statement.entries.count))
+                RETURNING id
+                """, logger: logger
+            ).decode(Int64.self) {
+                statementID = id
+            }
+            summary.statementIDs.append(statementID)
+            entryIDs += try await insertEntries(statement, statementID: statementID, outcomes: outcomes[entryIDs.count..<(entryIDs.count + statement.entries.count)], on: connection)
+        }
+        summary.entries = entries.count
+        for outcome in outcomes { summary.categories[outcome.category, default: 0] += 1 }
+        try await applyEffects(outcomes, entryIDs: entryIDs, entries: entries, payments: payments, recipients: recipients, on: connection)
+        return summary
+    }
+
+    /// Exported lines not yet paid (or returned for re-issue), and paid ones (returns and
+    /// duplicates name them), with each line's recipient for the payable account.
+    func expectedPayments(on connection: PostgresConnection) async throws -> ([ExpectedPayment], [Int64: (recipient: String, batch: Int64)]) {
+        var payments: [ExpectedPayment] = []
+        var recipients: [Int64: (recipient: String, batch: Int64)] = [:]
+        let rows = try await connection.query(
+            """
+            SELECT bl.id, bl.payment_ref, coalesce(f.account_name, bl.recipient_name), coalesce(f.account_no, ''), bl.amount_fen,
+                   to_char(b.exported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), bl.status = 'paid', bl.recipient_uscc::text, b.id
+            FROM batch_lines bl JOIN batches b ON b.id = bl.batch_id LEFT JOIN firms f ON f.uscc = bl.recipient_uscc
+            WHERE b.state IN ('exported', 'paid', 'closed') AND bl.amount_fen > 0 AND bl.status IN ('active', 'paid', 'returned')
+            ORDER BY bl.id
+            """, logger: logger)
+        for try await (id, reference, name, account, amount, exported, paid, recipient, batch) in rows.decode(
+            (Int64, String, String, String, Int64, String, Bool, String, Int64).self)
+        {
+            payments.append(ExpectedPayment(
+                lineID: id, reference: reference, payeeName: name, payeeAccount: account, amount: Money(fen: amount),
+                exportedOn: (try? CivilDate.parse(exported, field: "")) ?? CivilDate(dayNumber: 0), paid: paid))
+            recipients[id] = (recipient, batch)
+        }
+        return (payments, recipients)
+    }
+
+    /// opening = the previous statement's closing for the account; a gap or an overlap otherwise.
+    func continuityCheck(_ statement: BankStatement, known: (Money?, CivilDate?)?, on connection: PostgresConnection) async throws -> (String, String) {
+        guard let opening = statement.openingBalance else { return ("unknown", "the statement states no opening balance") }
+        var previous = known
+        if previous == nil {
+            for try await (closing, date) in try await connection.query(
+                """
+                SELECT closing_fen, closing_date::text FROM statements WHERE account = \(statement.account) AND closing_fen IS NOT NULL
+                ORDER BY closing_date DESC NULLS LAST, id DESC LIMIT 1
+                """, logger: logger
+            ).decode((Int64?, String?).self) {
+                previous = (closing.map { Money(fen: $0) }, date.flatMap { try? CivilDate.parse($0, field: "") })
+            }
+        }
+        guard let (closing, closingDate) = previous, let closing else { return ("first", "") }
+        if closing == opening.amount { return ("ok", "") }
+        if let closingDate, let openingDate = opening.date, openingDate < closingDate {
+            return ("overlap", "opens \(opening.amount.grouped) on \(openingDate), before the previous statement closed on \(closingDate) at \(closing.grouped)")
+        }
+        return ("gap", "opens at \(opening.amount.grouped) but the previous statement closed at \(closing.grouped): a statement is missing")
+    }
+
+    func insertEntries(
+        _ statement: BankStatement, statementID: Int64, outcomes: ArraySlice<EntryOutcome>, on connection: PostgresConnection
+    ) async throws -> [Int64] {
+        let entries = statement.entries
+        let numbers = entries.isEmpty ? [] : Array(1...entries.count)
+        try await connection.query(
+            """
+            INSERT INTO statement_entries (statement_id, entry_no, amount_fen, currency, value_date, booking_date, reference, bank_reference,
+                                           description, counterparty_name, counterparty_account, category, rule, explanation)
+            SELECT \(statementID), n, a, c, nullif(v, '')::date, nullif(b, '')::date, nullif(r, ''), nullif(br, ''), d, nullif(cn, ''), nullif(ca, ''), cat, ru, ex
+            FROM unnest(\(numbers)::int[], \(entries.map(\.amount.fen))::bigint[], \(entries.map(\.currency))::text[],
+                        \(entries.map { $0.valueDate?.description ?? "" })::text[], \(entries.map { $0.bookingDate?.description ?? "" })::text[],
+                        \(entries.map { $0.reference ?? "" })::text[], \(entries.map { $0.bankReference ?? "" })::text[], \(entries.map(\.description))::text[],
+                        \(entries.map { $0.counterparty.name ?? "" })::text[], \(entries.map { $0.counterparty.account ?? "" })::text[],
+                        \(outcomes.map(\.category.rawValue))::text[], \(outcomes.map(\.rule))::text[], \(outcomes.map(\.explanation))::text[])
+                 AS t(n, a, c, v, b, r, br, d, cn, ca, cat, ru, ex)
+            """, logger: logger)
+        var ids = [Int64](repeating: 0, count: entries.count)
+        for try await (id, number) in try await connection.query(
+            "SELECT id, entry_no FROM statement_entries WHERE statement_id = \(statementID)", logger: logger
+        ).decode((Int64, Int).self) {
+            ids[number - 1] = id
+        }
+        return ids
+    }
+
+    /// Applies outcomes in entry order: payments are posted in runs (one ledger entry per paid
+    /// line, so that a return reverses exactly its own); a return first flushes the run.
+    func applyEffects(
+        _ outcomes: [EntryOutcome], entryIDs: [Int64], entries: [StatementEntry], payments: [ExpectedPayment],
+        recipients: [Int64: (recipient: String, batch: Int64)], on connection: PostgresConnection
+    ) async throws {
+        let byLine = Dictionary(uniqueKeysWithValues: payments.map { ($0.lineID, $0) })
+        var pendingJournal: [NewJournalEntry] = []
+        var pendingLinks: [(entry: Int64, line: Int64)] = []
+        var notes = (entry: [Int64](), line: [Int64](), kind: [String]())
+        var touchedBatches: Set<Int64> = []
+
+        func flush() async throws {
+            guard !pendingJournal.isEmpty else { return }
+            let seqs = try await ledger.post(pendingJournal, on: connection)
+            try await connection.query(
+                """
+                INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq)
+                SELECT e, l, 'payment', s FROM unnest(\(pendingLinks.map(\.entry))::bigint[], \(pendingLinks.map(\.line))::bigint[], \(seqs)::bigint[]) AS t(e, l, s)
+                """, logger: logger)
+            try await connection.query(
+                "UPDATE batch_lines SET status = 'paid' WHERE id = ANY(\(pendingLinks.map(\.line))::bigint[])", logger: logger)
+            pendingJournal.removeAll()
+            pendingLinks.removeAll()
+        }
+
+        for (index, outcome) in outcomes.enumerated() {
+            let entryID = entryIDs[index]
+            switch outcome.category {
+            case .matched:
+                for line in outcome.lineIDs {
+                    guard let payment = byLine[line], let owner = recipients[line] else { continue }
+                    touchedBatches.insert(owner.batch)
+                    pendingJournal.append(NewJournalEntry(
+                        kind: .payment, memo: "paid \(payment.reference) (statement entry \(entryID))", batchID: owner.batch, lines: [
+                            LedgerLine(.payable(owner.recipient), payment.amount), LedgerLine(.bureauBank, Money(fen: -payment.amount.fen)),
+                        ]))
+                    pendingLinks.append((entryID, line))
+                }
+            case .returned:
+                try await flush()
+                for line in outcome.lineIDs {
+                    guard let owner = recipients[line] else { continue }
+                    touchedBatches.insert(owner.batch)
+                    var paymentSeq: Int64?
+                    for try await seq in try await connection.query(
+                        "SELECT journal_seq FROM entry_lines WHERE batch_line_id = \(line) AND kind = 'payment' AND returned_by IS NULL", logger: logger
+                    ).decode(Int64?.self) {
+                        paymentSeq = seq
+                    }
+                    guard let paymentSeq else { continue }
+                    let reversal = try await ledger.reverse(
+                        paymentSeq, memo: "returned (退汇) \(byLine[line]?.reference ?? "") (statement entry \(entryID))", createdBy: nil, on: connection)
+                    try await connection.query(
+                        "UPDATE entry_lines SET returned_by = \(entryID) WHERE batch_line_id = \(line) AND kind = 'payment' AND returned_by IS NULL",
+                        logger: logger)
+                    try await connection.query(
+                        "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq) VALUES (\(entryID), \(line), 'return', \(reversal))",
+                        logger: logger)
+                    try await connection.query("UPDATE batch_lines SET status = 'returned' WHERE id = \(line)", logger: logger)
+                }
+            case .suggested, .mismatch, .duplicate:
+                for line in outcome.lineIDs {
+                    notes.entry.append(entryID)
+                    notes.line.append(line)
+                    notes.kind.append(outcome.category == .suggested ? "suggestion" : outcome.category.rawValue)
+                }
+            case .unexpected, .other:
+                break
+            }
+        }
+        try await flush()
+        try await connection.query(
+            """
+            INSERT INTO entry_lines (entry_id, batch_line_id, kind)
+            SELECT e, l, k FROM unnest(\(notes.entry)::bigint[], \(notes.line)::bigint[], \(notes.kind)::text[]) AS t(e, l, k)
+            ON CONFLICT DO NOTHING
+            """, logger: logger)
+        // A batch whose payable lines are all paid is paid; one with a returned line is open again.
+        try await connection.query(
+            """
+            UPDATE batches b SET state = CASE WHEN EXISTS (SELECT 1 FROM batch_lines l WHERE l.batch_id = b.id AND l.amount_fen > 0
+                                                           AND l.status IN ('active', 'returned')) THEN 'exported' ELSE 'paid' END
+            WHERE b.id = ANY(\(Array(touchedBatches))::bigint[]) AND b.state IN ('exported', 'paid')
+            """, logger: logger)
+    }
+}

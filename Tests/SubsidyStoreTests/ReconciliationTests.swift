@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SubsidyReconciliation
+import SubsidyRules
+import SubsidyStore
+import SubsidyTestSupport
+import Testing
+
+/// An MT940 statement of the bureau's account, in CNY.
+func bureauStatement(number: String, opening: String, closing: String, on day: String, entries: [String]) -> String {
+    ([":20:STMT\(number)", ":25:6222020000009999", ":28C:\(number)/1", ":60F:C\(day)CNY\(opening)"] + entries + [":62F:C\(day)CNY\(closing)", "-"])
+        .joined(separator: "\r\n") + "\r\n"
+}
+
+extension BatchFixture {
+    /// The lifecycle batch, exported: B = SLZ2500001000014 (7,663.89), A = SLZ2500001000022 (15,069.45).
+    func exportedBatch() async throws -> Int64 {
+        let id = try await approvedBatch()
+        _ = try await store.export(id, by: clerk)
+        return id
+    }
+
+    func count(_ sql: String) async throws -> Int {
+        var value = 0
+        for try await result in try await client.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self) { value = result }
+        return value
+    }
+
+    func lineStatus(_ recipient: String) async throws -> String {
+        var status = ""
+        for try await value in try await client.query(
+            "SELECT status FROM batch_lines WHERE recipient_uscc = \(recipient) ORDER BY id DESC LIMIT 1", logger: TestDatabase.logger
+        ).decode(String.self) {
+            status = value
+        }
+        return status
+    }
+}
+
+@Suite("Reconciliation in PostgreSQL", .enabled(if: TestDatabase.isConfigured))
+struct ReconciliationTests {
+    @Test("a statement pays the batch: references (one truncated), ledger payable ↔ bank, lines and batch paid; a second import changes nothing")
+    func paysOnce() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            let batch = try await fixture.exportedBatch()
+            let reconciliation = ReconciliationStore(client: client, logger: TestDatabase.logger)
+            // 1,000,000.00 − 15,069.45 − 7,663.89 − 500.00 = 976,766.66
+            let text = bureauStatement(number: "1", opening: "1000000,00", closing: "976766,66", on: "251013", entries: [
+                ":61:2510131013D15069,45NTRFNONREF", ":86:/NAME/成都甲科技有限公司/REMI/壮大贷贴息 SLZ2500001000022",
+                ":61:2510131013D7663,89NTRFNONREF", ":86:/REMI/壮大贷SLZ25000010000",
+                ":61:2510131013D500,00NTRFNONREF", ":86:/REMI/手续费",
+            ])
+            let parsed = try StatementParser.parse(Data(text.utf8))
+            let first = try await reconciliation.importStatements(parsed, source: "test")
+            #expect(first.categories == [.matched: 2, .unexpected: 1])
+            #expect(try await fixture.lineStatus(firmA) == "paid")
+            #expect(try await fixture.lineStatus(firmB) == "paid")
+            #expect(try await fixture.store.summary(batch).state == .paid)
+            // Payables settled; the bank account paid out 22,733.34 (the fee is not ours to post).
+            #expect(try await fixture.balance("payable:\(firmA)") == .zero)
+            #expect(try await fixture.balance("payable:\(firmB)") == .zero)
+            #expect(try await fixture.balance("bank:bureau") == money("-22733.34"))
+            #expect(try await Ledger(logger: TestDatabase.logger).verify(client).isIntact)
+            let journal = try await fixture.count("SELECT count(*)::int FROM journal_entries")
+
+            let again = try await reconciliation.importStatements(parsed, source: "test again")
+            #expect(again.statementIDs.isEmpty && again.alreadyImported == 1)
+            #expect(try await fixture.count("SELECT count(*)::int FROM journal_entries") == journal)
+            #expect(try await fixture.count("SELECT count(*)::int FROM statement_entries") == 3)
+        }
+    }
+
+    @Test("a return (退汇) reverses the payment in the ledger and reopens the line; continuity is checked")
+    func returnsAndContinuity() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            let batch = try await fixture.exportedBatch()
+            let reconciliation = ReconciliationStore(client: client, logger: TestDatabase.logger)
+            let paid = bureauStatement(number: "1", opening: "1000000,00", closing: "977266,66", on: "251013", entries: [
+                ":61:2510131013D15069,45NTRFNONREF", ":86:/REMI/SLZ2500001000022",
+                ":61:2510131013D7663,89NTRFNONREF", ":86:/REMI/SLZ2500001000014",
+            ])
+            _ = try await reconciliation.importStatements(try StatementParser.parse(Data(paid.utf8)), source: "1")
+            // 977,266.66 + 7,663.89 = 984,930.55
+            let returned = bureauStatement(number: "2", opening: "977266,66", closing: "984930,55", on: "251020", entries: [
+                ":61:2510201020C7663,89NTRFNONREF", ":86:/REMI/退汇 户名账号不符 SLZ2500001000014",
+            ])
+            let summary = try await reconciliation.importStatements(try StatementParser.parse(Data(returned.utf8)), source: "2")
+            let summary2 = summary.statementIDs[0]
+            #expect(summary.categories == [.returned: 1])
+            #expect(try await fixture.lineStatus(firmB) == "returned")
+            #expect(try await fixture.store.summary(batch).state == .exported)  // open again for re-issue
+            #expect(try await fixture.balance("payable:\(firmB)") == money("-7663.89"))  // owed again
+            #expect(try await fixture.count("SELECT count(*)::int FROM journal_entries WHERE kind = 'reversal' AND reverses IS NOT NULL") == 1)
+            #expect(try await fixture.count("SELECT count(*)::int FROM statements WHERE continuity = 'ok'") == 1)
+            // A statement that does not open where the last one closed: a gap is reported.
+            let gap = bureauStatement(number: "4", opening: "1,00", closing: "1,00", on: "251101", entries: [])
+            _ = try await reconciliation.importStatements(try StatementParser.parse(Data(gap.utf8)), source: "4")
+            #expect(try await fixture.count("SELECT count(*)::int FROM statements WHERE continuity = 'gap'") == 1)
+            #expect(try await Ledger(logger: TestDatabase.logger).verify(client).isIntact)
+
+            // The batch's report: one line paid, one outstanding again after its return, the return itself.
+            let report = try await ReconciliationReport.load(.batch(batch), client: client, logger: TestDatabase.logger, today: day("2025-10-24"))
+            let totals = Dictionary(uniqueKeysWithValues: report.summary.map { ($0.key, ($0.count, $0.sum)) })
+            #expect(totals["matched"]?.0 == 2)
+            #expect(totals["returned"]?.0 == 1)
+            #expect(totals["outstanding"]?.0 == 1)
+            #expect(totals["outstanding"]?.1 == money("7663.89"))
+            #expect(report.csv.hasPrefix("\u{FEFF}类别 Category,"))
+            #expect(report.html.contains("<h2>退汇 Returned · 1</h2>"))
+            #expect(report.html.contains("@page { size: A4;"))
+            let statementReport = try await ReconciliationReport.load(.statement(summary2), client: client, logger: TestDatabase.logger, today: day("2025-10-24"))
+            #expect(statementReport.checks.contains { $0.0.hasPrefix("余额勾稽") && $0.1 == "平衡 balanced" })
+        }
+    }
+}
