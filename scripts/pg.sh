@@ -3,6 +3,7 @@
 #
 #   scripts/pg.sh start [--dir DIR] [--port PORT]   start (creating if needed); prints DATABASE_URL
 #   scripts/pg.sh stop  [--dir DIR]                 stop the cluster
+#   scripts/pg.sh restart [--dir DIR]               restart a running cluster (tests use it)
 #   scripts/pg.sh url   [--dir DIR]                 print the URL of a running cluster
 #   scripts/pg.sh status [--dir DIR]
 #   scripts/pg.sh destroy --dir DIR                 stop and delete a (throwaway) cluster
@@ -148,6 +149,7 @@ stop() {
 case "$command" in
   start) start ;;
   stop) stop ;;
+  restart) bin=$(find_bin); running && as_owner "$bin/pg_ctl" -D "$(data)" -m fast -w restart -l "$(readlink -f "$dir")/server.log" >/dev/null ;;
   url) bin=$(find_bin); running || { log "no cluster running in $dir"; exit 1; }; url ;;
   status) bin=$(find_bin) || { echo "not installed"; exit 1; }; if running; then echo "running: $(url)"; else echo "stopped"; exit 1; fi ;;
   destroy)
@@ -157,5 +159,5 @@ case "$command" in
     rm -rf "$dir"
     [ -n "$real" ] && rm -rf "$real"
     ;;
-  *) echo "usage: pg.sh start|stop|url|status|destroy [--dir DIR] [--port PORT]" >&2; exit 64 ;;
+  *) echo "usage: pg.sh start|stop|restart|url|status|destroy [--dir DIR] [--port PORT]" >&2; exit 64 ;;
 esac

@@ -1,0 +1,218 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SubsidyRules
+import SubsidyStore
+import SubsidyTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the real `subsidy daemon` as a child process, as production does.
+struct DaemonProcess {
+    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("subsidy").path
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    let process: Process
+
+    static func start(database: DatabaseURL, inbox: URL, password: String? = nil) throws -> DaemonProcess {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["daemon", "--database-url", urlText(database), "--inbox", inbox.path, "--poll", "1", "--log-level", "warning"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return DaemonProcess(process: process)
+    }
+
+    static func urlText(_ url: DatabaseURL) -> String {
+        "postgres://\(url.username):\(url.password ?? "")@\(url.host):\(url.port)/\(url.database)?sslmode=\(url.sslMode)"
+    }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        while process.isRunning { usleep(10_000) }
+    }
+
+    /// SIGTERM, then waits up to `seconds` for a clean exit; returns the exit status.
+    func terminate(within seconds: Double = 10) -> Int32? {
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { usleep(50_000) }
+        guard !process.isRunning else {
+            kill(process.processIdentifier, SIGKILL)
+            return nil
+        }
+        return process.terminationStatus
+    }
+}
+
+/// A batch of `count` exported lines paid by one MT940 statement with `count` debits.
+func seedPaidBatch(_ client: PostgresClient, count: Int) async throws -> String {
+    let logger = TestDatabase.logger
+    try await client.query("INSERT INTO users (login, display_name, password_hash, roles) VALUES ('seed', 'seed', 'x', '{clerk}')", logger: logger)
+    try await client.query(
+        """
+        INSERT INTO batches (program, year, state, created_by, exported_at, total_fen)
+        VALUES ('zhuangda', 2025, 'exported', (SELECT id FROM users WHERE login = 'seed'), '2025-10-10 10:00+08', 0)
+        """, logger: logger)
+    try await client.query(
+        """
+        INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen, payment_ref, items, explanation)
+        SELECT 1, i, '9151DAEMON' || lpad(i::text, 8, '0'), 'firm ' || i, 10000 + i, 0, 10000 + i,
+               'SLZ2500001' || lpad(i::text, 5, '0') || '0', '[]', '[]'
+        FROM generate_series(1, \(count)) i
+        """, logger: logger)
+    var lines = [":20:DAEMON", ":25:6222020000009999", ":28C:1/1", ":60F:C251010CNY100000000,00"]
+    var total: Int64 = 0
+    for i in 1...count {
+        let fen = Int64(10000 + i)
+        total += fen
+        lines.append(":61:2510131013D\(fen / 100),\(String(format: "%02d", fen % 100))NTRFNONREF")
+        lines.append(":86:/REMI/SLZ2500001\(String(format: "%05d", i))0")
+    }
+    let closing = 10_000_000_000 - total
+    lines.append(":62F:C251013CNY\(closing / 100),\(String(format: "%02d", closing % 100))")
+    lines.append("-")
+    return lines.joined(separator: "\r\n") + "\r\n"
+}
+
+func waitUntil(_ seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    return false
+}
+
+func count(_ client: PostgresClient, _ sql: String) async throws -> Int {
+    var value = 0
+    for try await result in try await client.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self) { value = result }
+    return value
+}
+
+@Suite("The reconciliation daemon as a process", .enabled(if: TestDatabase.isConfigured), .serialized)
+struct DaemonTests {
+    @Test("kill -9 at any moment and a restart reach the state of an uninterrupted run (10,000 lines)")
+    func killAndRestart() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: DaemonProcess.binary), "build the subsidy product first (scripts/test.sh does)")
+        try await TestDatabase.withFresh { client, url in
+            let statement = try await seedPaidBatch(client, count: 10_000)
+            let inbox = FileManager.default.temporaryDirectory.appendingPathComponent("inbox-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: inbox) }
+            // Written under a temporary name and renamed, as a bank's file transfer would.
+            try Data(statement.utf8).write(to: inbox.appendingPathComponent("statement.sta.part"))
+            try FileManager.default.moveItem(at: inbox.appendingPathComponent("statement.sta.part"), to: inbox.appendingPathComponent("statement.sta"))
+
+            // Kill the daemon hard at several moments while it imports.
+            for delay in [0.3, 0.8, 1.5, 2.5] {
+                let daemon = try DaemonProcess.start(database: url, inbox: inbox)
+                try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                daemon.kill9()
+                // Never half an import: all 10,000 payments or none.
+                let paid = try await count(client, "SELECT count(*)::int FROM entry_lines WHERE kind = 'payment'")
+                #expect(paid == 0 || paid == 10_000, "after kill -9: \(paid) payments")
+            }
+            let daemon = try DaemonProcess.start(database: url, inbox: inbox)
+            let done = try await waitUntil(120) {
+                FileManager.default.fileExists(atPath: inbox.appendingPathComponent("processed/statement.sta").path)
+            }
+            #expect(done, "the file reaches processed/")
+            #expect(daemon.terminate() == 0, "SIGTERM stops the daemon cleanly")
+
+            #expect(try await count(client, "SELECT count(*)::int FROM statements") == 1)
+            #expect(try await count(client, "SELECT count(*)::int FROM statement_entries") == 10_000)
+            #expect(try await count(client, "SELECT count(*)::int FROM entry_lines WHERE kind = 'payment'") == 10_000)
+            #expect(try await count(client, "SELECT count(DISTINCT batch_line_id)::int FROM entry_lines WHERE kind = 'payment'") == 10_000)
+            #expect(try await count(client, "SELECT count(*)::int FROM batch_lines WHERE status = 'paid'") == 10_000)
+            #expect(try await count(client, "SELECT count(*)::int FROM journal_entries WHERE kind = 'payment'") == 10_000)
+            #expect(try await count(client, "SELECT count(*)::int FROM batches WHERE state = 'paid'") == 1)
+            #expect(try await Ledger(logger: TestDatabase.logger).verify(client).isIntact)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: inbox.path).filter { !$0.hasPrefix(".") }.sorted() == ["processed", "rejected"])
+
+            // The same file dropped again changes nothing.
+            try Data(statement.utf8).write(to: inbox.appendingPathComponent("again.sta"))
+            let second = try DaemonProcess.start(database: url, inbox: inbox)
+            #expect(try await waitUntil(60) { FileManager.default.fileExists(atPath: inbox.appendingPathComponent("processed/again.sta").path) })
+            #expect(second.terminate() == 0)
+            #expect(try await count(client, "SELECT count(*)::int FROM journal_entries WHERE kind = 'payment'") == 10_000)
+
+            // A file that is not a statement goes to rejected/ with the reason beside it.
+            try Data("not a statement\n".utf8).write(to: inbox.appendingPathComponent("junk.sta"))
+            let third = try DaemonProcess.start(database: url, inbox: inbox)
+            #expect(try await waitUntil(30) { FileManager.default.fileExists(atPath: inbox.appendingPathComponent("rejected/junk.sta.error.txt").path) })
+            #expect(third.terminate() == 0)
+        }
+    }
+
+    @Test("PostgreSQL restarting under the daemon: it reconnects and goes on (own cluster)")
+    func postgresRestart() async throws {
+        let cluster = DaemonProcess.repository.appendingPathComponent(".pg-test-restart-\(ProcessInfo.processInfo.processIdentifier)")
+        let port = 56000 + Int(ProcessInfo.processInfo.processIdentifier % 2000)
+        let url = try DatabaseURL(try clusterScript(["start", "--port", String(port)], cluster: cluster))
+        do {
+            try await daemonSurvivesRestart(url: url, cluster: cluster)
+        } catch {
+            _ = try? clusterScript(["destroy"], cluster: cluster)
+            throw error
+        }
+        _ = try? clusterScript(["destroy"], cluster: cluster)
+    }
+
+    func daemonSurvivesRestart(url: DatabaseURL, cluster: URL) async throws {
+        let migrator = try Migrator(folder: TestDatabase.migrationsFolder)
+        let client = PostgresClient(configuration: url.clientConfiguration(), backgroundLogger: TestDatabase.logger)
+        let runner = Task { await client.run() }
+        try await migrator.migrate(client, logger: TestDatabase.logger)
+        let statement = try await seedPaidBatch(client, count: 20)
+        let inbox = FileManager.default.temporaryDirectory.appendingPathComponent("inbox-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+        let daemon = try DaemonProcess.start(database: url, inbox: inbox)
+        #expect(try await waitUntil(30) { (try? await count(client, "SELECT count(*)::int FROM daemon_status")) == 1 })
+
+        _ = try clusterScript(["restart"], cluster: cluster)
+        // Dropped while the daemon's connections are gone: it reconnects and imports it.
+        try Data(statement.utf8).write(to: inbox.appendingPathComponent("after-restart.sta"))
+        let imported = try await waitUntil(90) {
+            FileManager.default.fileExists(atPath: inbox.appendingPathComponent("processed/after-restart.sta").path)
+        }
+        #expect(imported, "the daemon reconnected after the restart")
+        #expect(try await count(client, "SELECT count(*)::int FROM batch_lines WHERE status = 'paid'") == 20)
+        // An upload wakes it through LISTEN/NOTIFY on the re-established connection.
+        try await client.query("INSERT INTO statement_uploads (name, content) VALUES ('junk.txt', \(ByteBuffer(string: "junk")))", logger: TestDatabase.logger)
+        #expect(try await waitUntil(30) { (try? await count(client, "SELECT count(*)::int FROM statement_uploads WHERE status = 'rejected'")) == 1 })
+        #expect(daemon.terminate() == 0)
+        runner.cancel()
+        try? FileManager.default.removeItem(at: inbox)
+    }
+}
+
+/// scripts/pg.sh on a cluster of the test's own, so that restarting it disturbs no other test.
+/// Run through posix_spawn and waitpid: Foundation's Process does not reap this script's exit on
+/// Linux when the PostgreSQL server it starts outlives it, and would wait forever.
+func clusterScript(_ arguments: [String], cluster: URL) throws -> String {
+    let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("pg-\(UUID().uuidString).out")
+    defer { try? FileManager.default.removeItem(at: outputFile) }
+    let script = DaemonProcess.repository.appendingPathComponent("scripts/pg.sh").path
+    let command = ([script] + arguments + ["--dir", cluster.path]).map { "'\($0)'" }.joined(separator: " ")
+        + " > '\(outputFile.path)' 2>/dev/null"
+    var environment = ProcessInfo.processInfo.environment
+    environment["DATABASE_URL"] = nil
+    environment["PG_FSYNC"] = "off"
+    let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    let arguments: [String] = ["/bin/sh", "-c", command]
+    let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer {
+        envp.forEach { free($0) }
+        argv.forEach { free($0) }
+    }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, envp) == 0 else { throw CocoaError(.executableLoad) }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    return String(decoding: try Data(contentsOf: outputFile), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
