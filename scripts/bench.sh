@@ -96,3 +96,38 @@ psql "$upload_url" -q -c "\copy bare FROM '/tmp/bench-upload.csv' WITH (FORMAT c
 end=$(date +%s%N)
 copy_ms=$(( (end - start) / 1000000 ))
 python3 -c "print(f'API upload: {$upload_ms} ms = {100000 / ($upload_ms / 1000):,.0f} records/s; psql \\\\copy into a bare table: {$copy_ms} ms = {100000 / ($copy_ms / 1000):,.0f} records/s; ratio {$upload_ms / $copy_ms:.1f}')"
+
+# reconcile: importing a 100,000-line MT940 statement that pays 100,000 exported lines (parse,
+# match, 100,000 ledger entries, lines paid), against plain PostgreSQL loading the same entries
+# and joining them to the lines by reference in one query.
+echo
+echo "== reconcile: 100,000 statement lines against 100,000 payments"
+python3 scripts/bench/gen_statement.py 100000 /tmp/bench-statement.sta /tmp/bench-entries.tsv
+psql "$admin_url" -q -c "DROP DATABASE IF EXISTS subsidy_bench_recon WITH (FORCE)" -c "CREATE DATABASE subsidy_bench_recon"
+recon_url=$(echo "$url" | sed 's|/[^/?]*?|/subsidy_bench_recon?|')
+"$bin" migrate --database-url "$recon_url" >/dev/null
+psql "$recon_url" -q -v ON_ERROR_STOP=1 <<'SQL'
+INSERT INTO users (login, display_name, password_hash, roles) VALUES ('bench', 'bench', 'x', '{clerk}');
+INSERT INTO batches (program, year, state, created_by, exported_at, total_fen) VALUES ('zhuangda', 2025, 'exported', 1, '2025-10-10 10:00+08', 0);
+INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen, payment_ref, items, explanation)
+SELECT 1, i, '9151RECON' || lpad(i::text, 9, '0'), 'firm ' || i, 10000 + i, 0, 10000 + i,
+       CASE WHEN i < 100000 THEN 'SLZ2500001' || lpad(i::text, 5, '0') || '0' ELSE 'SLZ25000019' || lpad((i % 10000)::text, 4, '0') || '0' END,
+       '[]', '[]'
+FROM generate_series(1, 100000) i;
+ANALYZE;
+SQL
+start=$(date +%s%N)
+"$bin" statement import /tmp/bench-statement.sta --database-url "$recon_url" | sed 's/^/  /'
+end=$(date +%s%N)
+recon_ms=$(( (end - start) / 1000000 ))
+start=$(date +%s%N)
+psql "$recon_url" -q <<'SQL'
+CREATE TABLE bare_entries (n int, amount_fen bigint, ref text);
+\copy bare_entries FROM '/tmp/bench-entries.tsv'
+SELECT count(*) FROM bare_entries e JOIN batch_lines l ON l.payment_ref = e.ref AND l.amount_fen = -e.amount_fen;
+SQL
+end=$(date +%s%N)
+plain_ms=$(( (end - start) / 1000000 ))
+echo "reconcile (parse, match, post 100,000 ledger entries, mark paid): ${recon_ms} ms; plain PostgreSQL load + join: ${plain_ms} ms"
+python3 -c "print(f'ratio reconcile / plain PostgreSQL: {$recon_ms / $plain_ms:.1f}')"
+"$bin" ledger verify --database-url "$recon_url"

@@ -156,6 +156,34 @@ struct BankAPIController: APIProtocol {
         return .ok(.init(body: .json(Self.record(record))))
     }
 
+    // MARK: Statements
+
+    func uploadStatement(_ input: Operations.UploadStatement.Input) async throws -> Operations.UploadStatement.Output {
+        let body: HTTPBody
+        switch input.body {
+        case .binary(let value), .xml(let value), .plainText(let value), .csv(let value): body = value
+        }
+        // The middleware has already bounded the body's size.
+        var bytes: [UInt8] = []
+        for try await chunk in body { bytes.append(contentsOf: chunk) }
+        guard !bytes.isEmpty else {
+            return .unprocessableContent(invalid([FieldProblem(position: nil, field: "body", message: "the statement is empty")]))
+        }
+        let name = input.query.name ?? "upload-\(info.requestID)"
+        let id = try await data.queueStatement(
+            bank: info.bank, name: name, format: input.query.format?.rawValue, profile: input.query.profile, content: bytes)
+        return .accepted(.init(body: .json(.init(uploadId: id, status: .pending))))
+    }
+
+    func getStatementUpload(_ input: Operations.GetStatementUpload.Input) async throws -> Operations.GetStatementUpload.Output {
+        guard let upload = try await data.statementUpload(bank: info.bank, id: input.path.uploadId) else {
+            return .notFound(notFound("statement upload \(input.path.uploadId)"))
+        }
+        return .ok(.init(body: .json(.init(
+            uploadId: upload.id, status: .init(rawValue: upload.status) ?? .pending,
+            statementIds: upload.statementIDs.isEmpty ? nil : upload.statementIDs, error: upload.error))))
+    }
+
     static func record(_ record: RecordView) -> Components.Schemas.InterestRecord {
         Components.Schemas.InterestRecord(
             id: record.id, loanNo: record.loanNo, periodFrom: record.periodFrom, periodTo: record.periodTo, balance: record.balance.plain,

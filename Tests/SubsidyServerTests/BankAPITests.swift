@@ -331,4 +331,34 @@ struct BankAPITests {
             }
         }
     }
+
+    @Test("a statement uploaded over the API is queued for the daemon, imported once, and only its bank sees it")
+    func statementUpload() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BankAPIFixture.make(client)
+            let text = ":20:API\r\n:25:6222020000009999\r\n:28C:1/1\r\n:60F:C251013CNY100,00\r\n:61:2510131013D10,00NTRFNONREF\r\n:86:/REMI/手续费\r\n:62F:C251013CNY90,00\r\n-\r\n"
+            let accepted = try await fixture.send(
+                .post, "/v1/statements?name=bureau-20251013.sta", token: fixture.icbc, contentType: "application/octet-stream", body: Data(text.utf8))
+            #expect(accepted.status == 202)
+            #expect(accepted.json["status"] as? String == "pending")
+            let id = try #require(accepted.json["uploadId"] as? Int)
+            // One pass of the daemon (the process-level tests run the real one).
+            let inbox = FileManager.default.temporaryDirectory.appendingPathComponent("inbox-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: inbox) }
+            let daemon = ReconciliationDaemon(
+                client: client, database: try DatabaseURL("postgres://x@127.0.0.1:1/x"), inbox: inbox, logger: TestDatabase.logger)
+            await daemon.processAll()
+            let done = try await fixture.send(.get, "/v1/statements/\(id)", token: fixture.icbc)
+            #expect(done.json["status"] as? String == "processed")
+            #expect((done.json["statementIds"] as? [Int])?.count == 1)
+            #expect(try await fixture.send(.get, "/v1/statements/\(id)", token: fixture.cmbc).status == 404)
+            // The same statement again: processed, but no second statement.
+            let again = try await fixture.send(.post, "/v1/statements", token: fixture.icbc, contentType: "text/plain", body: Data(text.utf8))
+            await daemon.processAll()
+            let second = try await fixture.send(.get, "/v1/statements/\(again.json["uploadId"] as? Int ?? 0)", token: fixture.icbc)
+            #expect(second.json["status"] as? String == "processed")
+            #expect(second.json["statementIds"] == nil)
+        }
+    }
 }

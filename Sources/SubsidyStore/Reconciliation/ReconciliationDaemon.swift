@@ -82,17 +82,26 @@ public struct ReconciliationDaemon: Service {
 
     /// Everything waiting: inbox files in name order, then pending uploads in arrival order.
     public func processAll() async {
-        do {
-            for file in try inboxFiles() {
-                if Task.isCancelled { return }
+        // Each file on its own: one that cannot be read or moved must not hold up the others.
+        for file in (try? inboxFiles()) ?? [] {
+            if Task.isCancelled { return }
+            do {
                 try await processFile(file)
+            } catch {
+                await record(error, context: file.lastPathComponent)
             }
+        }
+        do {
             while !Task.isCancelled, try await processNextUpload() {}
         } catch {
-            // PostgreSQL is away or a file could not be moved: try again at the next wake-up.
-            logger.warning("reconciliation pass failed; will retry", metadata: ["error": "\(String(reflecting: error))"])
-            _ = try? await client.query("UPDATE daemon_status SET last_error = \(String(describing: error)) WHERE id = 1", logger: logger)
+            await record(error, context: "uploads")
         }
+    }
+
+    /// PostgreSQL away, a file unreadable: logged, kept as the last error, tried again next time.
+    func record(_ error: any Error, context: String) async {
+        logger.warning("reconciliation step failed; will retry", metadata: ["context": "\(context)", "error": "\(String(reflecting: error))"])
+        _ = try? await client.query("UPDATE daemon_status SET last_error = \("\(context): \(error)") WHERE id = 1", logger: logger)
     }
 
     /// Regular files in the inbox; names ending in .part or .tmp (still being written) and hidden
