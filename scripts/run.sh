@@ -43,10 +43,14 @@ SubsidyLedger is starting on http://127.0.0.1:$port
   database:    DATABASE_URL=${DATABASE_URL%%:*}://… (scripts/pg.sh url prints it)
   bank API:    http://127.0.0.1:$port/openapi.yaml (the contract)
                curl -H "Authorization: Bearer $token" http://127.0.0.1:$port/v1/loans
+  reconcile:   drop MT940 / camt.053 / CSV statements into var/inbox (the daemon imports them),
+               then $bin report reconciliation --batch 1 --format html --out report.html
   demo users:  clerk / demo-clerk-pass, approver / demo-approver-pass, admin / demo-admin-pass
   a batch:     export DATABASE_URL=\$(scripts/pg.sh url)
                SUBSIDY_PASSWORD=demo-clerk-pass $bin batch create --program zhuangda --year 2025 --user clerk
                SUBSIDY_PASSWORD=demo-clerk-pass $bin batch compute 1 --user clerk
                $bin batch show 1 --explain
 MSG
-exec "$bin" serve --host 127.0.0.1 --port "$port" --no-migrate
+# The HTTP service and the reconciliation daemon (inbox: var/inbox, git-ignored) in one process.
+mkdir -p var/inbox
+exec "$bin" serve --host 127.0.0.1 --port "$port" --no-migrate --inbox var/inbox

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes an MT940 statement with N debits (default 100,000), each paying one exported batch line
-(reference SLZ25 + batch 00001 + line 5 digits + 0), and the same entries as TSV for the
+(reference SLZ25 + the line as 10 digits + 0), and the same entries as TSV for the
 plain-PostgreSQL baseline. Amounts are integers of fen."""
 import sys
 
@@ -14,7 +14,7 @@ rows = []
 for i in range(1, n + 1):
     fen = 10_000 + i
     total += fen
-    ref = f"SLZ2500001{i:05d}0" if i < 100_000 else f"SLZ25000019{i % 10_000:04d}0"
+    ref = f"SLZ25{i:010d}0"
     lines.append(f":61:2510131013D{fen // 100},{fen % 100:02d}NTRFNONREF")
     lines.append(f":86:/REMI/{ref}")
     rows.append(f"{i}\t{-fen}\t{ref}")
