@@ -115,4 +115,38 @@ struct ReconciliationTests {
             #expect(statementReport.checks.contains { $0.0.hasPrefix("余额勾稽") && $0.1 == "平衡 balanced" })
         }
     }
+
+    @Test("a name-and-amount suggestion counts only once a clerk confirms it")
+    func confirmSuggestion() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            _ = try await fixture.exportedBatch()
+            let reconciliation = ReconciliationStore(client: client, logger: TestDatabase.logger)
+            // No reference and no account: only the payee's name, written differently, and B's amount.
+            // 100,000.00 − 7,663.89 = 92,336.11
+            let text = bureauStatement(number: "1", opening: "100000,00", closing: "92336,11", on: "251013", entries: [
+                ":61:2510131013D7663,89NTRFNONREF", ":86:/NAME/成都乙制造 有限责任公司/REMI/补贴",
+            ])
+            let summary = try await reconciliation.importStatements(try StatementParser.parse(Data(text.utf8)), source: "1")
+            #expect(summary.categories == [.suggested: 1])
+            #expect(try await fixture.lineStatus(firmB) == "active")
+            #expect(try await fixture.balance("bank:bureau") == .zero)
+            var entry: Int64 = 0
+            var line: Int64 = 0
+            for try await (e, l) in try await client.query("SELECT entry_id, batch_line_id FROM entry_lines WHERE kind = 'suggestion'", logger: TestDatabase.logger)
+                .decode((Int64, Int64).self) {
+                (entry, line) = (e, l)
+            }
+            await #expect(throws: BatchError.missingRole(login: "approver", role: .clerk)) {
+                try await reconciliation.confirmSuggestion(entryID: entry, lineID: line, by: fixture.approver)
+            }
+            try await reconciliation.confirmSuggestion(entryID: entry, lineID: line, by: fixture.clerk)
+            #expect(try await fixture.lineStatus(firmB) == "paid")
+            #expect(try await fixture.balance("payable:\(firmB)") == .zero)
+            #expect(try await fixture.count("SELECT count(*)::int FROM audit_log WHERE action = 'reconcile.confirm'") == 1)
+            await #expect(throws: ReconciliationError.noSuchSuggestion(entry: entry, line: line)) {
+                try await reconciliation.confirmSuggestion(entryID: entry, lineID: line, by: fixture.clerk)
+            }
+        }
+    }
 }

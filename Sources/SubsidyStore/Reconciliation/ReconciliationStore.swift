@@ -267,3 +267,65 @@ public struct ReconciliationStore: Sendable {
             """, logger: logger)
     }
 }
+
+public enum ReconciliationError: Error, CustomStringConvertible, Sendable, Equatable {
+    case noSuchSuggestion(entry: Int64, line: Int64)
+    case lineNotOpen(line: Int64, status: String)
+    case amountDiffers(entry: Money, line: Money)
+
+    public var description: String {
+        switch self {
+        case .noSuchSuggestion(let entry, let line): "statement entry \(entry) does not suggest line \(line)"
+        case .lineNotOpen(let line, let status): "line \(line) is \(status), not open for payment"
+        case .amountDiffers(let entry, let line): "the debit of \(entry.grouped) is not the line's \(line.grouped)"
+        }
+    }
+}
+
+extension ReconciliationStore {
+    /// A clerk confirms a suggested match (name and amount, or one of several account matches):
+    /// the payment is posted and the line marked paid, as an automatic match would be, and the
+    /// confirmation is audited.
+    public func confirmSuggestion(entryID: Int64, lineID: Int64, by user: User) async throws {
+        guard user.roles.contains(.clerk) || user.roles.contains(.admin) else { throw BatchError.missingRole(login: user.login, role: .clerk) }
+        try await client.transaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+            var found: (Int64, Int64, String, String, String, Int64)?
+            for try await row in try await connection.query(
+                """
+                SELECT e.amount_fen, bl.amount_fen, bl.status, bl.payment_ref, bl.recipient_uscc::text, bl.batch_id
+                FROM entry_lines el JOIN statement_entries e ON e.id = el.entry_id JOIN batch_lines bl ON bl.id = el.batch_line_id
+                WHERE el.entry_id = \(entryID) AND el.batch_line_id = \(lineID) AND el.kind = 'suggestion' AND e.category = 'suggested'
+                FOR UPDATE OF bl
+                """, logger: logger
+            ).decode((Int64, Int64, String, String, String, Int64).self) {
+                found = row
+            }
+            guard let (entryFen, lineFen, status, reference, recipient, batch) = found else {
+                throw ReconciliationError.noSuchSuggestion(entry: entryID, line: lineID)
+            }
+            guard status == "active" || status == "returned" else { throw ReconciliationError.lineNotOpen(line: lineID, status: status) }
+            guard -entryFen == lineFen else { throw ReconciliationError.amountDiffers(entry: Money(fen: -entryFen), line: Money(fen: lineFen)) }
+            let amount = Money(fen: lineFen)
+            let seq = try await ledger.post([NewJournalEntry(
+                kind: .payment, memo: "paid \(reference) (statement entry \(entryID), confirmed by \(user.login))", batchID: batch, createdBy: user.id,
+                lines: [LedgerLine(.payable(recipient), amount), LedgerLine(.bureauBank, Money(fen: -amount.fen))])], on: connection)[0]
+            try await connection.query(
+                "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq) VALUES (\(entryID), \(lineID), 'payment', \(seq))", logger: logger)
+            try await connection.query("UPDATE batch_lines SET status = 'paid' WHERE id = \(lineID)", logger: logger)
+            try await connection.query(
+                "UPDATE statement_entries SET category = 'matched', rule = 'confirmed', explanation = explanation || \(" — confirmed by \(user.login)") WHERE id = \(entryID)",
+                logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO audit_log (actor, action, subject, detail)
+                VALUES (\(user.id), 'reconcile.confirm', \("entry:\(entryID)"), jsonb_build_object('line', \(lineID)::bigint, 'reference', \(reference)::text))
+                """, logger: logger)
+            try await connection.query(
+                """
+                UPDATE batches b SET state = 'paid' WHERE b.id = \(batch) AND b.state = 'exported'
+                  AND NOT EXISTS (SELECT 1 FROM batch_lines l WHERE l.batch_id = b.id AND l.amount_fen > 0 AND l.status IN ('active', 'returned'))
+                """, logger: logger)
+        }
+    }
+}
