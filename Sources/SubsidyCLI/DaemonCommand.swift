@@ -26,7 +26,7 @@ struct DaemonCommand: AsyncParsableCommand {
     func run() async throws {
         let database = try options.database()
         let logger = try options.logger("subsidy.daemon")
-        let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: logger)
+        let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: try options.poolLogger("subsidy.daemon"))
         let daemon = ReconciliationDaemon(
             client: client, database: database, inbox: Self.inboxURL(inbox), logger: logger, pollInterval: .seconds(max(1, poll)))
         let group = ServiceGroup(

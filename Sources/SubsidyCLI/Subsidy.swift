@@ -48,10 +48,19 @@ struct DatabaseOptions: ParsableArguments {
         return logger
     }
 
+    /// The pool's own logger: errors only, unless debug or trace was asked for. Its start-up
+    /// notices ("run() hasn't been called yet") are noise for a clerk at a terminal.
+    func poolLogger(_ label: String) throws -> Logger {
+        var logger = Logger(label: label + ".pool")
+        let level = try level()
+        logger.logLevel = level <= .debug ? level : .error
+        return logger
+    }
+
     /// Runs `body` with a pooled client of the configured database, for one command.
     func withClient<T: Sendable>(_ label: String, _ body: @Sendable (PostgresClient, Logger) async throws -> T) async throws -> T {
         let logger = try logger(label)
-        let client = PostgresClient(configuration: try database().clientConfiguration(), backgroundLogger: logger)
+        let client = PostgresClient(configuration: try database().clientConfiguration(), backgroundLogger: try poolLogger(label))
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 await client.run()
@@ -87,7 +96,7 @@ struct Serve: AsyncParsableCommand {
         let database = try options.database()
         let logger = try options.logger("subsidy.serve")
         if !noMigrate {
-            try await Migrate.apply(database: database, folder: Migrator.defaultFolder(), logger: logger)
+            try await Migrate.apply(database: database, folder: Migrator.defaultFolder(), logger: logger, poolLogger: try options.poolLogger("subsidy.serve"))
         }
         let port = self.port ?? ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 8080
         let app = try await buildApplication(config: AppConfig(host: host, port: port, database: database, logLevel: try options.level()))
@@ -96,7 +105,7 @@ struct Serve: AsyncParsableCommand {
             return
         }
         // The HTTP service and the reconciliation daemon, one ServiceGroup: SIGTERM stops both.
-        let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: logger)
+        let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: try options.poolLogger("subsidy.daemon"))
         let daemon = ReconciliationDaemon(client: client, database: database, inbox: DaemonCommand.inboxURL(inbox), logger: logger)
         let group = ServiceGroup(services: [client, daemon, app], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         try await group.run()
@@ -113,14 +122,15 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try options.logger("subsidy.migrate")
-        let applied = try await Migrate.apply(database: try options.database(), folder: dir ?? Migrator.defaultFolder(), logger: logger)
+        let applied = try await Migrate.apply(
+            database: try options.database(), folder: dir ?? Migrator.defaultFolder(), logger: logger, poolLogger: try options.poolLogger("subsidy.migrate"))
         print(applied.isEmpty ? "schema is up to date" : "applied: " + applied.joined(separator: ", "))
     }
 
     @discardableResult
-    static func apply(database: DatabaseURL, folder: String, logger: Logger) async throws -> [String] {
+    static func apply(database: DatabaseURL, folder: String, logger: Logger, poolLogger: Logger) async throws -> [String] {
         let migrator = try Migrator(folder: folder)
-        let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: logger)
+        let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: poolLogger)
         return try await withThrowingTaskGroup(of: [String]?.self) { group in
             group.addTask {
                 await client.run()
