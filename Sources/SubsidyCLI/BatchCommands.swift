@@ -25,13 +25,16 @@ func parseProgram(_ text: String) throws -> Program {
     return program
 }
 
-/// Today's date in Beijing, or `--today` (for rehearsals and tests).
-func businessDay(_ text: String?) throws -> CivilDate {
-    if let text {
-        do { return try CivilDate.parse(text, field: "--today") } catch { throw ValidationError(error.description) }
+/// A batch and the business day an action happens on: `--today`, for rehearsals and tests, or
+/// today in Beijing.
+struct DatedBatchOptions: ParsableArguments {
+    @Argument var id: Int64
+    @Option(help: "YYYY-MM-DD (default: today in Beijing).") var today: String?
+
+    func day() throws -> CivilDate {
+        guard let today else { return .todayInBeijing() }
+        do { return try CivilDate.parse(today, field: "--today") } catch { throw ValidationError(error.description) }
     }
-    let seconds = Int(Date().timeIntervalSince1970) + 8 * 3600
-    return CivilDate(dayNumber: seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
 }
 
 func printSummary(_ batch: BatchSummary) {
@@ -193,11 +196,10 @@ struct BatchCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start 公示 (5 working days).")
         @OptionGroup var options: DatabaseOptions
         @OptionGroup var who: UserOptions
-        @Argument var id: Int64
-        @Option(help: "YYYY-MM-DD (default: today in Beijing).") var today: String?
+        @OptionGroup var batch: DatedBatchOptions
 
         func run() async throws {
-            let (id, day) = (self.id, try businessDay(today))
+            let (id, day) = (batch.id, try batch.day())
             printSummary(try await BatchCommand.act(options, who) { store, user in try await store.submit(id, by: user, today: day) })
         }
     }
@@ -206,11 +208,10 @@ struct BatchCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Approve after 公示 (a different user from the one who computed).")
         @OptionGroup var options: DatabaseOptions
         @OptionGroup var who: UserOptions
-        @Argument var id: Int64
-        @Option(help: "YYYY-MM-DD (default: today in Beijing).") var today: String?
+        @OptionGroup var batch: DatedBatchOptions
 
         func run() async throws {
-            let (id, day) = (self.id, try businessDay(today))
+            let (id, day) = (batch.id, try batch.day())
             printSummary(try await BatchCommand.act(options, who) { store, user in try await store.approve(id, by: user, today: day) })
         }
     }

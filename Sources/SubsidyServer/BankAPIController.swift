@@ -54,6 +54,12 @@ struct BankAPIController: APIProtocol {
         return (after, limit)
     }
 
+    /// A page from `limit + 1` rows: the first `limit`, and the cursor of the next page when the
+    /// extra row shows there is one.
+    static func paged<Row>(_ rows: [Row], limit: Int, id: (Row) -> Int64) -> ([Row], String?) {
+        (Array(rows.prefix(limit)), rows.count > limit ? String(id(rows[limit - 1])) : nil)
+    }
+
     // MARK: Loans
 
     func registerLoans(_ input: Operations.RegisterLoans.Input) async throws -> Operations.RegisterLoans.Output {
@@ -75,10 +81,8 @@ struct BankAPIController: APIProtocol {
         guard let page = page(input.query.cursor, input.query.limit) else {
             return .unprocessableContent(invalid([FieldProblem(position: nil, field: "cursor", message: "cursor must come from nextCursor; limit is 1 to 1000")]))
         }
-        let loans = try await data.loans(bank: info.bank, after: page.after, limit: page.limit + 1)
-        let items = loans.prefix(page.limit).map(Self.loan)
-        let next = loans.count > page.limit ? loans[page.limit - 1].id : nil
-        return .ok(.init(body: .json(.init(items: Array(items), nextCursor: next.map(String.init)))))
+        let (items, next) = Self.paged(try await data.loans(bank: info.bank, after: page.after, limit: page.limit + 1), limit: page.limit, id: \.id)
+        return .ok(.init(body: .json(.init(items: items.map(Self.loan), nextCursor: next))))
     }
 
     func getLoan(_ input: Operations.GetLoan.Input) async throws -> Operations.GetLoan.Output {
@@ -143,10 +147,9 @@ struct BankAPIController: APIProtocol {
         guard let page = page(input.query.cursor, input.query.limit) else {
             return .unprocessableContent(invalid([FieldProblem(position: nil, field: "cursor", message: "cursor must come from nextCursor; limit is 1 to 1000")]))
         }
-        let records = try await data.records(bank: info.bank, loanNo: input.query.loanNo, after: page.after, limit: page.limit + 1)
-        let items = records.prefix(page.limit).map(Self.record)
-        let next = records.count > page.limit ? records[page.limit - 1].id : nil
-        return .ok(.init(body: .json(.init(items: Array(items), nextCursor: next.map(String.init)))))
+        let (items, next) = Self.paged(
+            try await data.records(bank: info.bank, loanNo: input.query.loanNo, after: page.after, limit: page.limit + 1), limit: page.limit, id: \.id)
+        return .ok(.init(body: .json(.init(items: items.map(Self.record), nextCursor: next))))
     }
 
     func getInterestRecord(_ input: Operations.GetInterestRecord.Input) async throws -> Operations.GetInterestRecord.Output {
