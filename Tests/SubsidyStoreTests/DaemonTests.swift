@@ -152,7 +152,7 @@ struct DaemonTests {
     @Test("PostgreSQL restarting under the daemon: it reconnects and goes on (own cluster)")
     func postgresRestart() async throws {
         let cluster = DaemonProcess.repository.appendingPathComponent(".pg-test-restart-\(ProcessInfo.processInfo.processIdentifier)")
-        let port = 56000 + Int(ProcessInfo.processInfo.processIdentifier % 2000)
+        let port = freeLoopbackPort()
         let url = try DatabaseURL(try clusterScript(["start", "--port", String(port)], cluster: cluster))
         do {
             try await daemonSurvivesRestart(url: url, cluster: cluster)
@@ -215,4 +215,21 @@ func clusterScript(_ arguments: [String], cluster: URL) throws -> String {
     var status: Int32 = 0
     while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
     return String(decoding: try Data(contentsOf: outputFile), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// A port the kernel says is free on 127.0.0.1 (bind to port 0, read it back).
+func freeLoopbackPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+            bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
+        }
+    }
+    return bound ? Int(UInt16(bigEndian: address.sin_port)) : 56_000 + Int(ProcessInfo.processInfo.processIdentifier % 2000)
 }
