@@ -66,6 +66,9 @@ struct EquityTests {
         let result = try compute(request(investments.reversed()))
         #expect(result.award(firmC)?.items.map(\.amount) == [money("300000.00"), money("300000.00"), money("200000.00"), .zero])
         #expect(result.total == money("800000.00"))
+        // The cap is a parameter, also under the plain name firmCap: 350,000.00 → 300,000.00, 50,000.00, 0, 0.
+        let lower = request(investments).replacingOccurrences(of: #""firms": []"#, with: #""policy": { "firmCap": "350000.00" }, "firms": []"#)
+        #expect(try compute(lower).award(firmC)?.items.map(\.amount) == [money("300000.00"), money("50000.00"), .zero, .zero])
         // 500,000.00 awarded earlier this year: 300,000.00 left → 300,000.00, 0, 0, 0.
         let earlier = try compute(request(investments, firms: firmJSON(firmC, awarded: #""equity": "500000.00""#)))
         #expect(earlier.award(firmC)?.items.map(\.amount) == [money("300000.00"), .zero, .zero, .zero])

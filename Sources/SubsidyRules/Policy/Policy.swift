@@ -223,11 +223,20 @@ public struct ResolvedPolicy: Sendable {
     /// The parameter key a request's override name refers to: `<program>.<name>` first, then
     /// `common.<name>`.
     static func resolveKey(_ name: String, program: Program, values: [String: String]) -> String? {
+        let name = aliases[program]?[name] ?? name
         for candidate in ["\(program.rawValue).\(name)", "common.\(name)"] where values[candidate] != nil {
             return candidate
         }
         return nil
     }
+
+    /// Other plain names for a program's parameters: RULES.md names only some of them, so a
+    /// request may call the equity investor cap `firmCap` or the guarantee share `ratio`.
+    static let aliases: [Program: [String: String]] = [
+        .equity: ["firmCap": "investorCap", "ratio": "rate"],
+        .fund: ["ratio": "rate", "cap": "pairCap"],
+        .guarantee: ["ratio": "offsetRatio", "ceiling": "feeCeilingRate", "feeCeiling": "feeCeilingRate", "maxRate": "maxFeeRate"],
+    ]
 }
 
 /// A request's override of one parameter: a value, or (for `tiers`) a table of values.
