@@ -100,7 +100,7 @@ struct BudgetCommand: AsyncParsableCommand {
 struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batch", abstract: "Subsidy batches: create, compute, 公示, approve, export.",
-        subcommands: [Create.self, Compute.self, Show.self, Exclude.self, Submit.self, Approve.self, Export.self, Cancel.self])
+        subcommands: [Create.self, Compute.self, Show.self, Exclude.self, Submit.self, Approve.self, Export.self, Close.self, Cancel.self])
 
     /// Runs `body` with the store and the authenticated user, printing domain errors plainly.
     static func act<T: Sendable>(
@@ -231,6 +231,18 @@ struct BatchCommand: AsyncParsableCommand {
             try Data(files.payment.utf8).write(to: URL(fileURLWithPath: payment))
             try Data(files.publicity.utf8).write(to: URL(fileURLWithPath: publicity))
             print("支付文件 payment file: \(payment)\n公示名单 publicity list: \(publicity)")
+        }
+    }
+
+    struct Close: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Close a batch that reconciliation found fully paid.")
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var who: UserOptions
+        @Argument var id: Int64
+
+        func run() async throws {
+            let id = self.id
+            printSummary(try await BatchCommand.act(options, who) { store, user in try await store.close(id, by: user) })
         }
     }
 

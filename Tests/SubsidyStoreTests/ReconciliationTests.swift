@@ -69,6 +69,15 @@ struct ReconciliationTests {
             #expect(again.statementIDs.isEmpty && again.alreadyImported == 1)
             #expect(try await fixture.count("SELECT count(*)::int FROM journal_entries") == journal)
             #expect(try await fixture.count("SELECT count(*)::int FROM statement_entries") == 3)
+
+            // Paid in full: the approver closes the batch; a clerk cannot, and only a paid batch closes.
+            await #expect(throws: BatchError.missingRole(login: "clerk", role: .approver)) {
+                _ = try await fixture.store.close(batch, by: fixture.clerk)
+            }
+            #expect(try await fixture.store.close(batch, by: fixture.approver).state == .closed)
+            await #expect(throws: BatchError.wrongState(batch: batch, state: .closed, action: "close (every payable line must be paid first)")) {
+                _ = try await fixture.store.close(batch, by: fixture.approver)
+            }
         }
     }
 

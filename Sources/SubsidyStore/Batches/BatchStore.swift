@@ -337,6 +337,16 @@ public struct BatchStore: Sendable {
         return try await summary(id)
     }
 
+    /// Closes a batch whose lines reconciliation has all found paid: the end of its lifecycle.
+    public func close(_ id: Int64, by user: User) async throws -> BatchSummary {
+        try require(user, .approver)
+        let batch = try await summary(id)
+        try expectState(batch, [.paid], action: "close (every payable line must be paid first)")
+        try await client.query("UPDATE batches SET state = 'closed' WHERE id = \(id) AND state = 'paid'", logger: logger)
+        try await audit(actor: user.id, action: "batch.close", subject: "batch:\(id)", detail: [:])
+        return try await summary(id)
+    }
+
     public func cancel(_ id: Int64, by user: User, reason: String) async throws {
         try require(user, .clerk)
         let batch = try await summary(id)
