@@ -18,7 +18,14 @@ free_port() {
 }
 
 cluster="$here/.pg-test-$$"
-cleanup() { scripts/pg.sh destroy --dir "$cluster" >/dev/null 2>&1 || true; }
+# The throwaway cluster, and any a test made for itself (the PostgreSQL-restart test) and could
+# not remove because it was killed.
+cleanup() {
+  scripts/pg.sh destroy --dir "$cluster" >/dev/null 2>&1 || true
+  for extra in "$here"/.pg-test-restart-*; do
+    [ -e "$extra" ] && scripts/pg.sh destroy --dir "$extra" >/dev/null 2>&1 || true
+  done
+}
 trap cleanup EXIT INT TERM
 
 # The suite always gets its own cluster, whatever DATABASE_URL says, so it never touches a real
