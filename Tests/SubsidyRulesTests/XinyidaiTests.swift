@@ -82,6 +82,11 @@ struct XinyidaiTests {
         #expect(refused.field == "policy.tiers.huiye")
         let unknown = try #require(refusal(request([loan()], policy: #""tiers": { "gold": "1.0" }"#)))
         #expect(unknown.field == "policy.tiers.gold")
+        // The CALCULATOR example's 壮大贷 policy block may come along: known elsewhere, so accepted
+        // (and still checked: a ratio above 50 is refused even here); an unknown name is not.
+        #expect(try compute(request([loan()], policy: #""ratio": "50", "firmCap": "600000.00", "lprReference": "loanStart""#)).total == money("65000.00"))
+        #expect(refusal(request([loan()], policy: #""ratio": "55""#))?.field == "policy.ratio")
+        #expect(refusal(request([loan()], policy: #""ratioo": "50""#))?.field == "policy.ratioo")
     }
 
     @Test("就高不就低 on a 新易贷 loan: city award first, then all awards within the interest paid")

@@ -128,8 +128,8 @@ public struct ResolvedPolicy: Sendable {
                 values[key] = text
                 overridden.insert(key)
             case .table(let table):
-                guard name == "tiers", program == .xinyidai else {
-                    throw InputError(field: field, message: "only \"tiers\" (program xinyidai) takes an object of values")
+                guard name == "tiers" else {
+                    throw InputError(field: field, message: "only \"tiers\" (the 新易贷 tier rates) takes an object of values")
                 }
                 for (tier, text) in table {
                     guard XinyidaiTier(rawValue: tier) != nil else {
@@ -224,7 +224,11 @@ public struct ResolvedPolicy: Sendable {
     /// `common.<name>`.
     static func resolveKey(_ name: String, program: Program, values: [String: String]) -> String? {
         let name = aliases[program]?[name] ?? name
-        for candidate in ["\(program.rawValue).\(name)", "common.\(name)"] where values[candidate] != nil {
+        // This program's parameter, a common one, or — so that one policy block can serve several
+        // programs' requests — another program's (unused by this computation but still checked).
+        // A name no program knows is refused: a typo must never compute silently with a default.
+        let others = Program.allCases.filter { $0 != program }.map { "\($0.rawValue).\(name)" }
+        for candidate in ["\(program.rawValue).\(name)", "common.\(name)"] + others where values[candidate] != nil {
             return candidate
         }
         return nil
