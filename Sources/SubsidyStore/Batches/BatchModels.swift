@@ -109,17 +109,19 @@ public enum BatchError: Error, CustomStringConvertible, Sendable, Equatable {
 
 /// A short payment reference for 用途/附言 that survives truncation to 20 characters and
 /// punctuation stripping: `SL`, the program's letter, the year's last two digits, the batch
-/// (5 digits), the line (5 digits) and a Luhn check digit — 16 letters and digits.
+/// (5 digits), the line (5 digits) and a Luhn check digit — 16 letters and digits. Batches or lines
+/// past 99,999 take 7 and 6 digits: 19 characters, still within 20.
 public enum PaymentReference {
     static let letters: [Program: Character] = [.zhuangda: "Z", .xinyidai: "X", .equity: "E", .fund: "F", .guarantee: "G"]
 
     public static func make(program: Program, year: Int, batch: Int64, line: Int) -> String {
-        precondition(batch < 100_000 && line < 100_000, "payment references hold 5 digits of batch and line")
         func padded(_ value: Int64, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
-        let digits = padded(Int64(year % 100), 2) + padded(batch, 5) + padded(Int64(line), 5)
+        let wide = batch >= 100_000 || line >= 100_000
+        precondition(batch < 10_000_000 && line < 1_000_000, "payment references hold 7 digits of batch and 6 of line")
+        let digits = padded(Int64(year % 100), 2) + padded(batch, wide ? 7 : 5) + padded(Int64(line), wide ? 6 : 5)
         return "SL" + String(letters[program]!) + digits + String(luhn(digits))
     }
 
