@@ -96,7 +96,7 @@ struct Serve: AsyncParsableCommand {
         let database = try options.database()
         let logger = try options.logger("subsidy.serve")
         if !noMigrate {
-            try await Migrate.apply(database: database, folder: Migrator.defaultFolder(), logger: logger, poolLogger: try options.poolLogger("subsidy.serve"))
+            try await Migrate.apply(options, folder: Migrator.defaultFolder(), label: "subsidy.serve")
         }
         let port = self.port ?? ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 8080
         let app = try await buildApplication(config: AppConfig(host: host, port: port, database: database, logLevel: try options.level()))
@@ -121,24 +121,14 @@ struct Migrate: AsyncParsableCommand {
     var dir: String?
 
     func run() async throws {
-        let logger = try options.logger("subsidy.migrate")
-        let applied = try await Migrate.apply(
-            database: try options.database(), folder: dir ?? Migrator.defaultFolder(), logger: logger, poolLogger: try options.poolLogger("subsidy.migrate"))
+        let applied = try await Migrate.apply(options, folder: dir ?? Migrator.defaultFolder(), label: "subsidy.migrate")
         print(applied.isEmpty ? "schema is up to date" : "applied: " + applied.joined(separator: ", "))
     }
 
     @discardableResult
-    static func apply(database: DatabaseURL, folder: String, logger: Logger, poolLogger: Logger) async throws -> [String] {
+    static func apply(_ options: DatabaseOptions, folder: String, label: String) async throws -> [String] {
         let migrator = try Migrator(folder: folder)
-        let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: poolLogger)
-        return try await withThrowingTaskGroup(of: [String]?.self) { group in
-            group.addTask {
-                await client.run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await migrator.migrate(client, logger: logger)
-        }
+        return try await options.withClient(label) { client, logger in try await migrator.migrate(client, logger: logger) }
     }
 }
 

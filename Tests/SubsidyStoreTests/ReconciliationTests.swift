@@ -21,11 +21,7 @@ extension BatchFixture {
         return id
     }
 
-    func count(_ sql: String) async throws -> Int {
-        var value = 0
-        for try await result in try await client.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self) { value = result }
-        return value
-    }
+    func count(_ sql: String) async throws -> Int { try await SubsidyStoreTests.count(client, sql) }
 
     func lineStatus(_ recipient: String) async throws -> String {
         var status = ""

@@ -1,3 +1,10 @@
+extension [Investment] {
+    /// RULES.md §9: investments by date, then id (as text).
+    var inServingOrder: [Investment] {
+        sorted { $0.date == $1.date ? textOrder($0.id, $1.id) : $0.date < $1.date }
+    }
+}
+
 /// The equity-investment reward (RULES.md §5): 5 % of a 中早期 investment in a 专精特新 firm,
 /// at most 300,000.00 per (investor, investee) over all years, 800,000.00 per investor a year.
 enum EquityRule {
@@ -7,9 +14,7 @@ enum EquityRule {
         let policy = context.policy
         let year = context.request.year
         // The pair cap is consumed in the §9 order: by date, then id.
-        let ordered = context.request.investments.sorted {
-            $0.date == $1.date ? textOrder($0.id, $1.id) : $0.date < $1.date
-        }
+        let ordered = context.request.investments.inServingOrder
         var pairUsed: [String: Money] = [:]
         for investment in ordered {
             let recipient = investment.investor
@@ -80,9 +85,7 @@ enum FundRule {
     static func run(_ context: inout EngineContext) {
         let policy = context.policy
         let year = context.request.year
-        let ordered = context.request.investments.sorted {
-            $0.date == $1.date ? textOrder($0.id, $1.id) : $0.date < $1.date
-        }
+        let ordered = context.request.investments.inServingOrder
         var rewardedPairs: Set<String> = []
         for investment in ordered {
             let recipient = investment.investor

@@ -259,9 +259,6 @@ public struct BankData: Sendable {
         self.logger = logger
     }
 
-    func transaction<T>(_ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
-        try await client.transaction(logger: logger, body)
-    }
 
     // MARK: Loans
 
@@ -435,7 +432,7 @@ public struct BankData: Sendable {
         bank: String, contentType: String, idempotencyKey: String?, today: CivilDate,
         produce: (RecordSink) async throws -> [UInt8]
     ) async throws -> UploadOutcome {
-        try await transaction { connection in
+        try await client.transaction(logger: logger) { connection in
             if let idempotencyKey {
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(bank + "\u{1F}" + idempotencyKey)))", logger: logger)
             }

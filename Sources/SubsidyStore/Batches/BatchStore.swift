@@ -23,9 +23,6 @@ public struct BatchStore: Sendable {
         self.ledger = Ledger(logger: logger)
     }
 
-    func transaction<T>(_ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
-        try await client.transaction(logger: logger, body)
-    }
 
     // MARK: Users
 
@@ -167,7 +164,7 @@ public struct BatchStore: Sendable {
         let total = zip(lines.computed, lines.previously).reduce(Int64(0)) { $0 + $1.0 - $1.1 }
         let exclusions = result.excluded
         progress("保存 storing \(recipients.count) lines, \(itemRows.id.count) items, \(exclusions.count) exclusions…")
-        try await transaction { connection in
+        try await client.transaction(logger: logger) { connection in
             try await connection.query("SELECT id FROM batches WHERE id = \(id) FOR UPDATE", logger: logger)
             try await connection.query(
                 "DELETE FROM batch_line_items WHERE batch_line_id IN (SELECT id FROM batch_lines WHERE batch_id = \(id))", logger: logger)
@@ -222,7 +219,7 @@ public struct BatchStore: Sendable {
         try expectState(batch, [.computed, .publicity], action: "exclude a line")
         let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw BatchError.invalidInput(InputError(field: "reason", message: "a written reason is required")) }
-        try await transaction { connection in
+        try await client.transaction(logger: logger) { connection in
             let rows = try await connection.query(
                 "UPDATE batch_lines SET status = 'excluded', excluded_reason = \(trimmed) WHERE batch_id = \(id) AND recipient_uscc = \(recipient) RETURNING amount_fen",
                 logger: logger)
@@ -268,7 +265,7 @@ public struct BatchStore: Sendable {
         case .fund: nil
         }
         let lockKey = "approve:\(batch.program.rawValue):\(batch.year)"
-        try await transaction { connection in
+        try await client.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(lockKey)))", logger: logger)
             // Re-read the state under the lock: a concurrent approval of this very batch loses here.
             var state = ""

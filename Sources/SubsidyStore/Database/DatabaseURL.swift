@@ -116,19 +116,19 @@ extension DatabaseURL {
         return copy
     }
 
-    public func connectionConfiguration() -> PostgresConnection.Configuration {
+    public func connectionConfiguration() throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS
         switch sslMode {
         case "disable": tls = .disable
-        case "require": tls = .require(try! .init(configuration: .makeClientConfiguration()))
-        default: tls = .prefer(try! .init(configuration: .makeClientConfiguration()))
+        case "require": tls = .require(try .init(configuration: .makeClientConfiguration()))
+        default: tls = .prefer(try .init(configuration: .makeClientConfiguration()))
         }
         return PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls)
     }
 
     /// Opens one connection, runs `body`, and closes it.
     public func withConnection<T>(logger: Logger, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let connection = try await PostgresConnection.connect(configuration: connectionConfiguration(), id: 1, logger: logger)
+        let connection = try await PostgresConnection.connect(configuration: try connectionConfiguration(), id: 1, logger: logger)
         do {
             let result = try await body(connection)
             try await connection.close()

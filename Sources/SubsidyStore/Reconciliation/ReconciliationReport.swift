@@ -35,7 +35,15 @@ public struct ReconciliationReport: Sendable {
 
     public static func load(_ scope: Scope, client: PostgresClient, logger: Logger, today: CivilDate) async throws -> ReconciliationReport {
         let calendar = try await BatchInputLoader(client: client, logger: logger).calendar()
+        // Lines of one batch share their export date: each age is counted once.
+        var ages: [String: String] = [:]
         func age(_ exported: String) -> String {
+            if let known = ages[exported] { return known }
+            let text = countAge(exported)
+            ages[exported] = text
+            return text
+        }
+        func countAge(_ exported: String) -> String {
             guard let day = try? CivilDate.parse(exported, field: "") else { return "" }
             var count = 0
             var cursor = day
