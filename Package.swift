@@ -108,6 +108,7 @@ let package = Package(
             name: "SubsidyTestSupport",
             dependencies: [
                 "SubsidyStore",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -4,13 +4,18 @@
 #   scripts/pg.sh start [--dir DIR] [--port PORT]   start (creating if needed); prints DATABASE_URL
 #   scripts/pg.sh stop  [--dir DIR]                 stop the cluster
 #   scripts/pg.sh restart [--dir DIR]               restart a running cluster (tests use it)
-#   scripts/pg.sh url   [--dir DIR]                 print the URL of a running cluster
+#   scripts/pg.sh url   [--dir DIR] [--owner]       print the service's URL (or the schema owner's)
 #   scripts/pg.sh status [--dir DIR]
 #   scripts/pg.sh destroy --dir DIR                 stop and delete a (throwaway) cluster
 #
-# If DATABASE_URL is set, `start` and `url` print it and touch nothing. Otherwise the cluster
-# lives in the project's git-ignored `.pg/` folder (DIR), listens on 127.0.0.1 only, and has a
-# generated password kept in DIR/password. Debian's PostgreSQL 15 is installed when its binaries
+# Two logins (issue 9): `subsidy_owner` owns the database and runs the migrations; `subsidy`, a
+# member of `subsidy_service`, is what `serve`, `daemon` and the commands use — it owns nothing
+# and is granted only what sql/011_roles.sql grants. `start` and `url` print the service's URL,
+# `url --owner` the owner's.
+#
+# If DATABASE_URL is set, `start` and `url` print it (DATABASE_OWNER_URL with --owner) and touch
+# nothing. Otherwise the cluster lives in the project's git-ignored `.pg/` folder (DIR), listens
+# on 127.0.0.1 only, and has generated passwords kept in DIR/password and DIR/owner-password. Debian's PostgreSQL 15 is installed when its binaries
 # are missing. As root, the server runs as the `postgres` user. Running `start` again is harmless.
 set -euo pipefail
 
@@ -19,20 +24,23 @@ command=${1:-start}
 shift || true
 dir="$here/.pg"
 port=${PGPORT_LOCAL:-54329}
+owner_url=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
+    --owner) owner_url=true; shift ;;
     *) echo "pg.sh: unknown option $1" >&2; exit 64 ;;
   esac
 done
 database=subsidy
 user=subsidy
+owner=subsidy_owner
 
 log() { echo "pg.sh: $*" >&2; }
 
 if [ -n "${DATABASE_URL:-}" ] && { [ "$command" = start ] || [ "$command" = url ]; }; then
-  echo "$DATABASE_URL"
+  if $owner_url; then echo "${DATABASE_OWNER_URL:-$DATABASE_URL}"; else echo "$DATABASE_URL"; fi
   exit 0
 fi
 
@@ -94,10 +102,11 @@ prepare_dir() {
 data() { echo "$(readlink -f "$dir")/data"; }
 
 url() {
-  local password port_used
-  password=$(cat "$(readlink -f "$dir")/password")
+  local password port_used login=$user file=password
+  if $owner_url; then login=$owner; file=owner-password; fi
+  password=$(cat "$(readlink -f "$dir")/$file")
   port_used=$(cat "$(readlink -f "$dir")/port")
-  echo "postgres://$user:$password@127.0.0.1:$port_used/$database?sslmode=disable"
+  echo "postgres://$login:$password@127.0.0.1:$port_used/$database?sslmode=disable"
 }
 
 running() { [ -f "$(data)/postmaster.pid" ] && as_owner "$bin/pg_ctl" -D "$(data)" status >/dev/null 2>&1; }
@@ -128,15 +137,36 @@ start() {
     as_owner "$bin/pg_ctl" -D "$(data)" -l "$real/server.log" -w -t 60 start >/dev/null \
       || { log "the server did not start; see $real/server.log"; tail -20 "$real/server.log" >&2; exit 1; }
   fi
-  # Role and database, created once; the password comes from the cluster's password file.
-  local password
+  # Roles and database, created once; the passwords come from the cluster's password files. A
+  # cluster made before the roles were split (the service login owned everything) is converted.
+  if [ ! -f "$real/owner-password" ]; then
+    head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$real/owner-password"
+    chmod 600 "$real/owner-password"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$real/owner-password"
+  fi
+  local password owner_password
   password=$(cat "$real/password")
+  owner_password=$(cat "$real/owner-password")
   as_owner "$bin/psql" -h "$real" -p "$port" -U postgres -d postgres -qtA -v ON_ERROR_STOP=1 >/dev/null <<SQL
-SELECT 'CREATE ROLE $user LOGIN CREATEDB PASSWORD ''$password'''
+SELECT 'CREATE ROLE $owner LOGIN CREATEDB PASSWORD ''$owner_password'''
+WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$owner') \gexec
+SELECT 'CREATE ROLE subsidy_service NOLOGIN'
+WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'subsidy_service') \gexec
+SELECT 'CREATE ROLE $user LOGIN PASSWORD ''$password'''
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$user') \gexec
-SELECT 'CREATE DATABASE $database OWNER $user'
+ALTER ROLE $user NOCREATEDB NOCREATEROLE;
+GRANT subsidy_service TO $user;
+SELECT 'CREATE DATABASE $database OWNER $owner'
 WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$database') \gexec
 SQL
+  # The older layout: the service login owned the database and its tables.
+  if [ "$(as_owner "$bin/psql" -h "$real" -p "$port" -U postgres -d "$database" -qtA -c "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '$database'")" = "$user" ]; then
+    log "handing the database's objects from $user to $owner"
+    as_owner "$bin/psql" -h "$real" -p "$port" -U postgres -d "$database" -qtA -v ON_ERROR_STOP=1 >/dev/null <<SQL
+ALTER DATABASE $database OWNER TO $owner;
+REASSIGN OWNED BY $user TO $owner;
+SQL
+  fi
   url
 }
 

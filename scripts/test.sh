@@ -31,10 +31,12 @@ trap cleanup EXIT INT TERM
 # The suite always gets its own cluster, whatever DATABASE_URL says, so it never touches a real
 # database. fsync is off: the cluster is thrown away.
 url=$(env -u DATABASE_URL PG_FSYNC=off scripts/pg.sh start --dir "$cluster" --port "$(free_port)")
+owner_url=$(env -u DATABASE_URL scripts/pg.sh url --owner --dir "$cluster")
 echo "test.sh: throwaway cluster at ${url%%:*}://…@127.0.0.1 ($cluster)"
 
 # Build everything first: the CLI tests run the `subsidy` binary itself.
 swift build --build-tests
 status=0
-DATABASE_URL="$url" SUBSIDY_TEST_REQUIRE_DB=1 swift test --skip-build "$@" || status=$?
+# Tests create their databases as the schema owner and run the service as its own role.
+DATABASE_URL="$url" DATABASE_OWNER_URL="$owner_url" SUBSIDY_TEST_REQUIRE_DB=1 swift test --skip-build "$@" || status=$?
 exit $status

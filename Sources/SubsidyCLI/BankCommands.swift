@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Logging
+import PostgresNIO
 import SubsidyStore
 
 struct BankCommand: AsyncParsableCommand {
@@ -9,6 +11,7 @@ struct BankCommand: AsyncParsableCommand {
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register (or rename) a partner bank.")
         @OptionGroup var options: DatabaseOptions
+        @OptionGroup var who: UserOptions
         @Argument(help: "Short code, e.g. ICBC.") var code: String
         @Option var name: String
 
@@ -17,8 +20,8 @@ struct BankCommand: AsyncParsableCommand {
                 throw ValidationError("a bank code is 2 to 16 capital letters or digits")
             }
             let (code, name) = (self.code, self.name)
-            try await options.withClient("subsidy.bank") { client, logger in
-                try await BankTokens(client: client, logger: logger).addBank(code: code, name: name)
+            try await actAsUser(options, who, label: "subsidy.bank") { client, logger, admin in
+                try await BankTokens(client: client, logger: logger).addBank(code: code, name: name, by: admin)
             }
             print("bank \(code) (\(name)) registered")
         }
@@ -30,13 +33,14 @@ struct BankCommand: AsyncParsableCommand {
         struct Create: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Create a token; it is shown once and stored only as a hash.")
             @OptionGroup var options: DatabaseOptions
+            @OptionGroup var who: UserOptions
             @Argument var bank: String
             @Option(help: "What the token is for, e.g. the bank's system name.") var label: String
 
             func run() async throws {
                 let (bank, label) = (self.bank, self.label)
-                let created = try await options.withClient("subsidy.bank") { client, logger in
-                    try await BankTokens(client: client, logger: logger).create(bank: bank, label: label)
+                let created = try await actAsUser(options, who, label: "subsidy.bank") { client, logger, admin in
+                    try await BankTokens(client: client, logger: logger).create(bank: bank, label: label, by: admin)
                 }
                 print("token \(created.id) for \(bank) (shown once, keep it secret):")
                 print(created.token)
@@ -46,16 +50,36 @@ struct BankCommand: AsyncParsableCommand {
         struct Revoke: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Revoke a token by its id; requests with it get 401 at once.")
             @OptionGroup var options: DatabaseOptions
+            @OptionGroup var who: UserOptions
             @Argument var id: Int64
 
             func run() async throws {
                 let id = self.id
-                let revoked = try await options.withClient("subsidy.bank") { client, logger in
-                    try await BankTokens(client: client, logger: logger).revoke(id: id)
+                let revoked = try await actAsUser(options, who, label: "subsidy.bank") { client, logger, admin in
+                    try await BankTokens(client: client, logger: logger).revoke(id: id, by: admin)
                 }
                 print(revoked ? "token \(id) revoked" : "token \(id) was not active")
                 if !revoked { throw ExitCode(1) }
             }
+        }
+    }
+
+    struct Account: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register one of the bureau's disbursement accounts (专户) and the bank holding it (admin).",
+            discussion: "Statements are reconciled only for these accounts, and through the API only when sent by the bank that holds the account.")
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var who: UserOptions
+        @Option(help: "The account number.") var account: String
+        @Option(help: "The code of the bank holding it.") var bank: String
+        @Option(help: "The account's name, e.g. 成都市财政局专精特新资金专户.") var name: String
+
+        func run() async throws {
+            let (account, bank, name) = (self.account, self.bank, self.name)
+            try await actAsUser(options, who, label: "subsidy.bank") { client, logger, admin in
+                try await DisbursementAccounts(client: client, logger: logger).add(account: account, bank: bank, name: name, by: admin)
+            }
+            print("disbursement account \(DisbursementAccounts.normalise(account)) at \(bank) registered")
         }
     }
 }

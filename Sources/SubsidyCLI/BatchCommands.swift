@@ -11,10 +11,29 @@ struct UserOptions: ParsableArguments {
     @Option(help: "Your login.")
     var user: String
 
-    func authenticate(_ store: BatchStore) async throws -> User {
+    func authenticate(_ users: UserStore) async throws -> User {
         let password = ProcessInfo.processInfo.environment["SUBSIDY_PASSWORD"] ?? readLine(strippingNewline: true)
         guard let password, !password.isEmpty else { throw ValidationError("give the password in SUBSIDY_PASSWORD or on standard input") }
-        return try await store.user(user, password: password)
+        return try await users.user(user, password: password)
+    }
+
+    func authenticate(_ client: PostgresClient, _ logger: Logger) async throws -> User {
+        try await authenticate(UserStore(client: client, logger: logger))
+    }
+}
+
+/// Runs `body` for a signed-in user, printing the domain errors a person can act on plainly
+/// (exit 1) instead of as a crash report.
+func actAsUser<T: Sendable>(
+    _ options: DatabaseOptions, _ who: UserOptions, label: String, _ body: @Sendable (PostgresClient, Logger, User) async throws -> T
+) async throws -> T {
+    do {
+        return try await options.withClient(label) { client, logger in
+            try await body(client, logger, try await who.authenticate(client, logger))
+        }
+    } catch let error as BatchError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode(1)
     }
 }
 
@@ -25,14 +44,14 @@ func parseProgram(_ text: String) throws -> Program {
     return program
 }
 
-/// A batch and the business day an action happens on: `--today`, for rehearsals and tests, or
-/// today in Beijing.
+/// A batch and the business day an action happens on: today in Beijing by the server's clock,
+/// or `--today` on a rehearsal database (demos, tests, training); a real database refuses it.
 struct DatedBatchOptions: ParsableArguments {
     @Argument var id: Int64
-    @Option(help: "YYYY-MM-DD (default: today in Beijing).") var today: String?
+    @Option(help: "YYYY-MM-DD, on a rehearsal database only (default: today in Beijing).") var today: String?
 
-    func day() throws -> CivilDate {
-        guard let today else { return .todayInBeijing() }
+    func day() throws -> CivilDate? {
+        guard let today else { return nil }
         do { return try CivilDate.parse(today, field: "--today") } catch { throw ValidationError(error.description) }
     }
 }
@@ -47,28 +66,70 @@ func printSummary(_ batch: BatchSummary) {
 }
 
 struct UserCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.", subcommands: [Add.self])
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users (admin).", subcommands: [Add.self])
+
+    static func parseRoles(_ names: [String]) throws -> Set<Role> {
+        try Set(names.map { text in
+            guard let role = Role(rawValue: text) else { throw ValidationError("unknown role \"\(text)\": clerk, approver, auditor or admin") }
+            return role
+        })
+    }
+
+    static func newPassword() -> String {
+        ProcessInfo.processInfo.environment["SUBSIDY_NEW_PASSWORD"] ?? readLine(strippingNewline: true) ?? ""
+    }
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add a user; the password comes from SUBSIDY_NEW_PASSWORD or standard input and is stored only as a bcrypt hash.")
+            abstract: "Add a user (an admin signs in with --user); the new password comes from SUBSIDY_NEW_PASSWORD and is stored only as a bcrypt hash.")
         @OptionGroup var options: DatabaseOptions
+        @OptionGroup var who: UserOptions
         @Argument var login: String
         @Option(help: "The name shown in the audit log.") var name: String
         @Option(help: "clerk, approver, auditor or admin (repeatable).") var role: [String]
 
         func run() async throws {
-            let roles = try Set(role.map { text in
-                guard let role = Role(rawValue: text) else { throw ValidationError("unknown role \"\(text)\"") }
-                return role
-            })
-            let password = ProcessInfo.processInfo.environment["SUBSIDY_NEW_PASSWORD"] ?? readLine(strippingNewline: true) ?? ""
-            guard password.count >= 10 else { throw ValidationError("the password must have at least 10 characters") }
-            let id = try await options.withClient("subsidy.user") { client, logger in
-                try await BatchStore(client: client, logger: logger).addUser(login: login, displayName: name, password: password, roles: roles)
+            let roles = try UserCommand.parseRoles(role)
+            guard let password = ProcessInfo.processInfo.environment["SUBSIDY_NEW_PASSWORD"], password.count >= 10 else {
+                throw ValidationError("give the new user's password (at least 10 characters) in SUBSIDY_NEW_PASSWORD")
             }
-            print("user \(login) added (id \(id)), roles: \(roles.map(\.rawValue).sorted().joined(separator: ", "))")
+            let (login, name) = (self.login, self.name)
+            let user = try await actAsUser(options, who, label: "subsidy.user") { client, logger, admin in
+                try await UserStore(client: client, logger: logger).add(login: login, displayName: name, password: password, roles: roles, by: admin)
+            }
+            print("user \(login) added (id \(user.id)), roles: \(roles.map(\.rawValue).sorted().joined(separator: ", "))")
         }
+    }
+}
+
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Initialise a new database once: its first administrator, and whether it is a rehearsal database.",
+        discussion: """
+            The password comes from SUBSIDY_NEW_PASSWORD. Refused when the database already has an administrator. \
+            --rehearsal marks a database for demos, tests and training: only there may actions be dated with --today. \
+            The choice cannot be changed later.
+            """)
+    @OptionGroup var options: DatabaseOptions
+    @Option(help: "The administrator's login.") var admin: String
+    @Option(help: "The administrator's name (default: the login).") var name: String?
+    @Flag(help: "A rehearsal database (demos, tests, training): actions may be dated with --today.") var rehearsal = false
+
+    func run() async throws {
+        guard let password = ProcessInfo.processInfo.environment["SUBSIDY_NEW_PASSWORD"] else {
+            throw ValidationError("give the administrator's password (at least 10 characters) in SUBSIDY_NEW_PASSWORD")
+        }
+        let (login, name, rehearsal) = (admin, self.name ?? admin, self.rehearsal)
+        do {
+            try await options.withClient("subsidy.init") { client, logger in
+                try await UserStore(client: client, logger: logger).initialise(admin: login, displayName: name, password: password, rehearsal: rehearsal)
+            }
+        } catch let error as BatchError {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
+        print("initialised\(rehearsal ? " as a rehearsal database (演练库)" : ""): administrator \(login)")
     }
 }
 
@@ -88,9 +149,8 @@ struct BudgetCommand: AsyncParsableCommand {
             let program = try parseProgram(self.program)
             let amount: Money
             do { amount = try Money.parse(self.amount, field: "--amount") } catch { throw ValidationError(error.description) }
-            try await options.withClient("subsidy.budget") { client, logger in
-                let store = BatchStore(client: client, logger: logger)
-                try await store.setBudget(program: program, year: year, amount: amount, source: source, by: try await who.authenticate(store))
+            try await actAsUser(options, who, label: "subsidy.budget") { client, logger, user in
+                try await BatchStore(client: client, logger: logger).setBudget(program: program, year: year, amount: amount, source: source, by: user)
             }
             print("budget \(program.rawValue) \(year): \(amount.grouped) (\(source))")
         }
@@ -100,20 +160,14 @@ struct BudgetCommand: AsyncParsableCommand {
 struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batch", abstract: "Subsidy batches: create, compute, 公示, approve, export.",
-        subcommands: [Create.self, Compute.self, Show.self, Exclude.self, Submit.self, Approve.self, Export.self, Close.self, Cancel.self])
+        subcommands: [Create.self, Compute.self, Show.self, Exclude.self, Submit.self, Approve.self, Export.self, Close.self, Cancel.self, Payee.self])
 
     /// Runs `body` with the store and the authenticated user, printing domain errors plainly.
     static func act<T: Sendable>(
         _ options: DatabaseOptions, _ who: UserOptions, _ body: @Sendable (BatchStore, User) async throws -> T
     ) async throws -> T {
-        do {
-            return try await options.withClient("subsidy.batch") { client, logger in
-                let store = BatchStore(client: client, logger: logger)
-                return try await body(store, try await who.authenticate(store))
-            }
-        } catch let error as BatchError {
-            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-            throw ExitCode(1)
+        try await actAsUser(options, who, label: "subsidy.batch") { client, logger, user in
+            try await body(BatchStore(client: client, logger: logger), user)
         }
     }
 
@@ -257,6 +311,60 @@ struct BatchCommand: AsyncParsableCommand {
             let (id, reason) = (self.id, self.reason)
             try await BatchCommand.act(options, who) { store, user in try await store.cancel(id, by: user, reason: reason) }
             print("batch \(id) cancelled")
+        }
+    }
+}
+
+extension BatchCommand {
+    struct Payee: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Correct a payee frozen at approval: a clerk requests, a different approver applies or rejects.",
+            subcommands: [Request.self, Apply.self, Reject.self])
+
+        struct Request: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Request a new payee account for a line not yet paid (clerk).")
+            @OptionGroup var options: DatabaseOptions
+            @OptionGroup var who: UserOptions
+            @Argument var id: Int64
+            @Option var recipient: String
+            @Option(help: "Payee name (收款人名称).") var name: String
+            @Option(help: "Account number (收款账号).") var account: String
+            @Option(help: "Bank (开户行).") var bank: String
+            @Option var reason: String
+
+            func run() async throws {
+                let (id, recipient, name, account, bank, reason) = (self.id, self.recipient, self.name, self.account, self.bank, self.reason)
+                let correction = try await BatchCommand.act(options, who) { store, user in
+                    try await store.requestPayeeCorrection(batch: id, recipient: recipient, name: name, account: account, bank: bank, reason: reason, by: user)
+                }
+                print("payee correction \(correction) requested; another person (approver) applies it with `subsidy batch payee apply \(correction)`")
+            }
+        }
+
+        struct Apply: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Apply a requested payee correction (an approver who did not request it).")
+            @OptionGroup var options: DatabaseOptions
+            @OptionGroup var who: UserOptions
+            @Argument var correction: Int64
+
+            func run() async throws {
+                let correction = self.correction
+                try await BatchCommand.act(options, who) { store, user in try await store.decidePayeeCorrection(correction, apply: true, by: user) }
+                print("payee correction \(correction) applied")
+            }
+        }
+
+        struct Reject: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Reject a requested payee correction.")
+            @OptionGroup var options: DatabaseOptions
+            @OptionGroup var who: UserOptions
+            @Argument var correction: Int64
+
+            func run() async throws {
+                let correction = self.correction
+                try await BatchCommand.act(options, who) { store, user in try await store.decidePayeeCorrection(correction, apply: false, by: user) }
+                print("payee correction \(correction) rejected")
+            }
         }
     }
 }

@@ -14,15 +14,23 @@ struct LedgerCommand: AsyncParsableCommand {
 
         @OptionGroup var options: DatabaseOptions
 
+        @Option(help: "A head recorded earlier, SEQ:HASH (audit log, 公示 list, reconciliation report): the chain must still contain it.")
+        var expect: String?
+
         func run() async throws {
+            let expected = try expect.map { text in
+                guard let head = LedgerHead.parse(text) else { throw ValidationError("--expect takes SEQ:HASH as `ledger verify` prints it (64 lower-case hex digits)") }
+                return head
+            }
             let report = try await options.withClient("subsidy.ledger") { client, logger in
-                try await Ledger(logger: logger).verify(client)
+                try await Ledger(logger: logger).verify(client, expect: expected)
             }
             if let broken = report.firstBroken {
                 print("账簿校验失败 Ledger check FAILED at entry \(broken.seq): \(broken.reason) (\(report.entriesChecked) entries read)")
                 throw ExitCode(1)
             }
             print("账簿完整 Ledger intact: \(report.entriesChecked) entries, hash chain and balances verified")
+            print("账簿校验点 Head: \(report.head?.description ?? "(empty)")\(expected.map { " — contains the expected \($0)" } ?? "")")
         }
     }
 

@@ -18,7 +18,7 @@ struct ReconcileCommand: AsyncParsableCommand {
             let (entry, line) = (self.entry, self.line)
             do {
                 try await options.withClient("subsidy.reconcile") { client, logger in
-                    let user = try await who.authenticate(BatchStore(client: client, logger: logger))
+                    let user = try await who.authenticate(client, logger)
                     try await ReconciliationStore(client: client, logger: logger).confirmSuggestion(entryID: entry, lineID: line, by: user)
                 }
             } catch let error as ReconciliationError {

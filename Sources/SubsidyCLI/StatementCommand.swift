@@ -40,6 +40,7 @@ extension StatementCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import a statement file now (the daemon does this for its inbox): match, post, mark paid.")
         @OptionGroup var options: DatabaseOptions
+        @OptionGroup var who: UserOptions
         @Argument var file: String
         @Option var format: String?
         @Option var profile: String?
@@ -54,8 +55,14 @@ extension StatementCommand {
                 throw ExitCode(2)
             }
             let source = "cli:" + URL(fileURLWithPath: file).lastPathComponent
-            let summary = try await options.withClient("subsidy.statement") { client, logger in
-                try await ReconciliationStore(client: client, logger: logger).importStatements(parsed, source: source)
+            let summary: ImportSummary
+            do {
+                summary = try await actAsUser(options, who, label: "subsidy.statement") { client, logger, user in
+                    try await ReconciliationStore(client: client, logger: logger).importStatements(parsed, source: source, by: user)
+                }
+            } catch let error as ReconciliationError {
+                FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+                throw ExitCode(1)
             }
             print("导入 Imported \(summary.statementIDs.count) statement(s) \(summary.statementIDs), \(summary.alreadyImported) already imported; \(summary.entries) entries")
             for (category, count) in summary.categories.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {

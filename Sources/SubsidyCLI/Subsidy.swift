@@ -14,13 +14,16 @@ struct Subsidy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "subsidy",
         abstract: "SubsidyLedger: SME loan-interest subsidies and investment rewards (专精特新企业贴息与奖励).",
-        subcommands: [Serve.self, Migrate.self, Calc.self, LedgerCommand.self, BatchCommand.self, BudgetCommand.self, UserCommand.self, BankCommand.self, StatementCommand.self, DaemonCommand.self, ReportCommand.self, ReconcileCommand.self])
+        subcommands: [Serve.self, Migrate.self, InitCommand.self, Calc.self, LedgerCommand.self, BatchCommand.self, BudgetCommand.self, UserCommand.self, BankCommand.self, StatementCommand.self, DaemonCommand.self, ReportCommand.self, ReconcileCommand.self])
 }
 
 /// Settings shared by the commands that reach the database, read once from the environment.
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("database-url"), help: "PostgreSQL URL (default: $DATABASE_URL).")
     var databaseURL: String?
+
+    @Option(name: .customLong("owner-url"), help: "The schema owner's PostgreSQL URL, for migrations (default: $DATABASE_OWNER_URL).")
+    var ownerURL: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default: $LOG_LEVEL or info).")
     var logLevel: String?
@@ -33,6 +36,16 @@ struct DatabaseOptions: ParsableArguments {
             return try DatabaseURL(text)
         } catch {
             throw ValidationError(error.description)
+        }
+    }
+
+    /// The schema owner's URL, for migrations: `--owner-url`, else $DATABASE_OWNER_URL, else nil.
+    func ownerDatabase() throws -> DatabaseURL? {
+        guard let text = ownerURL ?? ProcessInfo.processInfo.environment["DATABASE_OWNER_URL"], !text.isEmpty else { return nil }
+        do {
+            return try DatabaseURL(text)
+        } catch {
+            throw ValidationError("DATABASE_OWNER_URL: \(error.description)")
         }
     }
 
@@ -57,10 +70,10 @@ struct DatabaseOptions: ParsableArguments {
         return logger
     }
 
-    /// Runs `body` with a pooled client of the configured database, for one command.
-    func withClient<T: Sendable>(_ label: String, _ body: @Sendable (PostgresClient, Logger) async throws -> T) async throws -> T {
+    /// Runs `body` with a pooled client of the configured database (or `url`), for one command.
+    func withClient<T: Sendable>(_ label: String, url: DatabaseURL? = nil, _ body: @Sendable (PostgresClient, Logger) async throws -> T) async throws -> T {
         let logger = try logger(label)
-        let client = PostgresClient(configuration: try database().clientConfiguration(), backgroundLogger: try poolLogger(label))
+        let client = PostgresClient(configuration: try (url ?? database()).clientConfiguration(), backgroundLogger: try poolLogger(label))
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 await client.run()
@@ -95,8 +108,17 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let database = try options.database()
         let logger = try options.logger("subsidy.serve")
-        if !noMigrate {
+        // The service's role cannot change the schema: with the owner's URL it migrates first,
+        // else it refuses to start on a schema that is not up to date.
+        if !noMigrate, try options.ownerDatabase() != nil {
             try await Migrate.apply(options, folder: Migrator.defaultFolder(), label: "subsidy.serve")
+        } else {
+            let pending = try await options.withClient("subsidy.serve") { client, logger in
+                try await Migrator(folder: Migrator.defaultFolder()).pending(client, logger: logger)
+            }
+            guard pending.isEmpty else {
+                throw ValidationError("\(pending.count) migration(s) not applied (\(pending.joined(separator: ", "))): run `subsidy migrate` with the schema owner's URL (DATABASE_OWNER_URL)")
+            }
         }
         let port = self.port ?? ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 8080
         let app = try await buildApplication(config: AppConfig(host: host, port: port, database: database, logLevel: try options.level()))
@@ -125,10 +147,13 @@ struct Migrate: AsyncParsableCommand {
         print(applied.isEmpty ? "schema is up to date" : "applied: " + applied.joined(separator: ", "))
     }
 
+    /// Migrates as the schema's owner: `--owner-url` or $DATABASE_OWNER_URL, else the database
+    /// URL itself (a single-role installation, or the owner's URL given as --database-url).
     @discardableResult
     static func apply(_ options: DatabaseOptions, folder: String, label: String) async throws -> [String] {
         let migrator = try Migrator(folder: folder)
-        return try await options.withClient(label) { client, logger in try await migrator.migrate(client, logger: logger) }
+        let url = try options.ownerDatabase() ?? options.database()
+        return try await options.withClient(label, url: url) { client, logger in try await migrator.migrate(client, logger: logger) }
     }
 }
 

@@ -1,16 +1,24 @@
 import Foundation
+import HummingbirdBcrypt
 public import Logging
 public import PostgresNIO
 public import SubsidyStore
 
 /// Fresh databases for tests that reach PostgreSQL for real. The migrations run once per test
-/// process into a template database; each test then gets its own copy (`CREATE DATABASE …
-/// TEMPLATE …`, a file copy taking milliseconds) and it is dropped afterwards, so tests never
-/// see each other's rows and may run in parallel.
+/// process into a template database, as the schema's owner; each test then gets its own copy
+/// (`CREATE DATABASE … TEMPLATE …`, a file copy taking milliseconds) and it is dropped
+/// afterwards, so tests never see each other's rows and may run in parallel. Tests act through
+/// the service's own login, with exactly the privileges the service has.
 public enum TestDatabase {
-    /// The server `scripts/test.sh` started, from `DATABASE_URL`.
-    public static let adminURL: DatabaseURL? = {
+    /// The server `scripts/test.sh` started: the service's login, from `DATABASE_URL`.
+    public static let serviceURL: DatabaseURL? = {
         guard let text = ProcessInfo.processInfo.environment["DATABASE_URL"], !text.isEmpty else { return nil }
+        return try? DatabaseURL(text)
+    }()
+
+    /// The schema owner's login (creates the test databases, migrates), from `DATABASE_OWNER_URL`.
+    public static let adminURL: DatabaseURL? = {
+        guard let text = ProcessInfo.processInfo.environment["DATABASE_OWNER_URL"], !text.isEmpty else { return serviceURL }
         return try? DatabaseURL(text)
     }()
 
@@ -19,6 +27,10 @@ public enum TestDatabase {
     public static var isConfigured: Bool {
         adminURL != nil || ProcessInfo.processInfo.environment["SUBSIDY_TEST_REQUIRE_DB"] == "1"
     }
+
+    /// The administrator every installed test database has (a rehearsal database).
+    public static let admin = User(id: 1, login: "admin", displayName: "管理员", roles: [.admin])
+    public static let adminPassword = "admin-password"
 
     public static let logger: Logger = {
         var logger = Logger(label: "subsidy.tests")
@@ -38,27 +50,52 @@ public enum TestDatabase {
 
     private static let templates = TemplateRegistry()
 
-    /// Runs `body` with a client of a new database: migrated (the default) or empty.
+    /// `url` with the schema owner's credentials: for tests that must act as the owner.
+    public static func ownerURL(for url: DatabaseURL) -> DatabaseURL {
+        guard let owner = adminURL else { return url }
+        var result = url
+        result.username = owner.username
+        result.password = owner.password
+        return result
+    }
+
+    /// Runs `body` with a client of `url`'s database logged in as the schema owner.
+    public static func withOwnerClient<T: Sendable>(of url: DatabaseURL, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        try await withClient(ownerURL(for: url), body)
+    }
+
+    static func withClient<T: Sendable>(_ url: DatabaseURL, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        let client = PostgresClient(configuration: url.clientConfiguration(), backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+
+    /// Runs `body` with a client of a new database: migrated and installed as a rehearsal
+    /// database with `admin` (the default), migrated only (`installed: false`), or empty
+    /// (`migrated: false`, for migration tests: then client and URL are the schema owner's).
+    /// Otherwise the client and the URL are the service's login.
     public static func withFresh<T: Sendable>(
-        migrated: Bool = true,
+        migrated: Bool = true, installed: Bool = true,
         _ body: @Sendable (PostgresClient, DatabaseURL) async throws -> T
     ) async throws -> T {
         guard let admin = adminURL else { throw NotConfigured() }
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
-        let template = migrated ? try await templates.migratedTemplate(admin: admin) : "template0"
+        let template = migrated ? try await templates.migratedTemplate(admin: admin, installed: installed) : "template0"
         try await templates.createDatabase(admin: admin, name: String(name), template: template)
-        let url = admin.with(database: String(name))
-        let client = PostgresClient(configuration: url.clientConfiguration(), backgroundLogger: logger)
+        var serviceLogin = admin.with(database: String(name))
+        if migrated, let service = serviceURL {
+            serviceLogin.username = service.username
+            serviceLogin.password = service.password
+        }
+        let url = serviceLogin
         do {
-            let result = try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask {
-                    await client.run()
-                    return nil
-                }
-                let result = try await body(client, url)
-                group.cancelAll()
-                return result
-            }
+            let result = try await withClient(url) { client in try await body(client, url) }
             try await dropDatabase(admin: admin, name: String(name))
             return result
         } catch {
@@ -74,30 +111,35 @@ public enum TestDatabase {
     }
 }
 
-/// Creates the migrated template once per process and serialises `CREATE DATABASE` (PostgreSQL
+/// Creates the migrated templates once per process and serialises `CREATE DATABASE` (PostgreSQL
 /// refuses to copy a template while another session copies it).
 actor TemplateRegistry {
-    /// One creation for the whole process. The actor is reentrant across `await`, so callers
-    /// share the task instead of each seeing "no template yet" and starting another.
-    private var template: Task<String, any Error>?
+    /// One creation of each template for the whole process. The actor is reentrant across
+    /// `await`, so callers share the task instead of each seeing "no template yet".
+    private var templates: [Bool: Task<String, any Error>] = [:]
 
-    func migratedTemplate(admin: DatabaseURL) async throws -> String {
-        if let template { return try await template.value }
-        let task = Task { try await self.makeTemplate(admin: admin) }
-        template = task
+    func migratedTemplate(admin: DatabaseURL, installed: Bool) async throws -> String {
+        if let template = templates[installed] { return try await template.value }
+        let task = Task { try await self.makeTemplate(admin: admin, installed: installed) }
+        templates[installed] = task
         return try await task.value
     }
 
-    private func makeTemplate(admin: DatabaseURL) async throws -> String {
-        let name = "tpl_\(ProcessInfo.processInfo.processIdentifier)_\(UUID().uuidString.prefix(8).lowercased())"
+    /// Migrated as the owner; `installed` adds the installation row (rehearsal) and its admin,
+    /// as `subsidy init --rehearsal` would.
+    private func makeTemplate(admin: DatabaseURL, installed: Bool) async throws -> String {
+        let name = "tpl_\(ProcessInfo.processInfo.processIdentifier)_\(installed ? "i" : "m")_\(UUID().uuidString.prefix(8).lowercased())"
         try await createDatabase(admin: admin, name: name, template: "template0")
-        let url = admin.with(database: name)
         let migrator = try Migrator(folder: TestDatabase.migrationsFolder)
-        let client = PostgresClient(configuration: url.clientConfiguration(), backgroundLogger: TestDatabase.logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
+        try await TestDatabase.withClient(admin.with(database: name)) { client in
             try await migrator.migrate(client, logger: TestDatabase.logger)
-            group.cancelAll()
+            guard installed else { return }
+            let hash = Bcrypt.hash(TestDatabase.adminPassword, cost: 4)
+            try await client.query("INSERT INTO installation (id, rehearsal, admin_login) VALUES (1, true, 'admin')", logger: TestDatabase.logger)
+            try await client.query(
+                "INSERT INTO users (id, login, display_name, password_hash, roles) VALUES (1, 'admin', '管理员', \(hash), '{admin}')",
+                logger: TestDatabase.logger)
+            try await client.query("SELECT setval(pg_get_serial_sequence('users', 'id'), 1)", logger: TestDatabase.logger)
         }
         return name
     }

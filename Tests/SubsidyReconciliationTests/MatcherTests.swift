@@ -90,12 +90,20 @@ struct MatcherTests {
             credit("12.00", text: "利息"),
         ], against: payments)
         #expect(outcomes.map(\.category) == [.matched, .returned, .matched, .other])
-        // A return by account and amount for an already-paid line (paid before this statement).
+        // A return by account and amount for an already-paid line (paid before this statement)
+        // counts only when the bank flags it as a return: the firm's own transfer of the same
+        // amount is not one (it would reopen the line and pay it twice).
         var paid = payments
         paid[0].paid = true
-        let byAccount = matcher.match([credit("7663.89", account: "6226090000000002")], against: paid)
+        let unflagged = matcher.match([credit("7663.89", account: "6226090000000002")], against: paid)
+        #expect(unflagged[0].category == .other)
+        var flagged = credit("7663.89", account: "6226090000000002")
+        flagged.flaggedReturn = true
+        let byAccount = matcher.match([flagged], against: paid)
         #expect(byAccount[0].category == .returned)
         #expect(byAccount[0].rule == "return-account")
+        let byText = matcher.match([credit("7663.89", text: "退汇 账户已销户", account: "6226090000000002")], against: paid)
+        #expect(byText[0].category == .returned)
     }
 
     @Test("no line is ever matched twice, whatever the entries", arguments: 0..<20)

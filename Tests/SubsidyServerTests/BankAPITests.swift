@@ -39,10 +39,10 @@ struct BankAPIFixture: Sendable {
               ('913502000728319549', 'specialized', '2022-01-01', '2027-12-31', 'test')
             """, logger: logger)
         let tokens = BankTokens(client: client, logger: logger)
-        try await tokens.addBank(code: "ICBC", name: "中国工商银行")
-        try await tokens.addBank(code: "CMBC", name: "中国民生银行")
-        let icbc = try await tokens.create(bank: "ICBC", label: "ICBC integration").token
-        let cmbc = try await tokens.create(bank: "CMBC", label: "CMBC integration").token
+        try await tokens.addBank(code: "ICBC", name: "中国工商银行", by: TestDatabase.admin)
+        try await tokens.addBank(code: "CMBC", name: "中国民生银行", by: TestDatabase.admin)
+        let icbc = try await tokens.create(bank: "ICBC", label: "ICBC integration", by: TestDatabase.admin).token
+        let cmbc = try await tokens.create(bank: "CMBC", label: "CMBC integration", by: TestDatabase.admin).token
         let router = try buildRouter(health: nil, bank: BankServices(client: client, logger: logger, maxBodyBytes: maxBodyBytes))
         return BankAPIFixture(client: client, responder: router.buildResponder(), icbc: icbc, cmbc: cmbc, tokens: tokens, validator: try OpenAPIValidator())
     }
@@ -113,9 +113,9 @@ struct BankAPITests {
             #expect(unknown.status == 401)
             #expect(unknown.json["title"] as? String == "Unauthorized")
             #expect(unknown.headers[.contentType] == "application/problem+json")
-            let (id, token) = try await fixture.tokens.create(bank: "ICBC", label: "to revoke")
+            let (id, token) = try await fixture.tokens.create(bank: "ICBC", label: "to revoke", by: TestDatabase.admin)
             #expect(try await fixture.send(.get, "/v1/loans", token: token).status == 200)
-            #expect(try await fixture.tokens.revoke(id: id))
+            #expect(try await fixture.tokens.revoke(id: id, by: TestDatabase.admin))
             #expect(try await fixture.send(.get, "/v1/loans", token: token).status == 401)
             // Tokens are stored only as hashes.
             var stored = 0
@@ -287,9 +287,10 @@ struct BankAPITests {
             #expect(first.status == 200)
             // The bureau pays on it: a 壮大贷 batch through approval.
             let store = BatchStore(client: client, logger: TestDatabase.logger)
-            let clerk = User(id: try await store.addUser(login: "clerk", displayName: "c", password: "clerk-pass", roles: [.clerk], cost: 4), login: "clerk", displayName: "c", roles: [.clerk])
-            let approver = User(id: try await store.addUser(login: "approver", displayName: "a", password: "approver-pass", roles: [.approver], cost: 4), login: "approver", displayName: "a", roles: [.approver])
-            try await client.query("INSERT INTO budgets VALUES ('zhuangda', 2025, 100000000, 'test')", logger: TestDatabase.logger)
+            let users = UserStore(client: client, logger: TestDatabase.logger)
+            let clerk = try await users.add(login: "clerk", displayName: "c", password: "clerk-pass-1", roles: [.clerk], by: TestDatabase.admin, cost: 4)
+            let approver = try await users.add(login: "approver", displayName: "a", password: "approver-pass", roles: [.approver], by: TestDatabase.admin, cost: 4)
+            try await store.setBudget(program: .zhuangda, year: 2025, amount: Money(fen: 100_000_000), source: "test", by: TestDatabase.admin)
             let batch = try await store.create(program: .zhuangda, year: 2025, district: nil, by: clerk)
             _ = try await store.compute(batch, by: clerk)
             _ = try await store.submit(batch, by: clerk, today: CivilDate(year: 2025, month: 9, day: 26)!)
@@ -336,6 +337,9 @@ struct BankAPITests {
     func statementUpload() async throws {
         try await TestDatabase.withFresh { client, _ in
             let fixture = try await BankAPIFixture.make(client)
+            // The bureau's disbursement account is held at ICBC.
+            try await DisbursementAccounts(client: client, logger: TestDatabase.logger)
+                .add(account: "6222 0200 0000 9999", bank: "ICBC", name: "财政局专户", by: TestDatabase.admin)
             let text = ":20:API\r\n:25:6222020000009999\r\n:28C:1/1\r\n:60F:C251013CNY100,00\r\n:61:2510131013D10,00NTRFNONREF\r\n:86:/REMI/手续费\r\n:62F:C251013CNY90,00\r\n-\r\n"
             let accepted = try await fixture.send(
                 .post, "/v1/statements?name=bureau-20251013.sta", token: fixture.icbc, contentType: "application/octet-stream", body: Data(text.utf8))
@@ -359,6 +363,28 @@ struct BankAPITests {
             let second = try await fixture.send(.get, "/v1/statements/\(again.json["uploadId"] as? Int ?? 0)", token: fixture.icbc)
             #expect(second.json["status"] as? String == "processed")
             #expect(second.json["statementIds"] == nil)
+
+            // Another bank cannot report on the bureau's ICBC account, and nobody on an account
+            // that is not the bureau's: each upload is rejected with the reason, nothing imported,
+            // and the queue goes on.
+            let foreign = try await fixture.send(.post, "/v1/statements", token: fixture.cmbc, contentType: "text/plain",
+                                                 body: Data(text.replacingOccurrences(of: ":20:API", with: ":20:CMBC").utf8))
+            let stranger = try await fixture.send(.post, "/v1/statements", token: fixture.icbc, contentType: "text/plain",
+                                                  body: Data(text.replacingOccurrences(of: "6222020000009999", with: "6222020000001234").utf8))
+            await daemon.processAll()
+            let foreignDone = try await fixture.send(.get, "/v1/statements/\(foreign.json["uploadId"] as? Int ?? 0)", token: fixture.cmbc)
+            #expect(foreignDone.json["status"] as? String == "rejected")
+            #expect((foreignDone.json["error"] as? String)?.contains("held at ICBC") == true, "\(foreignDone.json)")
+            let strangerDone = try await fixture.send(.get, "/v1/statements/\(stranger.json["uploadId"] as? Int ?? 0)", token: fixture.icbc)
+            #expect(strangerDone.json["status"] as? String == "rejected")
+            #expect((strangerDone.json["error"] as? String)?.contains("not one of the bureau's disbursement accounts") == true, "\(strangerDone.json)")
+            #expect(try await count(client, "SELECT count(*)::int FROM statements") == 1)
         }
     }
+}
+
+func count(_ client: PostgresClient, _ sql: String) async throws -> Int {
+    var result = 0
+    for try await value in try await client.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self) { result = value }
+    return result
 }

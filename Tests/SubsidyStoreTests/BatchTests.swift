@@ -34,7 +34,6 @@ struct BatchFixture {
               ('91350200776049653A', 'specialized', '2024-03-01', '2027-02-28', '川经信〔2024〕1号'),
               ('913502000728319549', 'little_giant', '2023-07-01', '2026-06-30', '工信部〔2023〕5批')
             """,
-            "INSERT INTO banks (code, name) VALUES ('ICBC', '中国工商银行'), ('CMBC', '中国民生银行')",
             """
             INSERT INTO loans (bank_code, loan_no, firm_uscc, program, principal_fen, start_date, maturity_date) VALUES
               ('ICBC', 'L-1', '91350200776049653A', 'zhuangda', 500000000, '2025-01-10', '2026-01-09'),
@@ -46,19 +45,29 @@ struct BatchFixture {
               ((SELECT id FROM loans WHERE loan_no = 'L-2'), '2025-02-01', '2025-05-01', 200000000, 2000000, '2025-05-01')
             """,
         ]
+        let admin = TestDatabase.admin
+        let banks = BankTokens(client: client, logger: logger)
+        try await banks.addBank(code: "ICBC", name: "中国工商银行", by: admin)
+        try await banks.addBank(code: "CMBC", name: "中国民生银行", by: admin)
         for statement in statements { try await client.query(statement, logger: logger) }
+        // The bureau's disbursement account, held at ICBC (the statements in the tests are for it).
+        try await DisbursementAccounts(client: client, logger: logger).add(account: "6222020000009999", bank: "ICBC", name: "财政局专户", by: admin)
         let store = BatchStore(client: client, logger: logger)
-        let clerkID = try await store.addUser(login: "clerk", displayName: "王会计", password: "clerk-pass", roles: [.clerk], cost: 4)
-        let approverID = try await store.addUser(login: "approver", displayName: "李处长", password: "approver-pass", roles: [.approver], cost: 4)
-        let admin = try await store.addUser(login: "admin", displayName: "管理员", password: "admin-pass", roles: [.admin], cost: 4)
+        let users = UserStore(client: client, logger: logger)
+        let clerk = try await users.add(login: "clerk", displayName: "王会计", password: "clerk-pass-1", roles: [.clerk], by: admin, cost: 4)
+        let approver = try await users.add(login: "approver", displayName: "李处长", password: "approver-pass", roles: [.approver], by: admin, cost: 4)
         if let budget {
             try await store.setBudget(
-                program: .zhuangda, year: 2025, amount: try Money.parse(budget, field: "budget"), source: "成财教〔2025〕1号",
-                by: User(id: admin, login: "admin", displayName: "", roles: [.admin]))
+                program: .zhuangda, year: 2025, amount: try Money.parse(budget, field: "budget"), source: "成财教〔2025〕1号", by: admin)
         }
-        return BatchFixture(
-            store: store, clerk: User(id: clerkID, login: "clerk", displayName: "王会计", roles: [.clerk]),
-            approver: User(id: approverID, login: "approver", displayName: "李处长", roles: [.approver]), client: client)
+        return BatchFixture(store: store, clerk: clerk, approver: approver, client: client)
+    }
+
+    /// Runs reference-data SQL as the administrator (the audit triggers refuse it for nobody).
+    func asAdmin(_ query: PostgresQuery) async throws {
+        try await UserStore(client: client, logger: TestDatabase.logger).actingAs(TestDatabase.admin) { connection in
+            try await connection.query(query, logger: TestDatabase.logger)
+        }
     }
 
     /// create → compute → submit on a Friday before the National Day holiday → approve after 公示.
@@ -130,6 +139,10 @@ struct BatchTests {
             await #expect(throws: BatchError.publicityNotOver(until: day("2025-10-10"))) {
                 _ = try await store.approve(id, by: fixture.approver, today: day("2025-10-10"))
             }
+            // A payee without an account on file cannot be paid: approval refuses, naming it.
+            try await fixture.asAdmin("UPDATE firms SET account_no = NULL WHERE uscc = \(firmB)")
+            await #expect(throws: BatchError.missingAccount([firmB])) { _ = try await store.approve(id, by: fixture.approver, today: day("2025-10-11")) }
+            try await fixture.asAdmin("UPDATE firms SET account_no = '6226090000000002' WHERE uscc = \(firmB)")
             let approved = try await store.approve(id, by: fixture.approver, today: day("2025-10-11"))
             #expect(approved.state == .approved)
             #expect(try await fixture.balance("payable:\(firmA)") == money("-15069.45"))
@@ -140,15 +153,15 @@ struct BatchTests {
                 try await store.cancel(id, by: fixture.clerk, reason: "late")
             }
 
-            // A payee without an account on file cannot be paid: export refuses, naming it.
-            try await client.query("UPDATE firms SET account_no = NULL WHERE uscc = \(firmB)", logger: TestDatabase.logger)
-            await #expect(throws: BatchError.missingAccount([firmB])) { _ = try await store.export(id, by: fixture.clerk) }
-            try await client.query("UPDATE firms SET account_no = '6226090000000002' WHERE uscc = \(firmB)", logger: TestDatabase.logger)
+            // The payee was frozen at approval: a later change of the firm's account does not reach the file.
+            try await fixture.asAdmin("UPDATE firms SET account_no = '9999999999999999' WHERE uscc = \(firmB)")
             let files = try await store.export(id, by: fixture.clerk)
             #expect(files.payment.hasPrefix("\u{FEFF}序号 No.,收款人名称 Payee"))
             #expect(files.payment.contains("成都甲科技有限公司,6222020000000001,工商银行成都高新支行,15069.45,\(lines[1].paymentRef),\(firmA)\r\n"))
             #expect(files.payment.contains("合计 Total,,,,22733.34,2 笔 payments,"))
             #expect(files.publicity.contains("成都乙制造有限公司,\(firmB),壮大贷贴息 zhuangda,2025,7663.89"))
+            #expect(files.payment.contains("成都乙制造有限公司,6226090000000002,"))
+            #expect(!files.payment.contains("9999999999999999"))
             #expect(try await store.summary(id).state == .exported)
         }
     }
@@ -244,7 +257,8 @@ struct BatchTests {
             //   60,000,000.00 × 3.10 % × 365 / 360 = 1,885,833.33; min with paid 2,000,000.00; × 50 % = 942,916.67 → cap 800,000.00
             try await client.query(
                 """
-                WITH f AS (INSERT INTO firms (uscc, name, district) VALUES ('91510100MA6C12345G', '成都丙电子有限公司', '高新区') RETURNING uscc),
+                WITH f AS (INSERT INTO firms (uscc, name, district, account_name, account_no, account_bank)
+                           VALUES ('91510100MA6C12345G', '成都丙电子有限公司', '高新区', '成都丙电子有限公司', '6222020000000003', '工商银行') RETURNING uscc),
                      q AS (INSERT INTO qualifications (firm_uscc, level, valid_from, valid_to, source)
                            SELECT uscc, 'specialized', '2024-01-01', '2026-12-31', '川经信〔2024〕2号' FROM f),
                      l AS (INSERT INTO loans (bank_code, loan_no, firm_uscc, program, principal_fen, start_date, maturity_date)

@@ -22,7 +22,8 @@ struct DaemonProcess {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["daemon", "--database-url", urlText(database), "--inbox", inbox.path, "--poll", "1", "--log-level", "warning"]
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        // Warnings and errors of the daemon show in the test log: they explain a failure.
+        process.standardError = FileHandle.standardError
         try process.run()
         return DaemonProcess(process: process)
     }
@@ -52,7 +53,13 @@ struct DaemonProcess {
 /// A batch of `count` exported lines paid by one MT940 statement with `count` debits.
 func seedPaidBatch(_ client: PostgresClient, count: Int) async throws -> String {
     let logger = TestDatabase.logger
-    try await client.query("INSERT INTO users (login, display_name, password_hash, roles) VALUES ('seed', 'seed', 'x', '{clerk}')", logger: logger)
+    // Reference data goes through the administrator (the audit triggers refuse it for nobody):
+    // a clerk, and the bureau's disbursement account the statement is for.
+    try await UserStore(client: client, logger: logger).actingAs(TestDatabase.admin) { connection in
+        try await connection.query("INSERT INTO users (login, display_name, password_hash, roles) VALUES ('seed', 'seed', 'x', '{clerk}')", logger: logger)
+        try await connection.query("INSERT INTO banks (code, name) VALUES ('ICBC', '中国工商银行')", logger: logger)
+        try await connection.query("INSERT INTO disbursement_accounts (account_no, bank_code, name) VALUES ('6222020000009999', 'ICBC', '财政局专户')", logger: logger)
+    }
     try await client.query(
         """
         INSERT INTO batches (program, year, state, created_by, exported_at, total_fen)
@@ -154,8 +161,9 @@ struct DaemonTests {
         let cluster = DaemonProcess.repository.appendingPathComponent(".pg-test-restart-\(ProcessInfo.processInfo.processIdentifier)")
         let port = freeLoopbackPort()
         let url = try DatabaseURL(try clusterScript(["start", "--port", String(port)], cluster: cluster))
+        let ownerURL = try DatabaseURL(try clusterScript(["url", "--owner"], cluster: cluster))
         do {
-            try await daemonSurvivesRestart(url: url, cluster: cluster)
+            try await daemonSurvivesRestart(url: url, ownerURL: ownerURL, cluster: cluster)
         } catch {
             _ = try? clusterScript(["destroy"], cluster: cluster)
             throw error
@@ -163,11 +171,17 @@ struct DaemonTests {
         _ = try? clusterScript(["destroy"], cluster: cluster)
     }
 
-    func daemonSurvivesRestart(url: DatabaseURL, cluster: URL) async throws {
+    func daemonSurvivesRestart(url: DatabaseURL, ownerURL: DatabaseURL, cluster: URL) async throws {
+        // Migrated by the schema's owner, as `subsidy migrate` does; everything else as the service.
         let migrator = try Migrator(folder: TestDatabase.migrationsFolder)
+        let owner = PostgresClient(configuration: ownerURL.clientConfiguration(), backgroundLogger: TestDatabase.logger)
+        let ownerRunner = Task { await owner.run() }
+        try await migrator.migrate(owner, logger: TestDatabase.logger)
+        ownerRunner.cancel()
         let client = PostgresClient(configuration: url.clientConfiguration(), backgroundLogger: TestDatabase.logger)
         let runner = Task { await client.run() }
-        try await migrator.migrate(client, logger: TestDatabase.logger)
+        try await UserStore(client: client, logger: TestDatabase.logger)
+            .initialise(admin: TestDatabase.admin.login, displayName: "管理员", password: TestDatabase.adminPassword, rehearsal: true, cost: 4)
         let statement = try await seedPaidBatch(client, count: 20)
         let inbox = FileManager.default.temporaryDirectory.appendingPathComponent("inbox-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)

@@ -58,17 +58,61 @@ struct LedgerTests {
         }
     }
 
-    @Test("the database refuses UPDATE, DELETE and TRUNCATE of journal rows")
+    @Test("the database refuses UPDATE, DELETE and TRUNCATE of journal rows: to the service by privilege, to the owner by trigger")
     func immutable() async throws {
+        try await TestDatabase.withFresh { client, url in
+            _ = try await postSample(client)
+            let changes = [
+                "UPDATE journal_lines SET amount_fen = amount_fen + 1", "DELETE FROM journal_lines", "UPDATE journal_entries SET memo = 'x'",
+                "DELETE FROM journal_entries", "TRUNCATE journal_lines CASCADE", "DELETE FROM audit_log", "UPDATE audit_log SET action = 'x'",
+            ]
+            // The service's role holds no UPDATE, DELETE or TRUNCATE on them at all.
+            for sql in changes { await expectRefused(client, sql, containing: "permission denied") }
+            // Even the schema's owner meets the immutability triggers.
+            try await TestDatabase.withOwnerClient(of: url) { owner in
+                for sql in changes { await expectRefused(owner, sql, containing: "immutable") }
+            }
+            #expect(try await ledger.verify(client).isIntact)
+        }
+    }
+
+    @Test("the service's role cannot disable a trigger, alter or drop a table, or create one")
+    func servicePrivileges() async throws {
         try await TestDatabase.withFresh { client, _ in
             _ = try await postSample(client)
-            await expectRefused(client, "UPDATE journal_lines SET amount_fen = amount_fen + 1", containing: "immutable")
-            await expectRefused(client, "DELETE FROM journal_lines", containing: "immutable")
-            await expectRefused(client, "UPDATE journal_entries SET memo = 'x'", containing: "immutable")
-            await expectRefused(client, "DELETE FROM journal_entries", containing: "immutable")
-            await expectRefused(client, "TRUNCATE journal_lines CASCADE", containing: "immutable")
-            await expectRefused(client, "DELETE FROM audit_log", containing: "immutable")
+            await expectRefused(client, "ALTER TABLE journal_lines DISABLE TRIGGER USER", containing: "must be owner")
+            await expectRefused(client, "ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_immutable", containing: "must be owner")
+            await expectRefused(client, "DROP TRIGGER journal_lines_immutable ON journal_lines", containing: "must be owner")
+            await expectRefused(client, "ALTER TABLE batches DROP CONSTRAINT batches_check", containing: "must be owner")
+            await expectRefused(client, "CREATE TABLE sneaky (id int)", containing: "permission denied")
+            await expectRefused(client, "INSERT INTO batch_transitions VALUES ('approve', 'approved', 'computed')", containing: "permission denied")
+            await expectRefused(client, "INSERT INTO schema_migrations VALUES (999, 'x', 'x')", containing: "permission denied")
+            await expectRefused(client, "UPDATE installation SET rehearsal = false", containing: "permission denied")
             #expect(try await ledger.verify(client).isIntact)
+        }
+    }
+
+    @Test("balance holds whatever the constraint mode: SET CONSTRAINTS … IMMEDIATE and one more line is refused")
+    func balanceInImmediateMode() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            _ = try await postSample(client)
+            do {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await connection.query(
+                        "INSERT INTO journal_entries (seq, posted_at, kind, memo, prev_hash, hash) VALUES (990, now(), 'adjustment', 'x', decode(repeat('00', 32), 'hex'), decode(repeat('22', 32), 'hex'))",
+                        logger: logger)
+                    try await connection.query("INSERT INTO journal_lines VALUES (990, 1, (SELECT min(id) FROM accounts), 100), (990, 2, (SELECT max(id) FROM accounts), -100)", logger: logger)
+                    // The balanced pair passes the entry's check now …
+                    try await connection.query("SET CONSTRAINTS ALL IMMEDIATE", logger: logger)
+                    // … and one more line must not slip through after it.
+                    try await connection.query("INSERT INTO journal_lines VALUES (990, 3, (SELECT min(id) FROM accounts), 1)", logger: logger)
+                }
+                Issue.record("an unbalanced entry was committed after SET CONSTRAINTS IMMEDIATE")
+            } catch let error as PostgresTransactionError {
+                let message = ((error.closureError ?? error.commitError) as? PSQLError)?.serverInfo?[.message] ?? "\(error)"
+                #expect(message.contains("unbalanced"), "\(message)")
+            }
+            #expect(try await count(client, "SELECT count(*)::int FROM journal_entries WHERE seq = 990") == 0)
         }
     }
 
@@ -110,23 +154,59 @@ struct LedgerTests {
 
     @Test("verify reports the first tampered entry, even when the triggers were switched off")
     func tamperDetected() async throws {
-        try await TestDatabase.withFresh { client, _ in
+        try await TestDatabase.withFresh { client, url in
             let seqs = try await postSample(client)
-            // The table owner disables the guard and edits an amount on both sides (still balanced).
-            try await client.query("ALTER TABLE journal_lines DISABLE TRIGGER journal_lines_immutable", logger: logger)
-            try await client.query("UPDATE journal_lines SET amount_fen = amount_fen * 2 WHERE entry_seq = \(seqs[1])", logger: logger)
+            // The schema's owner (only it can) disables the guard and edits an amount on both
+            // sides (still balanced).
+            try await TestDatabase.withOwnerClient(of: url) { owner in
+                try await owner.query("ALTER TABLE journal_lines DISABLE TRIGGER journal_lines_immutable", logger: logger)
+                try await owner.query("UPDATE journal_lines SET amount_fen = amount_fen * 2 WHERE entry_seq = \(seqs[1])", logger: logger)
+            }
             let report = try await ledger.verify(client)
             #expect(report.firstBroken?.seq == seqs[1])
             #expect(report.firstBroken?.reason.contains("content changed") == true)
             // Removing the first entry breaks the link of the second.
-            try await TestDatabase.withFresh { other, _ in
+            try await TestDatabase.withFresh { other, otherURL in
                 let seqs = try await postSample(other)
-                try await other.query("ALTER TABLE journal_lines DISABLE TRIGGER journal_lines_immutable", logger: logger)
-                try await other.query("ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_immutable", logger: logger)
-                try await other.query("DELETE FROM journal_lines WHERE entry_seq = \(seqs[0])", logger: logger)
-                try await other.query("DELETE FROM journal_entries WHERE seq = \(seqs[0])", logger: logger)
+                try await TestDatabase.withOwnerClient(of: otherURL) { owner in
+                    try await owner.query("ALTER TABLE journal_lines DISABLE TRIGGER journal_lines_immutable", logger: logger)
+                    try await owner.query("ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_immutable", logger: logger)
+                    try await owner.query("DELETE FROM journal_lines WHERE entry_seq = \(seqs[0])", logger: logger)
+                    try await owner.query("DELETE FROM journal_entries WHERE seq = \(seqs[0])", logger: logger)
+                }
                 #expect(try await ledger.verify(other).firstBroken?.seq == seqs[1])
             }
+        }
+    }
+
+    @Test("a head recorded earlier detects a chain cut short or rewritten at its end (--expect)")
+    func anchoredHead() async throws {
+        try await TestDatabase.withFresh { client, url in
+            let seqs = try await postSample(client)
+            let recorded = try #require(try await ledger.verify(client).head)
+            #expect(recorded.seq == seqs[1])
+            #expect(LedgerHead.parse(recorded.description) == recorded)
+            #expect(LedgerHead.parse("12:XYZ") == nil)
+            #expect(try await ledger.verify(client, expect: recorded).isIntact)
+            // Cutting the newest entry leaves a chain that verifies by itself — but not against the head.
+            try await TestDatabase.withOwnerClient(of: url) { owner in
+                try await owner.query("ALTER TABLE journal_lines DISABLE TRIGGER journal_lines_immutable", logger: logger)
+                try await owner.query("ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_immutable", logger: logger)
+                try await owner.query("DELETE FROM journal_lines WHERE entry_seq = \(seqs[1])", logger: logger)
+                try await owner.query("DELETE FROM journal_entries WHERE seq = \(seqs[1])", logger: logger)
+            }
+            #expect(try await ledger.verify(client).isIntact)
+            let cut = try await ledger.verify(client, expect: recorded)
+            #expect(cut.firstBroken?.seq == seqs[1])
+            #expect(cut.firstBroken?.reason.contains("missing") == true)
+            // A tail rewritten with a fresh, self-consistent entry at the same seq: its hash differs.
+            try await client.withTransaction(logger: logger) { connection in
+                try await ledger.post([NewJournalEntry(kind: .adjustment, memo: "forged", lines: [
+                    LedgerLine(.bureauBank, Money(fen: 5)), LedgerLine(.payable(firm), Money(fen: -5)),
+                ])], on: connection)
+            }
+            let forged = try await ledger.verify(client, expect: LedgerHead(seq: try #require(try await ledger.verify(client).head?.seq), hashHex: recorded.hashHex))
+            #expect(forged.firstBroken?.reason.contains("rewritten") == true)
         }
     }
 

@@ -49,7 +49,7 @@ struct ReconciliationTests {
                 ":61:2510131013D500,00NTRFNONREF", ":86:/REMI/手续费",
             ])
             let parsed = try StatementParser.parse(Data(text.utf8))
-            let first = try await reconciliation.importStatements(parsed, source: "test")
+            let first = try await reconciliation.importStatements(parsed, source: "test", by: fixture.clerk)
             #expect(first.categories == [.matched: 2, .unexpected: 1])
             #expect(try await fixture.lineStatus(firmA) == "paid")
             #expect(try await fixture.lineStatus(firmB) == "paid")
@@ -61,7 +61,7 @@ struct ReconciliationTests {
             #expect(try await Ledger(logger: TestDatabase.logger).verify(client).isIntact)
             let journal = try await fixture.count("SELECT count(*)::int FROM journal_entries")
 
-            let again = try await reconciliation.importStatements(parsed, source: "test again")
+            let again = try await reconciliation.importStatements(parsed, source: "test again", by: fixture.clerk)
             #expect(again.statementIDs.isEmpty && again.alreadyImported == 1)
             #expect(try await fixture.count("SELECT count(*)::int FROM journal_entries") == journal)
             #expect(try await fixture.count("SELECT count(*)::int FROM statement_entries") == 3)
@@ -87,12 +87,12 @@ struct ReconciliationTests {
                 ":61:2510131013D15069,45NTRFNONREF", ":86:/REMI/SLZ2500001000022",
                 ":61:2510131013D7663,89NTRFNONREF", ":86:/REMI/SLZ2500001000014",
             ])
-            _ = try await reconciliation.importStatements(try StatementParser.parse(Data(paid.utf8)), source: "1")
+            _ = try await reconciliation.importStatements(try StatementParser.parse(Data(paid.utf8)), source: "1", by: fixture.clerk)
             // 977,266.66 + 7,663.89 = 984,930.55
             let returned = bureauStatement(number: "2", opening: "977266,66", closing: "984930,55", on: "251020", entries: [
                 ":61:2510201020C7663,89NTRFNONREF", ":86:/REMI/退汇 户名账号不符 SLZ2500001000014",
             ])
-            let summary = try await reconciliation.importStatements(try StatementParser.parse(Data(returned.utf8)), source: "2")
+            let summary = try await reconciliation.importStatements(try StatementParser.parse(Data(returned.utf8)), source: "2", by: fixture.clerk)
             let summary2 = summary.statementIDs[0]
             #expect(summary.categories == [.returned: 1])
             #expect(try await fixture.lineStatus(firmB) == "returned")
@@ -102,7 +102,7 @@ struct ReconciliationTests {
             #expect(try await fixture.count("SELECT count(*)::int FROM statements WHERE continuity = 'ok'") == 1)
             // A statement that does not open where the last one closed: a gap is reported.
             let gap = bureauStatement(number: "4", opening: "1,00", closing: "1,00", on: "251101", entries: [])
-            _ = try await reconciliation.importStatements(try StatementParser.parse(Data(gap.utf8)), source: "4")
+            _ = try await reconciliation.importStatements(try StatementParser.parse(Data(gap.utf8)), source: "4", by: fixture.clerk)
             #expect(try await fixture.count("SELECT count(*)::int FROM statements WHERE continuity = 'gap'") == 1)
             #expect(try await Ledger(logger: TestDatabase.logger).verify(client).isIntact)
 
@@ -132,7 +132,7 @@ struct ReconciliationTests {
             let text = bureauStatement(number: "1", opening: "100000,00", closing: "92336,11", on: "251013", entries: [
                 ":61:2510131013D7663,89NTRFNONREF", ":86:/NAME/成都乙制造 有限责任公司/REMI/补贴",
             ])
-            let summary = try await reconciliation.importStatements(try StatementParser.parse(Data(text.utf8)), source: "1")
+            let summary = try await reconciliation.importStatements(try StatementParser.parse(Data(text.utf8)), source: "1", by: fixture.clerk)
             #expect(summary.categories == [.suggested: 1])
             #expect(try await fixture.lineStatus(firmB) == "active")
             #expect(try await fixture.balance("bank:bureau") == .zero)

@@ -22,6 +22,22 @@ public struct ExpectedPayment: Sendable, Hashable {
     }
 }
 
+/// An amount a firm owes back (a recovery line, 应收) that a credit from it may settle.
+public struct ExpectedRecovery: Sendable, Hashable {
+    public var lineID: Int64
+    public var reference: String
+    public var payerAccount: String
+    /// What the firm owes, positive.
+    public var amount: Money
+
+    public init(lineID: Int64, reference: String, payerAccount: String, amount: Money) {
+        self.lineID = lineID
+        self.reference = reference
+        self.payerAccount = payerAccount
+        self.amount = amount
+    }
+}
+
 /// What the matcher decided for one statement entry, and why.
 public struct EntryOutcome: Sendable, Hashable {
     public enum Category: String, Sendable, CaseIterable {
@@ -39,6 +55,8 @@ public struct EntryOutcome: Sendable, Hashable {
         case duplicate
         /// A credit that returns nothing of ours (interest, top-ups): recorded, not reconciled.
         case other
+        /// A credit from a firm settling what it owes back (a recovery line, 应收).
+        case repayment
     }
 
     public var entryIndex: Int
@@ -66,8 +84,8 @@ public struct Matcher: Sendable {
 
     /// Matches `entries` in order (so that results do not depend on timing) against `payments`.
     /// A payment is used once: later entries naming it are duplicates or returns.
-    public func match(_ entries: [StatementEntry], against payments: [ExpectedPayment]) -> [EntryOutcome] {
-        var state = MatchState(payments: payments)
+    public func match(_ entries: [StatementEntry], against payments: [ExpectedPayment], recoveries: [ExpectedRecovery] = []) -> [EntryOutcome] {
+        var state = MatchState(payments: payments, recoveries: recoveries)
         var outcomes: [EntryOutcome] = []
         outcomes.reserveCapacity(entries.count)
         for (index, entry) in entries.enumerated() {
@@ -139,24 +157,38 @@ public struct Matcher: Sendable {
                             explanation: "a debit of \(amount.grouped) that matches no ordered payment")
     }
 
+    /// A credit returns a paid line (退汇) only when it names the line's reference with its amount,
+    /// or when the bank flags it as a return and it comes from the payee's account with the amount:
+    /// a firm's own transfer of an equal amount is not a return. A credit settling what a firm owes
+    /// back (by the recovery's reference, or from its account for the exact amount) is a repayment.
     func matchCredit(_ entry: StatementEntry, index: Int, _ state: inout MatchState) -> EntryOutcome {
-        // A credit naming a paid line's reference, or from its payee's account for its amount, returns it.
         let found = state.references(in: entry)
         if let line = found.first?.line, state.payments[line].paid || state.used.contains(line), state.payments[line].amount == entry.amount {
             state.unuse(line)
             return EntryOutcome(entryIndex: index, category: .returned, lineIDs: [state.payments[line].lineID], rule: "return-reference",
                                 explanation: "\(state.payments[line].reference) returned (退汇): the line reopens for re-issue")
         }
-        if let account = entry.counterparty.account.map(Self.normaliseAccount), !account.isEmpty {
+        let account = entry.counterparty.account.map(Self.normaliseAccount) ?? ""
+        if !account.isEmpty, Self.isFlaggedReturn(entry) {
             let paid = (state.byAccountAmount[AccountAmount(account: account, fen: entry.amount.fen)] ?? [])
                 .filter { state.payments[$0].paid || state.used.contains($0) }
             if paid.count == 1 {
                 state.unuse(paid[0])
                 return EntryOutcome(entryIndex: index, category: .returned, lineIDs: [state.payments[paid[0]].lineID], rule: "return-account",
-                                    explanation: "credit of \(entry.amount.grouped) from the payee's account \(account): returned (退汇), the line reopens")
+                                    explanation: "the bank flags a return of \(entry.amount.grouped) from the payee's account \(account): returned (退汇), the line reopens")
             }
         }
+        if let recovery = state.recovery(for: entry, account: account) {
+            let owed = state.recoveries[recovery]
+            return EntryOutcome(entryIndex: index, category: .repayment, lineIDs: [owed.lineID], rule: found.isEmpty ? "repayment-account" : "repayment-reference",
+                                explanation: "\(owed.reference): the firm repays \(owed.amount.grouped) it owed (应收)")
+        }
         return EntryOutcome(entryIndex: index, category: .other, lineIDs: [], rule: "", explanation: "a credit that returns no payment")
+    }
+
+    /// A return the bank marked as one, or whose text says 退汇 / 退票.
+    static func isFlaggedReturn(_ entry: StatementEntry) -> Bool {
+        entry.flaggedReturn || entry.description.contains("退汇") || entry.description.contains("退票")
     }
 
     func inWindow(_ exported: CivilDate, _ day: CivilDate?) -> Bool {
@@ -219,9 +251,18 @@ struct MatchState {
     var byAccountAmount: [AccountAmount: [Int]] = [:]
     var byAccount: [String: [Int]] = [:]
     var byNameAmount: [NameAmount: [Int]] = [:]
+    let recoveries: [ExpectedRecovery]
+    var recoveryByReference: [String: Int] = [:]
+    var recoveryByAccountAmount: [AccountAmount: [Int]] = [:]
+    var settled: Set<Int> = []
 
-    init(payments: [ExpectedPayment]) {
+    init(payments: [ExpectedPayment], recoveries: [ExpectedRecovery] = []) {
         self.payments = payments
+        self.recoveries = recoveries
+        for (index, recovery) in recoveries.enumerated() {
+            recoveryByReference[recovery.reference.uppercased()] = index
+            recoveryByAccountAmount[AccountAmount(account: Matcher.normaliseAccount(recovery.payerAccount), fen: recovery.amount.fen), default: []].append(index)
+        }
         for (index, payment) in payments.enumerated() {
             let reference = payment.reference.uppercased()
             byReference[reference] = index
@@ -239,6 +280,22 @@ struct MatchState {
 
     mutating func use(_ index: Int) { used.insert(index) }
 
+    /// The open recovery a credit settles: named by its reference with the owed amount, or the
+    /// only one owed from the payer's account for exactly that amount. Each is settled once.
+    mutating func recovery(for entry: StatementEntry, account: String) -> Int? {
+        for token in Self.tokens(in: entry) {
+            if let index = recoveryByReference[token], !settled.contains(index), recoveries[index].amount == entry.amount {
+                settled.insert(index)
+                return index
+            }
+        }
+        guard !account.isEmpty else { return nil }
+        let open = (recoveryByAccountAmount[AccountAmount(account: account, fen: entry.amount.fen)] ?? []).filter { !settled.contains($0) }
+        guard open.count == 1 else { return nil }
+        settled.insert(open[0])
+        return open[0]
+    }
+
     mutating func unuse(_ index: Int) { used.remove(index) }
 
     struct Found {
@@ -250,11 +307,12 @@ struct MatchState {
     /// The references an entry's texts contain: `SL` + letter + digits, searched in the text
     /// with white space removed (banks wrap and split it). A fragment shorter than a full
     /// reference counts when exactly one payment begins with it.
-    func references(in entry: StatementEntry) -> [Found] {
+    /// The reference-shaped tokens in an entry's texts: `SL` + letter + digits, read with white
+    /// space removed (banks wrap and split it).
+    static func tokens(in entry: StatementEntry) -> [String] {
         let text = [entry.description, entry.reference ?? "", entry.bankReference ?? ""].joined(separator: " ")
         let compact = Array(text.uppercased().unicodeScalars.filter { !$0.properties.isWhitespace })
-        var results: [Found] = []
-        var seen: Set<Int> = []
+        var tokens: [String] = []
         var index = 0
         while index + 2 < compact.count {
             guard compact[index] == "S", compact[index + 1] == "L", CharacterSetASCII.isAlphanumeric(compact[index + 2]),
@@ -265,8 +323,18 @@ struct MatchState {
             }
             var end = index + 3
             while end < compact.count, compact[end].value >= 48, compact[end].value <= 57 { end += 1 }
-            let token = String(String.UnicodeScalarView(compact[index..<end]))
+            tokens.append(String(String.UnicodeScalarView(compact[index..<end])))
             index = end
+        }
+        return tokens
+    }
+
+    /// The references an entry's texts contain. A fragment shorter than a full reference counts
+    /// when exactly one payment begins with it.
+    func references(in entry: StatementEntry) -> [Found] {
+        var results: [Found] = []
+        var seen: Set<Int> = []
+        for token in Self.tokens(in: entry) {
             if let line = byReference[token] {
                 if seen.insert(line).inserted { results.append(Found(line: line, rule: "reference", note: "payment reference \(token) with the ordered amount")) }
             } else if token.count >= Matcher.minimumFragment {

@@ -66,6 +66,9 @@ public struct CSVStreamReader: Sendable {
     private var pendingCR = false
     /// The longest field accepted, so that one malformed quote cannot swallow the whole upload.
     public static let maxFieldBytes = 4096
+    /// The most fields a record may have: bank exports and uploads have a few dozen columns, so
+    /// a line of commas alone (millions of empty fields) is refused instead of filling memory.
+    public static let maxFields = 256
 
     public init(encoding: CSVEncoding?) { self.encoding = encoding }
 
@@ -110,10 +113,10 @@ public struct CSVStreamReader: Sendable {
                     throw CSVError(line: line, message: "a quote inside an unquoted field (quote the whole field and double the quote)")
                 }
             case UInt8(ascii: ","):
-                endField()
+                try endField()
             case UInt8(ascii: "\r"), UInt8(ascii: "\n"):
                 if byte == UInt8(ascii: "\r") { pendingCR = true }
-                endField()
+                try endField()
                 if let record = try endRecord() { records.append(record) }
                 line += 1
                 recordLine = line
@@ -131,7 +134,7 @@ public struct CSVStreamReader: Sendable {
     public mutating func finish() throws(CSVError) -> [CSVRecord] {
         if inQuotes { throw CSVError(line: recordLine, message: "a quoted field is not closed before the end of the file") }
         guard !field.isEmpty || !fields.isEmpty || quoteSeen else { return [] }
-        endField()
+        try endField()
         return try endRecord().map { [$0] } ?? []
     }
 
@@ -142,8 +145,12 @@ public struct CSVStreamReader: Sendable {
         field.append(byte)
     }
 
-    private mutating func endField() {
-        fields.append(field[...])
+    private mutating func endField() throws(CSVError) {
+        guard fields.count < Self.maxFields else {
+            throw CSVError(line: recordLine, message: "more than \(Self.maxFields) fields in one record")
+        }
+        // A copy of exactly the field's bytes: `field` keeps its one buffer for the next field.
+        fields.append(ArraySlice(Array(field[...])))
         field.removeAll(keepingCapacity: true)
         quoteSeen = false
         afterQuote = false

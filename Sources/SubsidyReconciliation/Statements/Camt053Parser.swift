@@ -7,7 +7,7 @@ public import SubsidyRules
 /// ISO 20022 camt.053 (versions .001.02, .04, .08): several statements per file, every balance
 /// type, batch bookings (`NtryDtls/Btch`), counterparty and remittance from the transaction details.
 public enum Camt053Parser {
-    /// A small element tree: the documents are statements of at most a few MB.
+    /// An element of the statement being read (entries are taken out as they close).
     final class Node {
         let name: String
         var attributes: [String: String]
@@ -49,12 +49,36 @@ public enum Camt053Parser {
         }
     }
 
-    final class TreeBuilder: NSObject, XMLParserDelegate {
+    /// A streaming reader: the element tree lives only for the statement being read, and each
+    /// `<Ntry>` is turned into an entry and dropped as soon as it closes, so memory follows the
+    /// entries kept, not the document. Depth, text and expansion are bounded: a DTD with entities
+    /// (a billion-laughs file) is refused.
+    final class StreamReader: NSObject, XMLParserDelegate {
         var root: Node?
         var stack: [Node] = []
-        weak var parser: XMLParser?
+        var statements: [BankStatement] = []
+        var entries: [StatementEntry] = []
+        var statementCount = 0
+        /// The first fault, which the Linux XMLParser does not always report itself.
+        var fault: StatementError?
+        /// Characters read in all: past a few times the file's size, entities are expanding.
+        var characters = 0
+        let maxCharacters: Int
+
+        init(fileBytes: Int) {
+            maxCharacters = max(fileBytes, 1024) * 2
+        }
+
+        func fail(_ parser: XMLParser, _ error: StatementError) {
+            if fault == nil { fault = error }
+            parser.abortParsing()
+        }
 
         func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+            guard fault == nil else { return }
+            guard stack.count < StatementLimits.maxXMLDepth else {
+                return fail(parser, StatementError(location: "line \(parser.lineNumber)", message: "elements nested deeper than \(StatementLimits.maxXMLDepth)"))
+            }
             // Namespace prefixes (`ns2:Stmt`) are dropped: versions differ only in their namespace.
             let name = elementName.split(separator: ":").last.map(String.init) ?? elementName
             let node = Node(name: name, attributes: attributes, line: parser.lineNumber, parent: stack.last)
@@ -63,37 +87,69 @@ public enum Camt053Parser {
             stack.append(node)
         }
 
-        /// The first structural fault, which the Linux XMLParser does not always report itself.
-        var fault: StatementError?
-
         func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
+            guard fault == nil else { return }
             let name = elementName.split(separator: ":").last.map(String.init) ?? elementName
             guard let open = stack.popLast(), open.name == name else {
-                if fault == nil {
-                    let expected = stack.last.map { "</\($0.name)> for the <\($0.name)> opened at line \($0.line)" } ?? "no closing tag"
-                    fault = StatementError(location: "line \(parser.lineNumber)", message: "</\(name)> where \(expected) was expected")
+                let expected = stack.last.map { "</\($0.name)> for the <\($0.name)> opened at line \($0.line)" } ?? "no closing tag"
+                return fail(parser, StatementError(location: "line \(parser.lineNumber)", message: "</\(name)> where \(expected) was expected"))
+            }
+            do {
+                if name == "Ntry", let statement = open.parent, statement.name == "Stmt" {
+                    guard entries.count < StatementLimits.maxEntries else {
+                        throw StatementError(location: open.path, message: "more than \(StatementLimits.maxEntries) entries in one file")
+                    }
+                    let location = "\(statement.path)[\(statementCount)] (line \(statement.line))/Ntry[\(entries.count)] (line \(open.line))"
+                    entries.append(try Camt053Parser.entry(open, location: location))
+                    statement.children.removeLast()
+                } else if name == "Stmt" {
+                    statements.append(try Camt053Parser.statement(open, index: statementCount, entries: entries))
+                    statementCount += 1
+                    entries = []
+                    open.parent?.children.removeLast()
                 }
-                parser.abortParsing()
-                return
+            } catch let error as StatementError {
+                fail(parser, error)
+            } catch {
+                fail(parser, StatementError(location: "line \(parser.lineNumber)", message: "\(error)"))
             }
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) {
-            stack.last?.text += string
+            guard fault == nil, let node = stack.last else { return }
+            characters += string.utf8.count
+            guard characters <= maxCharacters, node.text.utf8.count + string.utf8.count <= StatementLimits.maxXMLTextBytes else {
+                return fail(parser, StatementError(
+                    location: "line \(parser.lineNumber)", message: "more text than the file holds (entity expansion) or an element over 64 KiB: refused"))
+            }
+            node.text += string
+        }
+
+        func parser(_ parser: XMLParser, foundInternalEntityDeclarationWithName name: String, value: String?) {
+            fail(parser, StatementError(location: "line \(parser.lineNumber)", message: "the document declares the entity \(name): camt.053 has no DTD, refused"))
+        }
+
+        func parser(_ parser: XMLParser, foundExternalEntityDeclarationWithName name: String, publicID: String?, systemID: String?) {
+            fail(parser, StatementError(location: "line \(parser.lineNumber)", message: "the document declares the external entity \(name): refused"))
         }
     }
 
     public static func parse(_ data: Data) throws(StatementError) -> [BankStatement] {
+        // A DTD has no place in camt.053: refused before the XML parser expands anything.
+        if let head = String(data: data.prefix(4096), encoding: .utf8), head.contains("<!DOCTYPE") || head.contains("<!ENTITY") {
+            throw StatementError(location: "line 1", message: "the document has a DTD (<!DOCTYPE>/<!ENTITY>): camt.053 has none, refused")
+        }
         let parser = XMLParser(data: data)
-        let builder = TreeBuilder()
-        parser.delegate = builder
+        parser.shouldResolveExternalEntities = false
+        let reader = StreamReader(fileBytes: data.count)
+        parser.delegate = reader
         let parsed = parser.parse()
-        if let fault = builder.fault { throw fault }
-        guard parsed, let root = builder.root else {
+        if let fault = reader.fault { throw fault }
+        guard parsed, let root = reader.root else {
             let message = parser.parserError.map { "not well-formed XML (\($0.localizedDescription))" } ?? "not well-formed XML"
             throw StatementError(location: "line \(parser.lineNumber)", message: message)
         }
-        if let open = builder.stack.last {
+        if let open = reader.stack.last {
             throw StatementError(location: "line \(parser.lineNumber)", message: "<\(open.name)> opened at line \(open.line) is never closed")
         }
         guard root.name == "Document" else {
@@ -106,14 +162,13 @@ public enum Camt053Parser {
         guard let message = root.child("BkToCstmrStmt") else {
             throw StatementError(location: root.path, message: "no <BkToCstmrStmt> (bank-to-customer statement)")
         }
-        let statements = message.all("Stmt")
-        guard !statements.isEmpty else {
+        guard !reader.statements.isEmpty else {
             throw StatementError(location: message.path + " (line \(message.line))", message: "no <Stmt>: the message holds no statement")
         }
-        return try statements.enumerated().map { index, node throws(StatementError) in try statement(node, index: index) }
+        return reader.statements
     }
 
-    static func statement(_ node: Node, index: Int) throws(StatementError) -> BankStatement {
+    static func statement(_ node: Node, index: Int, entries: [StatementEntry]) throws(StatementError) -> BankStatement {
         let location = "\(node.path)[\(index)] (line \(node.line))"
         guard let account = node.value("Acct/Id/IBAN") ?? node.value("Acct/Id/Othr/Id") else {
             throw StatementError(location: location, message: "no account (<Acct><Id><IBAN> or <Othr><Id>)")
@@ -129,10 +184,6 @@ public enum Camt053Parser {
             balances.append(StatementBalance(type: type, amount: amount, currency: currency, date: date))
         }
         let currency = node.value("Acct/Ccy") ?? balances.first?.currency ?? ""
-        var entries: [StatementEntry] = []
-        for (entryIndex, entryNode) in node.all("Ntry").enumerated() {
-            entries.append(try entry(entryNode, location: "\(location)/Ntry[\(entryIndex)] (line \(entryNode.line))"))
-        }
         // Opening: OPBD, else PRCD (previously closed); closing: CLBD.
         let opening = balances.first { $0.type == "OPBD" } ?? balances.first { $0.type == "PRCD" }
         let closing = balances.first { $0.type == "CLBD" }
@@ -187,12 +238,17 @@ public enum Camt053Parser {
             if let info = detail.value("AddtlTxInf") { texts.append(info) }
         }
         let batchCount = node.value("NtryDtls/Btch/NbOfTxs").flatMap(Int.init) ?? (details.count > 1 ? details.count : nil)
-        return StatementEntry(
+        // The bank marks a reversal (RvslInd) or a returned payment (RtrInf, domain code RRTN).
+        let flaggedReturn = node.value("RvslInd") == "true" || details.contains { $0.child("RtrInf") != nil }
+            || node.value("BkTxCd/Domn/Fmly/SubFmlyCd") == "RRTN"
+        var entry = StatementEntry(
             amount: amount, currency: currency,
             valueDate: try date(node.child("ValDt"), location: location + "/ValDt"),
             bookingDate: try date(node.child("BookgDt"), location: location + "/BookgDt"),
             reference: node.value("NtryRef") ?? first?.value("Refs/EndToEndId").flatMap { $0 == "NOTPROVIDED" ? nil : $0 } ?? first?.value("Refs/InstrId"),
             bankReference: node.value("AcctSvcrRef") ?? first?.value("Refs/AcctSvcrRef"),
             description: texts.joined(separator: " "), counterparty: counterparty, batchCount: batchCount, origin: location)
+        entry.flaggedReturn = flaggedReturn
+        return entry
     }
 }

@@ -187,6 +187,7 @@ public enum MT940Parser {
             index += 4
         }
         var sign: Int64
+        let reversal = index + 1 < characters.count && characters[index] == "R"
         if index + 1 < characters.count, characters[index] == "R", characters[index + 1] == "C" || characters[index + 1] == "D" {
             sign = characters[index + 1] == "C" ? -1 : 1  // RC reverses a credit (money out), RD a debit
             index += 2
@@ -204,6 +205,7 @@ public enum MT940Parser {
         guard index + 4 <= characters.count, characters[index] == "N" || characters[index] == "F" || characters[index] == "S" else {
             throw fail("expected the transaction type (N, F or S and three characters) after the amount")
         }
+        let typeCode = String(characters[(index + 1)..<(index + 4)])
         index += 4
         let rest = String(characters[index...])
         let parts = rest.components(separatedBy: "//")
@@ -213,11 +215,14 @@ public enum MT940Parser {
         // Some banks (Rabobank) put the counterparty's account on the supplementary line.
         let looksLikeAccount = supplementary.count >= 8 && supplementary.count <= 34 && !supplementary.contains(" ")
             && supplementary.allSatisfy { $0.isASCII && ($0.isNumber || $0.isUppercase) } && supplementary.contains(where: \.isNumber)
-        return StatementEntry(
+        var entry = StatementEntry(
             amount: Money(fen: sign * amount.fen), currency: currency, valueDate: valueDate, bookingDate: bookingDate,
             reference: reference.isEmpty || reference == "NONREF" ? nil : reference,
             bankReference: bankReference.flatMap { $0.isEmpty || $0 == "NONREF" ? nil : $0 },
             description: supplementary, counterparty: Counterparty(account: looksLikeAccount ? supplementary : nil), origin: location)
+        // A reversal mark (RC, RD) or the SWIFT transaction type RTI (returned item).
+        entry.flaggedReturn = reversal || typeCode == "RTI"
+        return entry
     }
 
     /// Adds a `:86:` to an entry: its text to the description, and the counterparty and

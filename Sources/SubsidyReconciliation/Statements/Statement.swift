@@ -66,6 +66,9 @@ public struct StatementEntry: Sendable, Hashable {
     public var counterparty: Counterparty
     /// For a batch booking (camt NtryDtls/Btch), how many transactions it sums.
     public var batchCount: Int?
+    /// The bank marks the entry as a return or reversal (MT940 `RD` or type `RTI`, camt
+    /// `RvslInd` or `RtrInf`, 退汇 in a CSV's text).
+    public var flaggedReturn: Bool = false
     /// Where the entry is in the file: `line 12` or an XML path.
     public var origin: String
 
@@ -106,11 +109,37 @@ public struct StatementError: Error, Sendable, Hashable, CustomStringConvertible
     public var description: String { "\(location): \(message)" }
 }
 
+/// Bounds on what one statement file may hold (TIGER_STYLE: a limit on everything). A file past
+/// any of them is refused with a message; nothing is held or computed beyond them.
+public enum StatementLimits {
+    public static let maxFileBytes = 64 << 20
+    public static let maxStatements = 10_000
+    public static let maxEntries = 1_000_000
+    /// 9,999,999,999,999.99: more than any payment, and a sum of a million such stays far from Int64's end.
+    public static let maxWholeDigits = 13
+    public static let maxXMLDepth = 32
+    public static let maxXMLTextBytes = 64 * 1024
+}
+
 extension BankStatement {
-    /// opening + Σ entries = closing, when both balances are stated.
+    /// opening + Σ entries − closing, when both balances are stated; nil also when the sum does
+    /// not fit (the parsers refuse such files, so that only a hand-built statement reaches it).
     public var balanceDifference: Money? {
-        guard let opening = openingBalance, let closing = closingBalance else { return nil }
-        return opening.amount + entries.map(\.amount).sum() - closing.amount
+        guard let opening = openingBalance, let closing = closingBalance, let total = entriesTotal else { return nil }
+        let (withOpening, overflow1) = opening.amount.fen.addingReportingOverflow(total.fen)
+        let (difference, overflow2) = withOpening.subtractingReportingOverflow(closing.amount.fen)
+        return overflow1 || overflow2 ? nil : Money(fen: difference)
+    }
+
+    /// Σ entries, checked: nil when it does not fit in 64 bits.
+    public var entriesTotal: Money? {
+        var total: Int64 = 0
+        for entry in entries {
+            let (sum, overflow) = total.addingReportingOverflow(entry.amount.fen)
+            if overflow { return nil }
+            total = sum
+        }
+        return Money(fen: total)
     }
 }
 
@@ -138,7 +167,9 @@ enum StatementAmount {
             throw StatementError(location: location, message: "\"\(raw)\" is not an amount (expected digits with \(decimalMark) and at most two decimals)")
         }
         let digits = whole.drop { $0 == "0" }
-        guard digits.count <= 15 else { throw StatementError(location: location, message: "\"\(raw)\" is too large") }
+        guard digits.count <= StatementLimits.maxWholeDigits else {
+            throw StatementError(location: location, message: "\"\(raw)\" is too large (at most \(StatementLimits.maxWholeDigits) digits before the decimal mark)")
+        }
         var fen = Int64(digits.isEmpty ? "0" : String(digits))! * 100
         if parts.count == 2 {
             let fraction = String(parts[1]) + String(repeating: "0", count: 2 - parts[1].count)

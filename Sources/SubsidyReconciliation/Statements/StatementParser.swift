@@ -6,6 +6,33 @@ public enum StatementParser {
     /// `format` nil: detected (XML → camt.053, `:20:`/`:61:` tags → MT940, else CSV). `profile`
     /// names a CSV column profile (default `generic`).
     public static func parse(_ data: Data, format: StatementFormat? = nil, profile: String? = nil) throws(StatementError) -> ParsedStatements {
+        guard data.count <= StatementLimits.maxFileBytes else {
+            throw StatementError(location: "file", message: "\(data.count) bytes: a statement file may have at most \(StatementLimits.maxFileBytes >> 20) MiB")
+        }
+        let parsed = try parseFormat(data, format: format, profile: profile)
+        try check(parsed)
+        return parsed
+    }
+
+    /// The bounds every format shares: statements, entries, and sums that fit.
+    static func check(_ parsed: ParsedStatements) throws(StatementError) {
+        guard parsed.statements.count <= StatementLimits.maxStatements else {
+            throw StatementError(location: "file", message: "\(parsed.statements.count) statements: at most \(StatementLimits.maxStatements) in one file")
+        }
+        var entries = 0
+        for statement in parsed.statements {
+            entries += statement.entries.count
+            guard entries <= StatementLimits.maxEntries else {
+                throw StatementError(location: statement.origin, message: "more than \(StatementLimits.maxEntries) entries in one file")
+            }
+            let bothBalances = statement.openingBalance != nil && statement.closingBalance != nil
+            guard statement.entriesTotal != nil, !bothBalances || statement.balanceDifference != nil else {
+                throw StatementError(location: statement.origin, message: "the entries and balances add up past what can be counted: refused")
+            }
+        }
+    }
+
+    static func parseFormat(_ data: Data, format: StatementFormat?, profile: String?) throws(StatementError) -> ParsedStatements {
         let chosen = format ?? detect(data)
         switch chosen {
         case .camt053:

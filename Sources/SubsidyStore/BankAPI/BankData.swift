@@ -329,7 +329,7 @@ public struct BankData: Sendable {
             JOIN loans l ON l.bank_code = \(bank) AND l.loan_no = t.n
             JOIN interest_records r ON r.loan_id = l.id
             JOIN batch_records br ON br.record_id = r.id
-            JOIN batches b ON b.id = br.batch_id AND b.state IN \(unescaped: BatchStore.grantedStates)
+            JOIN granted_batches b ON b.id = br.batch_id
             GROUP BY t.i
             """, logger: logger
         ).decode((Int, Int64).self) {
@@ -407,8 +407,7 @@ public struct BankData: Sendable {
             """
             SELECT r.id, l.loan_no, r.period_from::text, r.period_to::text, r.balance_fen, r.paid_fen, r.paid_on::text, r.firm_name,
                    r.bank_reference, r.version, r.status, r.is_correction,
-                   (SELECT max(b.id) FROM batch_records br JOIN batches b ON b.id = br.batch_id
-                    WHERE br.record_id = r.id AND b.state IN \(unescaped: BatchStore.grantedStates))
+                   (SELECT max(b.id) FROM batch_records br JOIN granted_batches b ON b.id = br.batch_id WHERE br.record_id = r.id)
             FROM interest_records r JOIN loans l ON l.id = r.loan_id
             WHERE l.bank_code = \(bank) AND r.id > \(cursor) AND (\(loanNo)::text IS NULL OR l.loan_no = \(loanNo))
               AND (\(id)::bigint IS NULL OR r.id = \(id))
@@ -537,8 +536,7 @@ public struct BankData: Sendable {
                     RETURNING r.id, r.loan_id, r.period_from, r.period_to, r.version)
             INSERT INTO upload_old
             SELECT o.id, o.loan_id, o.period_from, o.period_to, o.version,
-                   EXISTS (SELECT 1 FROM batch_records br JOIN batches b ON b.id = br.batch_id
-                           WHERE br.record_id = o.id AND b.state IN \(unescaped: BatchStore.grantedStates))
+                   EXISTS (SELECT 1 FROM batch_records br JOIN granted_batches b ON b.id = br.batch_id WHERE br.record_id = o.id)
             FROM old o
             """, logger: logger)
         var accepted = 0

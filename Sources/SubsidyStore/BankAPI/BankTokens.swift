@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 public import Logging
 public import PostgresNIO
+public import SubsidyRules
 
 /// Bank API tokens: 256 random bits, shown once, stored only as their SHA-256. A token is
 /// high-entropy, so a fast hash is enough for storage (no password stretching needed) and lets
@@ -26,40 +27,53 @@ public struct BankTokens: Sendable {
         return "slb_" + base64
     }
 
-    public func addBank(code: String, name: String) async throws {
-        try await client.query("INSERT INTO banks (code, name) VALUES (\(code), \(name)) ON CONFLICT (code) DO UPDATE SET name = excluded.name", logger: logger)
+    var users: UserStore { UserStore(client: client, logger: logger) }
+
+    /// Registers (or renames) a partner bank (admin).
+    public func addBank(code: String, name: String, by admin: User) async throws {
+        try UserStore.require(admin, .admin)
+        try await users.actingAs(admin) { connection in
+            try await connection.query(
+                "INSERT INTO banks (code, name) VALUES (\(code), \(name)) ON CONFLICT (code) DO UPDATE SET name = excluded.name", logger: logger)
+            try await UserStore.audit(actor: admin.id, action: "bank.add", subject: "bank:\(code)", detail: ["name": name], on: connection, logger: logger)
+        }
     }
 
-    /// Creates a token for `bank`; the token itself is returned once and never stored.
-    public func create(bank: String, label: String) async throws -> (id: Int64, token: String) {
+    /// Creates a token for `bank` (admin); the token itself is returned once and never stored.
+    public func create(bank: String, label: String, by admin: User) async throws -> (id: Int64, token: String) {
+        try UserStore.require(admin, .admin)
         let token = Self.generate()
         let hash = Self.sha256(token).hex
-        var id: Int64 = 0
-        for try await value in try await client.query(
-            "INSERT INTO bank_tokens (bank_code, token_sha256, label) VALUES (\(bank), decode(\(hash), 'hex'), \(label)) RETURNING id", logger: logger
-        ).decode(Int64.self) {
-            id = value
+        return try await users.actingAs(admin) { connection in
+            var id: Int64 = 0
+            for try await value in try await connection.query(
+                "INSERT INTO bank_tokens (bank_code, token_sha256, label) VALUES (\(bank), decode(\(hash), 'hex'), \(label)) RETURNING id", logger: logger
+            ).decode(Int64.self) {
+                id = value
+            }
+            try await UserStore.audit(
+                actor: admin.id, action: "bank.token.create", subject: "bank:\(bank)", detail: ["token_id": String(id), "label": label],
+                on: connection, logger: logger)
+            return (id, token)
         }
-        try await client.query(
-            "INSERT INTO audit_log (action, subject, detail) VALUES ('bank.token.create', \("bank:\(bank)"), jsonb_build_object('token_id', \(id)::bigint, 'label', \(label)::text))",
-            logger: logger)
-        return (id, token)
     }
 
-    /// Revokes token `id`; true when it was active.
+    /// Revokes token `id` (admin); true when it was active.
     @discardableResult
-    public func revoke(id: Int64) async throws -> Bool {
-        var revoked = false
-        for try await _ in try await client.query(
-            "UPDATE bank_tokens SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL RETURNING id", logger: logger
-        ).decode(Int64.self) {
-            revoked = true
+    public func revoke(id: Int64, by admin: User) async throws -> Bool {
+        try UserStore.require(admin, .admin)
+        return try await users.actingAs(admin) { connection in
+            var revoked = false
+            for try await _ in try await connection.query(
+                "UPDATE bank_tokens SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL RETURNING id", logger: logger
+            ).decode(Int64.self) {
+                revoked = true
+            }
+            if revoked {
+                try await UserStore.audit(actor: admin.id, action: "bank.token.revoke", subject: "token:\(id)", detail: [:], on: connection, logger: logger)
+            }
+            return revoked
         }
-        if revoked {
-            try await client.query(
-                "INSERT INTO audit_log (action, subject, detail) VALUES ('bank.token.revoke', \("token:\(id)"), '{}')", logger: logger)
-        }
-        return revoked
     }
 
     /// The bank an active token belongs to, or nil.

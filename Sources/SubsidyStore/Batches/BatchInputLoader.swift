@@ -34,7 +34,7 @@ struct BatchInputLoader {
             investments = try await loadInvestments(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district)
             firmIDs.formUnion(investments.flatMap { [$0.investor, $0.investee] })
         case .guarantee:
-            guarantees = try await loadGuarantees(yearStart: yearStart, nextYear: nextYear, district: district)
+            guarantees = try await loadGuarantees(yearStart: yearStart, nextYear: nextYear, district: district, payee: policy.guaranteePayee)
             firmIDs.formUnion(guarantees.flatMap { [$0.firm, $0.guarantor] })
         }
         let firms = try await loadFirms(Array(firmIDs))
@@ -135,17 +135,17 @@ struct BatchInputLoader {
                 paidOn: try Self.date(paidOn)))
         }
         let refs = order.compactMap { loans[$0]?.id }
+        // What each loan was granted under its lifetime cap in other years (RULES §4.3). Later
+        // years count too: approved first, they consumed the cap first.
         var before: [String: Money] = [:]
-        for try await (item, amount) in try await client.query(
+        for try await (key, amount) in try await client.query(
             """
-            SELECT i.item_id, sum(i.amount_fen)::bigint
-            FROM batch_line_items i JOIN batch_lines bl ON bl.id = i.batch_line_id JOIN batches b ON b.id = bl.batch_id
-            WHERE i.kind = 'loan' AND i.item_id = ANY(\(refs)::text[]) AND b.program = \(program.rawValue) AND b.year < \(year)
-              AND b.state IN \(unescaped: BatchStore.grantedStates) AND bl.status <> 'excluded'
-            GROUP BY i.item_id
+            SELECT cap_key, sum(amount_fen)::bigint FROM granted_items
+            WHERE cap_key = ANY(\(refs.map(ComputationPlanner.capKey(loan:)))::text[]) AND program = \(program.rawValue) AND year <> \(year)
+            GROUP BY cap_key
             """, logger: logger
         ).decode((String, Int64).self) {
-            before[item] = Money(fen: amount)
+            before[String(key.dropFirst("loan:".count))] = Money(fen: amount)
         }
         var others: [Int64: [OtherSubsidy]] = [:]
         for try await (loanID, level, amount) in try await client.query(
@@ -163,17 +163,17 @@ struct BatchInputLoader {
 
     func loadInvestments(program: Program, year: Int, yearStart: String, nextYear: String, district: String?) async throws -> [Investment] {
         // Equity rewards belong to the investment's year, fund rewards to the recognition's year.
+        // The batch's district is the recipient's: the investor (or fund manager). A pair's
+        // history is what it was granted in other years, under its cap key.
         let dateColumn = program == .equity ? "i.invest_date" : "i.recognition_date"
         let rows = try await client.query(
             """
             SELECT i.id, i.ref, i.investor_uscc::text, i.investee_uscc::text, i.kind, i.amount_fen, i.invest_date::text, i.stage,
                    i.registered_in_city, i.recognition_level, i.recognition_date::text,
-                   coalesce((SELECT sum(it.amount_fen) FROM investments p
-                             JOIN batch_line_items it ON it.item_id = p.ref AND it.kind = 'investment'
-                             JOIN batch_lines bl ON bl.id = it.batch_line_id JOIN batches b ON b.id = bl.batch_id
-                             WHERE p.investor_uscc = i.investor_uscc AND p.investee_uscc = i.investee_uscc AND p.kind = i.kind
-                               AND b.year < \(year) AND b.state IN \(unescaped: BatchStore.grantedStates) AND bl.status <> 'excluded'), 0)::bigint
-            FROM investments i JOIN firms f ON f.uscc = i.investee_uscc
+                   coalesce((SELECT sum(g.amount_fen) FROM granted_items g
+                             WHERE g.cap_key = i.kind || ':' || i.investor_uscc || ':' || i.investee_uscc
+                               AND g.program = \(program.rawValue) AND g.year <> \(year)), 0)::bigint
+            FROM investments i JOIN firms f ON f.uscc = i.investor_uscc
             WHERE i.kind = \(program.rawValue) AND \(unescaped: dateColumn) >= \(yearStart)::date AND \(unescaped: dateColumn) < \(nextYear)::date
               AND (\(district)::text IS NULL OR f.district = \(district))
             ORDER BY i.id
@@ -204,12 +204,14 @@ struct BatchInputLoader {
         return result
     }
 
-    func loadGuarantees(yearStart: String, nextYear: String, district: String?) async throws -> [Guarantee] {
+    func loadGuarantees(yearStart: String, nextYear: String, district: String?, payee: GuaranteePayee) async throws -> [Guarantee] {
+        // The batch's district is the payee's: the firm, or the guarantor when it is paid.
+        let byGuarantor = payee == .guarantor
         let rows = try await client.query(
             """
             SELECT g.ref, g.firm_uscc::text, g.guarantor_uscc::text, g.principal_fen, g.period_from::text, g.period_to::text,
                    g.fee_fen, g.paid_on::text
-            FROM guarantees g JOIN firms f ON f.uscc = g.firm_uscc
+            FROM guarantees g JOIN firms f ON f.uscc = CASE WHEN \(byGuarantor) THEN g.guarantor_uscc ELSE g.firm_uscc END
             WHERE g.paid_on >= \(yearStart)::date AND g.paid_on < \(nextYear)::date AND (\(district)::text IS NULL OR f.district = \(district))
             ORDER BY g.id
             """, logger: logger)
@@ -224,19 +226,19 @@ struct BatchInputLoader {
         return result
     }
 
-    /// What approved batches (other than `excluding`) granted each recipient for the program-year.
-    func granted(program: Program, year: Int, excluding: Int64) async throws -> [String: Money] {
-        var result: [String: Money] = [:]
-        for try await (recipient, amount) in try await client.query(
+    /// What approved batches (other than `excluding`, in any district) granted each recipient for
+    /// the program-year, with the recipient's district.
+    func granted(program: Program, year: Int, excluding: Int64) async throws -> [String: GrantedToRecipient] {
+        var result: [String: GrantedToRecipient] = [:]
+        for try await (recipient, amount, district) in try await client.query(
             """
-            SELECT bl.recipient_uscc::text, sum(bl.amount_fen)::bigint
-            FROM batch_lines bl JOIN batches b ON b.id = bl.batch_id
-            WHERE b.program = \(program.rawValue) AND b.year = \(year) AND b.id <> \(excluding)
-              AND b.state IN \(unescaped: BatchStore.grantedStates) AND bl.status <> 'excluded'
-            GROUP BY bl.recipient_uscc
+            SELECT g.recipient_uscc::text, sum(g.amount_fen)::bigint, min(f.district)
+            FROM granted_lines g LEFT JOIN firms f ON f.uscc = g.recipient_uscc
+            WHERE g.program = \(program.rawValue) AND g.year = \(year) AND g.batch_id <> \(excluding)
+            GROUP BY g.recipient_uscc
             """, logger: logger
-        ).decode((String, Int64).self) {
-            if amount != 0 { result[recipient] = Money(fen: amount) }
+        ).decode((String, Int64, String?).self) {
+            if amount != 0 { result[recipient] = GrantedToRecipient(amount: Money(fen: amount), district: district) }
         }
         return result
     }

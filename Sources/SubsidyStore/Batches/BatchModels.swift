@@ -63,6 +63,8 @@ public struct BatchLine: Sendable {
     public var accountName: String?
     public var accountNo: String?
     public var accountBank: String?
+    /// Whether the payee above was frozen on the line at approval (else it is the firm's current account).
+    public var payeeFrozen: Bool
     public var explanation: String
 }
 
@@ -82,6 +84,13 @@ public enum BatchError: Error, CustomStringConvertible, Sendable, Equatable {
     case badPassword(String)
     case invalidInput(InputError)
     case missingAccount([String])
+    case alreadyExcluded(String)
+    case staleCap(key: String, computedWith: Money, nowApproved: Money)
+    case transitionLost(batch: Int64, action: String)
+    case alreadyInitialised
+    case notRehearsal
+    case noSuchCorrection(Int64)
+    case linePaid(String)
 
     public var description: String {
         switch self {
@@ -101,41 +110,18 @@ public enum BatchError: Error, CustomStringConvertible, Sendable, Equatable {
         case .unknownUser(let login): "no active user \(login)"
         case .badPassword(let login): "wrong password for \(login)"
         case .invalidInput(let error): error.description
+        case .alreadyExcluded(let uscc): "the line of \(uscc) is already excluded from this batch"
+        case .staleCap(let key, let computedWith, let now):
+            "batch is stale: \(key) had \(computedWith.grouped) granted in other years when this batch was computed and has \(now.grouped) now; recompute the batch"
+        case .transitionLost(let batch, let action): "batch \(batch) changed while \(action) was being applied; nothing was changed, try again"
+        case .alreadyInitialised: "this database is already initialised (an administrator exists): add users with `subsidy user add`"
+        case .notRehearsal:
+            "--today is accepted only on a rehearsal database (`subsidy init --rehearsal`); this one is real and dates every action by the server's clock"
+        case .noSuchCorrection(let id): "payee correction \(id) does not exist or was already decided"
+        case .linePaid(let reference): "line \(reference) is already paid: its payee can no longer change (a return reopens it)"
         case .missingAccount(let firms):
             "no bank account on file for \(firms.joined(separator: ", ")): record the payee account (收款账户) before exporting the payment file"
         }
     }
 }
 
-/// A short payment reference for 用途/附言 that survives truncation to 20 characters and
-/// punctuation stripping: `SL`, the program's letter, the year's last two digits, the batch
-/// (5 digits), the line (5 digits) and a Luhn check digit — 16 letters and digits. Batches or lines
-/// past 99,999 take 7 and 6 digits: 19 characters, still within 20.
-public enum PaymentReference {
-    static let letters: [Program: Character] = [.zhuangda: "Z", .xinyidai: "X", .equity: "E", .fund: "F", .guarantee: "G"]
-
-    public static func make(program: Program, year: Int, batch: Int64, line: Int) -> String {
-        func padded(_ value: Int64, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        let wide = batch >= 100_000 || line >= 100_000
-        precondition(batch < 10_000_000 && line < 1_000_000, "payment references hold 7 digits of batch and 6 of line")
-        let digits = padded(Int64(year % 100), 2) + padded(batch, wide ? 7 : 5) + padded(Int64(line), wide ? 6 : 5)
-        return "SL" + String(letters[program]!) + digits + String(luhn(digits))
-    }
-
-    /// The Luhn check digit of a digit string.
-    public static func luhn(_ digits: String) -> Int {
-        var sum = 0
-        for (index, character) in digits.reversed().enumerated() {
-            var value = Int(String(character))!
-            if index % 2 == 0 {
-                value *= 2
-                if value > 9 { value -= 9 }
-            }
-            sum += value
-        }
-        return (10 - sum % 10) % 10
-    }
-}

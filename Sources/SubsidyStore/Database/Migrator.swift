@@ -111,6 +111,17 @@ public struct Migrator: Sendable {
         }
     }
 
+    /// The migrations not applied yet, read with any role (the service's role cannot apply them).
+    public func pending(_ client: PostgresClient, logger: Logger) async throws -> [String] {
+        var applied: Set<Int> = []
+        for try await exists in try await client.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger).decode(Bool.self) where exists {
+            for try await version in try await client.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
+                applied.insert(version)
+            }
+        }
+        return migrations.filter { !applied.contains($0.version) }.map(\.name)
+    }
+
     func apply(on connection: PostgresConnection, logger: Logger) async throws -> [String] {
         try await connection.query(
             """

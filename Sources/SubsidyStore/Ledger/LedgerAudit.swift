@@ -8,7 +8,35 @@ public struct ChainReport: Sendable {
     /// The first entry whose content, link or balance does not hold, and why.
     public var firstBroken: (seq: Int64, reason: String)?
 
+    /// The newest entry read: the chain's head, to be recorded and given back as `expect`.
+    public var head: LedgerHead?
+    var expectedSeen = false
+
     public var isIntact: Bool { firstBroken == nil }
+}
+
+/// The chain's newest entry. Recorded in the audit log at approval and export, on the 公示 list
+/// and the reconciliation report, it lets `subsidy ledger verify --expect` detect a chain that
+/// was cut short or rewritten after it (each entry's hash covers all entries before it).
+public struct LedgerHead: Sendable, Hashable, CustomStringConvertible {
+    public var seq: Int64
+    public var hashHex: String
+
+    public init(seq: Int64, hashHex: String) {
+        self.seq = seq
+        self.hashHex = hashHex
+    }
+
+    /// `SEQ:HASH`, as printed and as `--expect` takes it.
+    public var description: String { "\(seq):\(hashHex)" }
+
+    public static func parse(_ text: String) -> LedgerHead? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let seq = Int64(parts[0]), seq > 0, parts[1].count == 64,
+            parts[1].allSatisfy({ $0.isHexDigit && !$0.isUppercase })
+        else { return nil }
+        return LedgerHead(seq: seq, hashHex: String(parts[1]))
+    }
 }
 
 public struct AccountBalance: Sendable, Hashable {
@@ -24,7 +52,23 @@ public struct AccountBalance: Sendable, Hashable {
 extension Ledger {
     /// Recomputes every entry's hash in `seq` order and checks each link and balance; reports the
     /// first entry that does not hold. Streams the journal: memory stays flat as it grows.
-    public func verify(_ client: PostgresClient) async throws -> ChainReport {
+    public func verify(_ client: PostgresClient, expect: LedgerHead? = nil) async throws -> ChainReport {
+        var report = try await verifyChain(client, expect: expect)
+        if report.isIntact, let expect {
+            report.firstBroken = expectationFailure(expect, report)
+        }
+        return report
+    }
+
+    /// Why the chain read does not contain the head recorded earlier, or nil when it does.
+    func expectationFailure(_ expect: LedgerHead, _ report: ChainReport) -> (seq: Int64, reason: String)? {
+        guard let head = report.head, head.seq >= expect.seq else {
+            return (expect.seq, "the recorded head \(expect) is missing: the chain ends at \(report.head?.description ?? "nothing") (entries were removed from its end)")
+        }
+        return report.expectedSeen ? nil : (expect.seq, "entry \(expect.seq) no longer has the recorded hash \(expect.hashHex): the chain was rewritten")
+    }
+
+    func verifyChain(_ client: PostgresClient, expect: LedgerHead?) async throws -> ChainReport {
         let rows = try await client.query(
             """
             SELECT e.seq, (extract(epoch FROM e.posted_at) * 1000000)::bigint, e.kind, e.memo,
@@ -40,6 +84,8 @@ extension Ledger {
             """, logger: logger)
         var previous = EntryHash.genesis.hex
         var checked = 0
+        var head: LedgerHead?
+        var expectedSeen = false
         for try await (seq, micros, kind, memo, batch, reverses, createdBy, prevHex, hashHex, lineNos, codes, amounts) in rows.decode(
             (Int64, Int64, String, String, Int64, Int64, Int64, String, String, [Int], [String], [Int64]).self)
         {
@@ -59,8 +105,27 @@ extension Ledger {
                 return ChainReport(entriesChecked: checked, firstBroken: (seq, "unbalanced: \(lines.count) lines summing to \(Money(fen: sum).plain)"))
             }
             previous = hashHex
+            head = LedgerHead(seq: seq, hashHex: hashHex)
+            if let expect, expect.seq == seq, expect.hashHex == hashHex { expectedSeen = true }
         }
-        return ChainReport(entriesChecked: checked, firstBroken: nil)
+        var report = ChainReport(entriesChecked: checked, firstBroken: nil, head: head)
+        report.expectedSeen = expectedSeen
+        return report
+    }
+
+    /// The newest entry, read in the caller's transaction.
+    public func head(on connection: PostgresConnection) async throws -> LedgerHead? {
+        var head: LedgerHead?
+        for try await (seq, hex) in try await connection.query(
+            "SELECT seq, encode(hash, 'hex') FROM journal_entries ORDER BY seq DESC LIMIT 1", logger: logger
+        ).decode((Int64, String).self) {
+            head = LedgerHead(seq: seq, hashHex: hex)
+        }
+        return head
+    }
+
+    public func head(_ client: PostgresClient) async throws -> LedgerHead? {
+        try await client.withConnection { try await head(on: $0) }
     }
 
     /// Every account's balance at the end of `day` (Beijing time), or now when `day` is nil.

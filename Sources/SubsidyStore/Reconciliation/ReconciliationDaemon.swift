@@ -128,50 +128,111 @@ public struct ReconciliationDaemon: Service {
             logger.warning("statement file rejected", metadata: ["file": "\(file.lastPathComponent)", "error": "\(error)"])
             return
         }
-        let summary = try await client.transaction(logger: logger) { connection in
-            let summary = try await ReconciliationStore(client: client, logger: logger)
-                .importStatements(parsed, source: "file:" + file.lastPathComponent, on: connection)
-            try await connection.query(
-                "UPDATE daemon_status SET files_processed = files_processed + 1, statements_imported = statements_imported + \(summary.statementIDs.count) WHERE id = 1",
-                logger: logger)
-            return summary
+        // One transaction for the import. A file the import refuses (an account not the bureau's,
+        // a constraint) is rejected with its reason instead of retried for ever; a passing fault
+        // (PostgreSQL away) leaves it in the inbox for next time.
+        let outcome = try await attempt {
+            try await client.transaction(logger: logger) { connection in
+                let summary = try await ReconciliationStore(client: client, logger: logger)
+                    .importStatements(parsed, source: "file:" + file.lastPathComponent, sentBy: nil, on: connection)
+                try await connection.query(
+                    "UPDATE daemon_status SET files_processed = files_processed + 1, statements_imported = statements_imported + \(summary.statementIDs.count) WHERE id = 1",
+                    logger: logger)
+                return summary
+            }
         }
-        // Only now, after the commit, does the file leave the inbox.
-        try move(file, to: processed)
-        logger.info("statement file processed", metadata: [
-            "file": "\(file.lastPathComponent)", "statements": "\(summary.statementIDs.count)", "alreadyImported": "\(summary.alreadyImported)",
-            "entries": "\(summary.entries)",
-        ])
+        switch outcome {
+        case .success(let summary):
+            // Only now, after the commit, does the file leave the inbox.
+            try move(file, to: processed)
+            logger.info("statement file processed", metadata: [
+                "file": "\(file.lastPathComponent)", "statements": "\(summary.statementIDs.count)", "alreadyImported": "\(summary.alreadyImported)",
+                "entries": "\(summary.entries)",
+            ])
+        case .failure(let error):
+            try move(file, to: rejected)
+            try Data("\(Self.reason(error))\n".utf8).write(to: rejected.appendingPathComponent(file.lastPathComponent + ".error.txt"))
+            try await client.query("UPDATE daemon_status SET files_rejected = files_rejected + 1 WHERE id = 1", logger: logger)
+            logger.warning("statement file rejected", metadata: ["file": "\(file.lastPathComponent)", "error": "\(Self.reason(error))"])
+        }
     }
 
-    /// Claims and imports one pending upload; false when none waits.
+    /// Claims and imports one pending upload; false when none waits. An upload the import
+    /// refuses is marked rejected with the reason (in a second transaction: the import's rolled
+    /// back), so the next one proceeds.
     func processNextUpload() async throws -> Bool {
-        try await client.transaction(logger: logger) { connection in
-            var claimed: (Int64, String, String?, String?, ByteBuffer)?
-            for try await row in try await connection.query(
-                """
-                SELECT id, name, format, profile, content FROM statement_uploads WHERE status = 'pending'
-                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
-                """, logger: logger
-            ).decode((Int64, String, String?, String?, ByteBuffer).self) {
-                claimed = row
-            }
-            guard let (id, name, format, profile, content) = claimed else { return false }
-            do {
+        var claimedID: Int64?
+        let outcome = try await attempt {
+            try await client.transaction(logger: logger) { connection -> ImportSummary? in
+                var claimed: (Int64, String, String?, String?, ByteBuffer, String?)?
+                for try await row in try await connection.query(
+                    """
+                    SELECT id, name, format, profile, content, bank_code FROM statement_uploads WHERE status = 'pending'
+                    ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
+                    """, logger: logger
+                ).decode((Int64, String, String?, String?, ByteBuffer, String?).self) {
+                    claimed = row
+                }
+                guard let (id, name, format, profile, content, bank) = claimed else { return nil }
+                claimedID = id
                 let parsed = try StatementParser.parse(Data(content.readableBytesView), format: format.flatMap(StatementFormat.init(rawValue:)), profile: profile)
                 let summary = try await ReconciliationStore(client: client, logger: logger)
-                    .importStatements(parsed, source: "upload:\(id):\(name)", on: connection)
+                    .importStatements(parsed, source: "upload:\(id):\(name)", sentBy: bank, on: connection)
                 try await connection.query(
                     "UPDATE statement_uploads SET status = 'processed', processed_at = now(), statement_ids = \(summary.statementIDs) WHERE id = \(id)",
                     logger: logger)
                 try await connection.query(
                     "UPDATE daemon_status SET uploads_processed = uploads_processed + 1, statements_imported = statements_imported + \(summary.statementIDs.count) WHERE id = 1",
                     logger: logger)
-            } catch let error as StatementError {
-                try await connection.query(
-                    "UPDATE statement_uploads SET status = 'rejected', processed_at = now(), error = \(error.description) WHERE id = \(id)", logger: logger)
+                return summary
             }
+        }
+        switch outcome {
+        case .success(let summary):
+            return summary != nil
+        case .failure(let error):
+            guard let id = claimedID else { throw error }
+            try await client.query(
+                """
+                UPDATE statement_uploads SET status = 'rejected', processed_at = now(), attempts = attempts + 1, error = \(Self.reason(error))
+                WHERE id = \(id) AND status = 'pending'
+                """, logger: logger)
+            logger.warning("statement upload rejected", metadata: ["upload": "\(id)", "error": "\(Self.reason(error))"])
             return true
+        }
+    }
+
+    /// Runs one import. A failure that trying again cannot cure is returned, to be rejected with
+    /// its reason; a passing one (connection lost, serialization failure, deadlock, shutdown) is
+    /// thrown, and the step runs again later.
+    func attempt<T: Sendable>(_ body: () async throws -> T) async throws -> Result<T, any Error> {
+        do {
+            return .success(try await body())
+        } catch {
+            if Self.isPassing(error) { throw error }
+            return .failure(error)
+        }
+    }
+
+    static func isPassing(_ error: any Error) -> Bool {
+        if error is CancellationError { return true }
+        if let error = error as? PostgresTransactionError {
+            return isPassing(error.closureError ?? error.commitError ?? error.beginError ?? CancellationError())
+        }
+        guard let error = error as? PSQLError else { return false }
+        guard let state = error.serverInfo?[.sqlState] else { return true }  // no answer from the server: connection trouble
+        return ["08", "40", "53", "57", "58"].contains(String(state.prefix(2)))
+    }
+
+    /// The words a clerk reads for a rejected file: the parser's or the import's own message, or
+    /// the server's for a refused row.
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? PostgresTransactionError, let inner = error.closureError ?? error.commitError { return reason(inner) }
+        return switch error {
+        case let error as StatementError: "\(error.location): \(error.message)"
+        case let error as ReconciliationError: error.description
+        case let error as PSQLError: "refused by the database: \(error.serverInfo?[.message] ?? "\(error.code)")"
+        default: "\(error)"
         }
     }
 

@@ -53,15 +53,31 @@ public struct ReconciliationStore: Sendable {
         return Array(hasher.finalize())
     }
 
-    public func importStatements(_ parsed: ParsedStatements, source: String) async throws -> ImportSummary {
-        try await client.transaction(logger: logger) { connection in
-            try await importStatements(parsed, source: source, on: connection)
+    /// A clerk imports a statement file now (the daemon does this for its inbox and for uploads).
+    public func importStatements(_ parsed: ParsedStatements, source: String, by user: User) async throws -> ImportSummary {
+        try UserStore.require(user, .clerk)
+        return try await UserStore(client: client, logger: logger).actingAs(user) { connection in
+            let summary = try await importStatements(parsed, source: source, sentBy: nil, on: connection)
+            try await UserStore.audit(
+                actor: user.id, action: "statement.import", subject: "statements:\(summary.statementIDs.map(String.init).joined(separator: ","))",
+                detail: ["source": source, "entries": String(summary.entries)], on: connection, logger: logger)
+            return summary
         }
     }
 
-    /// The import inside the caller's transaction (the daemon also marks an upload processed in it).
-    public func importStatements(_ parsed: ParsedStatements, source: String, on connection: PostgresConnection) async throws -> ImportSummary {
+    /// The import inside the caller's transaction (the daemon also marks an upload processed in
+    /// it). Every statement must be for one of the bureau's disbursement accounts and, when a bank
+    /// sent it through the API (`sentBy`), held at that bank: otherwise nothing is imported.
+    public func importStatements(_ parsed: ParsedStatements, source: String, sentBy bank: String?, on connection: PostgresConnection) async throws -> ImportSummary {
         try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+        let accounts = try await DisbursementAccounts(client: client, logger: logger).all(on: connection)
+        for statement in parsed.statements {
+            let number = DisbursementAccounts.normalise(statement.account)
+            guard let holder = accounts[number] else { throw ReconciliationError.notDisbursementAccount(statement.account) }
+            if let bank, holder != bank { throw ReconciliationError.accountOfAnotherBank(account: statement.account, holder: holder, sender: bank) }
+        }
+        // The same statement twice in one file (or in two files) is imported once.
+        var seen: Set<String> = []
         let fingerprints = parsed.statements.map { Self.fingerprint($0, format: parsed.format).hex }
         var existing: Set<String> = []
         for try await hex in try await connection.query(
@@ -69,14 +85,15 @@ public struct ReconciliationStore: Sendable {
         ).decode(String.self) {
             existing.insert(hex)
         }
-        let fresh = parsed.statements.indices.filter { !existing.contains(fingerprints[$0]) }
+        let fresh = parsed.statements.indices.filter { !existing.contains(fingerprints[$0]) && seen.insert(fingerprints[$0]).inserted }
         var summary = ImportSummary(statementIDs: [], alreadyImported: parsed.statements.count - fresh.count, entries: 0, categories: [:])
         guard !fresh.isEmpty else { return summary }
 
         let (payments, recipients) = try await expectedPayments(on: connection)
+        let recoveries = try await expectedRecoveries(on: connection)
         let calendar = try await BatchInputLoader(client: client, logger: logger).calendar()
         let entries = fresh.flatMap { parsed.statements[$0].entries }
-        let outcomes = Matcher(calendar: calendar, windowWorkingDays: windowWorkingDays).match(entries, against: payments)
+        let outcomes = Matcher(calendar: calendar, windowWorkingDays: windowWorkingDays).match(entries, against: payments, recoveries: recoveries.expected)
 
         // Statements, with their balance and continuity checks.
         var lastClosing: [String: (Money?, CivilDate?)] = [:]
@@ -105,6 +122,7 @@ public struct ReconciliationStore: Sendable {
         summary.entries = entries.count
         for outcome in outcomes { summary.categories[outcome.category, default: 0] += 1 }
         try await applyEffects(outcomes, entryIDs: entryIDs, entries: entries, payments: payments, recipients: recipients, on: connection)
+        try await applyRepayments(outcomes, entryIDs: entryIDs, recoveries: recoveries, on: connection)
         return summary
     }
 
@@ -115,11 +133,10 @@ public struct ReconciliationStore: Sendable {
         var recipients: [Int64: (recipient: String, batch: Int64)] = [:]
         let rows = try await connection.query(
             """
-            SELECT bl.id, bl.payment_ref, coalesce(f.account_name, bl.recipient_name), coalesce(f.account_no, ''), bl.amount_fen,
-                   to_char(b.exported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), bl.status = 'paid', bl.recipient_uscc::text, b.id
-            FROM batch_lines bl JOIN batches b ON b.id = bl.batch_id LEFT JOIN firms f ON f.uscc = bl.recipient_uscc
-            WHERE b.state IN ('exported', 'paid', 'closed') AND bl.amount_fen > 0 AND bl.status IN ('active', 'paid', 'returned')
-            ORDER BY bl.id
+            SELECT p.id, p.payment_ref, coalesce(p.payee_name, p.recipient_name), coalesce(p.payee_account, ''), p.amount_fen,
+                   to_char(p.exported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), NOT p.open, p.recipient_uscc::text, p.batch_id
+            FROM payable_lines p
+            ORDER BY p.id
             """, logger: logger)
         for try await (id, reference, name, account, amount, exported, paid, recipient, batch) in rows.decode(
             (Int64, String, String, String, Int64, String, Bool, String, Int64).self)
@@ -247,7 +264,7 @@ public struct ReconciliationStore: Sendable {
                     notes.line.append(line)
                     notes.kind.append(outcome.category == .suggested ? "suggestion" : outcome.category.rawValue)
                 }
-            case .unexpected, .other:
+            case .unexpected, .other, .repayment:
                 break
             }
         }
@@ -269,12 +286,18 @@ public struct ReconciliationStore: Sendable {
 }
 
 public enum ReconciliationError: Error, CustomStringConvertible, Sendable, Equatable {
+    case notDisbursementAccount(String)
+    case accountOfAnotherBank(account: String, holder: String, sender: String)
     case noSuchSuggestion(entry: Int64, line: Int64)
     case lineNotOpen(line: Int64, status: String)
     case amountDiffers(entry: Money, line: Money)
 
     public var description: String {
         switch self {
+        case .notDisbursementAccount(let account):
+            "the statement is for account \(account), which is not one of the bureau's disbursement accounts (register it with `subsidy bank account`); nothing was imported"
+        case .accountOfAnotherBank(let account, let holder, let sender):
+            "the statement for account \(account) was sent by \(sender), but the account is held at \(holder); nothing was imported"
         case .noSuchSuggestion(let entry, let line): "statement entry \(entry) does not suggest line \(line)"
         case .lineNotOpen(let line, let status): "line \(line) is \(status), not open for payment"
         case .amountDiffers(let entry, let line): "the debit of \(entry.grouped) is not the line's \(line.grouped)"

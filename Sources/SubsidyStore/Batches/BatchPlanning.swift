@@ -1,0 +1,199 @@
+public import SubsidyRules
+
+/// A line a computation stores: what the engine computed for the recipient's whole program-year,
+/// what approved batches already granted it, and the difference the line pays.
+public struct PlannedLine: Sendable, Equatable {
+    public var lineNo: Int
+    public var recipient: String
+    public var recipientName: String
+    public var computed: Money
+    public var previously: Money
+    public var paymentRef: String
+    public var itemsJSON: String
+    public var explanationJSON: String
+
+    public var amount: Money { computed - previously }
+}
+
+/// An item of a planned line. Items under a cap that spans years (a 新易贷 loan's lifetime cap,
+/// an equity or fund pair) carry the cap's key and what the computation took as granted under it
+/// in other years; approval refuses the line when that has changed.
+public struct PlannedItem: Sendable, Equatable {
+    public var lineNo: Int
+    public var id: String
+    public var kind: ItemKind
+    public var amount: Money
+    public var capKey: String?
+    public var awardedBefore: Money?
+}
+
+public struct ComputationPlan: Sendable {
+    public var lines: [PlannedLine]
+    public var items: [PlannedItem]
+    /// Interest record ids ("R<id>") the awards rest on.
+    public var usedRecords: [Int64]
+    public var total: Money { lines.map(\.amount).sum() }
+}
+
+/// What a recipient was granted in the program-year by approved batches (any district), and the
+/// recipient's own district, which decides whether a district batch covers it.
+public struct GrantedToRecipient: Sendable, Equatable {
+    public var amount: Money
+    public var district: String?
+
+    public init(amount: Money, district: String?) {
+        self.amount = amount
+        self.district = district
+    }
+}
+
+/// Decides a batch's lines from the engine's result, without a database.
+public enum ComputationPlanner {
+    /// One line per recipient the engine awards (all in the batch's scope: the inputs were
+    /// loaded for the scope's recipients), plus a recovery line for each recipient of the scope
+    /// that was granted earlier and is owed nothing now. A district batch never touches a
+    /// recipient of another district; "previously granted" counts every district.
+    public static func plan(
+        batch: Int64, district: String?, request: CalculationRequest, result: CalculationResult,
+        granted: [String: GrantedToRecipient]
+    ) -> ComputationPlan {
+        let program = request.program
+        let awards = Dictionary(uniqueKeysWithValues: result.awards.map { ($0.recipient, $0) })
+        var recipients = result.awards.map(\.recipient)
+        let awarded = Set(recipients)
+        for (recipient, grant) in granted.sorted(by: { $0.key < $1.key })
+        where !awarded.contains(recipient) && grant.amount != .zero && (district == nil || grant.district == district) {
+            recipients.append(recipient)
+        }
+        let capKeys = capKeys(request)
+        var lines: [PlannedLine] = []
+        var items: [PlannedItem] = []
+        for (index, recipient) in recipients.enumerated() {
+            let lineNo = index + 1
+            let award = awards[recipient]
+            lines.append(PlannedLine(
+                lineNo: lineNo, recipient: recipient, recipientName: request.firms[recipient]?.name ?? award?.recipientName ?? "",
+                computed: award?.amount ?? .zero, previously: granted[recipient]?.amount ?? .zero,
+                paymentRef: PaymentReference.make(program: program, year: request.year, batch: batch, line: lineNo),
+                itemsJSON: JSONValue.array((award?.items ?? []).map {
+                    .object([("id", .string($0.id)), ("kind", .string($0.kind.rawValue)), ("amount", .string($0.amount.plain))])
+                }).serialized(),
+                explanationJSON: (award.map { JSONValue.array($0.explanationJSON) } ?? .array([])).serialized()))
+            for item in award?.items ?? [] {
+                let cap = capKeys[item.id]
+                items.append(PlannedItem(lineNo: lineNo, id: item.id, kind: item.kind, amount: item.amount, capKey: cap?.key, awardedBefore: cap?.before))
+            }
+        }
+        let used = result.awards.flatMap { $0.items.flatMap(\.records) }.compactMap { Int64($0.dropFirst()) }
+        return ComputationPlan(lines: lines, items: items, usedRecords: used)
+    }
+
+    /// The cap key of every item under a cap that spans years, with what was granted under it in
+    /// other years as the request states.
+    static func capKeys(_ request: CalculationRequest) -> [String: (key: String, before: Money)] {
+        var keys: [String: (key: String, before: Money)] = [:]
+        switch request.program {
+        case .xinyidai:
+            for loan in request.loans { keys[loan.id] = (capKey(loan: loan.id), loan.awardedBefore) }
+        case .equity, .fund:
+            for investment in request.investments {
+                keys[investment.id] = (capKey(kind: investment.kind, investor: investment.investor, investee: investment.investee), investment.awardedBefore)
+            }
+        case .zhuangda, .guarantee:
+            break
+        }
+        return keys
+    }
+
+    public static func capKey(loan: String) -> String { "loan:" + loan }
+
+    public static func capKey(kind: InvestmentKind, investor: String, investee: String) -> String {
+        "\(kind.rawValue):\(investor):\(investee)"
+    }
+}
+
+/// A line of the batch being approved, with what other batches of its program-year grant the
+/// recipient at this moment.
+public struct ApprovalLine: Sendable, Equatable {
+    public var recipient: String
+    public var previously: Money
+    public var amount: Money
+    public var grantedNow: Money
+
+    public init(recipient: String, previously: Money, amount: Money, grantedNow: Money) {
+        self.recipient = recipient
+        self.previously = previously
+        self.amount = amount
+        self.grantedNow = grantedNow
+    }
+}
+
+/// An item under a cap that spans years: what its computation took as granted in other years,
+/// and what is granted there now.
+public struct ApprovalCapItem: Sendable, Equatable {
+    public var capKey: String
+    public var computedWith: Money
+    public var grantedNow: Money
+
+    public init(capKey: String, computedWith: Money, grantedNow: Money) {
+        self.capKey = capKey
+        self.computedWith = computedWith
+        self.grantedNow = grantedNow
+    }
+}
+
+/// Decides an approval — every cap and the budget against what is approved at this moment — and
+/// returns the accrual entries, without a database. The store calls it under the program's lock,
+/// in the transaction that posts the entries.
+public enum ApprovalPlanner {
+    public static func plan(
+        batch: Int64, program: Program, year: Int, approver: Int64, lines: [ApprovalLine], firmCap: Money?,
+        capItems: [ApprovalCapItem], budget: Money?, budgetUsed: Money
+    ) throws(BatchError) -> [NewJournalEntry] {
+        var entries: [NewJournalEntry] = []
+        var total = Money.zero
+        for line in lines {
+            guard line.grantedNow == line.previously else {
+                throw .stale(recipient: line.recipient, computedWith: line.previously, nowApproved: line.grantedNow)
+            }
+            if let firmCap, line.amount > .zero, line.grantedNow + line.amount > firmCap {
+                throw .capExceeded(recipient: line.recipient, approved: line.grantedNow, line: line.amount, cap: firmCap)
+            }
+            total += line.amount
+            if let entry = accrual(batch: batch, program: program, year: year, approver: approver, line: line) { entries.append(entry) }
+        }
+        for item in capItems where item.computedWith != item.grantedNow {
+            throw .staleCap(key: item.capKey, computedWith: item.computedWith, nowApproved: item.grantedNow)
+        }
+        guard let budget else { throw .noBudget(program: program, year: year) }
+        guard budgetUsed + total <= budget else { throw .budgetExceeded(approved: budgetUsed, batch: total, budget: budget) }
+        return entries
+    }
+
+    /// expense ↔ payable for a payment; receivable ↔ expense for a recovery (应收).
+    static func accrual(batch: Int64, program: Program, year: Int, approver: Int64, line: ApprovalLine) -> NewJournalEntry? {
+        let amount = line.amount
+        if amount > .zero {
+            return NewJournalEntry(
+                kind: .accrual, memo: "batch \(batch) \(program.rawValue) \(year) \(line.recipient)", batchID: batch, createdBy: approver,
+                lines: [LedgerLine(.expense(program, year), amount), LedgerLine(.payable(line.recipient), Money(fen: -amount.fen))])
+        }
+        if amount < .zero {
+            return NewJournalEntry(
+                kind: .recovery, memo: "batch \(batch) recovery \(program.rawValue) \(year) \(line.recipient)", batchID: batch, createdBy: approver,
+                lines: [LedgerLine(.receivable(line.recipient), Money(fen: -amount.fen)), LedgerLine(.expense(program, year), amount)])
+        }
+        return nil
+    }
+}
+
+extension Award {
+    var explanationJSON: [JSONValue] {
+        explanation.map { step in
+            var members: [(String, JSONValue)] = [("rule", .string(step.rule)), ("clause", .string(step.clause)), ("text", .string(step.text))]
+            if let amount = step.amount { members.append(("amount", .string(amount.plain))) }
+            if let item = step.item { members.append(("item", .string(item))) }
+            return .object(members)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+public import SubsidyRules
+
+/// A short payment reference for 用途/附言 that survives truncation to 20 characters and
+/// punctuation stripping: `SL`, the program's letter, the year's last two digits, the batch
+/// (5 digits), the line (5 digits) and a Luhn check digit — 16 letters and digits. Batches or lines
+/// past 99,999 take 7 and 6 digits: 19 characters, still within 20.
+public enum PaymentReference {
+    static let letters: [Program: Character] = [.zhuangda: "Z", .xinyidai: "X", .equity: "E", .fund: "F", .guarantee: "G"]
+
+    public static func make(program: Program, year: Int, batch: Int64, line: Int) -> String {
+        func padded(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let wide = batch >= 100_000 || line >= 100_000
+        precondition(batch < 10_000_000 && line < 1_000_000, "payment references hold 7 digits of batch and 6 of line")
+        let digits = padded(Int64(year % 100), 2) + padded(batch, wide ? 7 : 5) + padded(Int64(line), wide ? 6 : 5)
+        return "SL" + String(letters[program]!) + digits + String(luhn(digits))
+    }
+
+    /// The Luhn check digit of a digit string.
+    public static func luhn(_ digits: String) -> Int {
+        var sum = 0
+        for (index, character) in digits.reversed().enumerated() {
+            var value = Int(String(character))!
+            if index % 2 == 0 {
+                value *= 2
+                if value > 9 { value -= 9 }
+            }
+            sum += value
+        }
+        return (10 - sum % 10) % 10
+    }
+}
