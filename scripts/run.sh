@@ -9,7 +9,10 @@ cd "$here"
 
 [ -n "${DATABASE_URL:-}" ] && DATABASE_URL_WAS_SET=1
 url=$(scripts/pg.sh start)
-export DATABASE_URL="$url"
+# Migrations and the demo's reference data run as the schema's owner; the service as its own role.
+# (With DATABASE_URL set, DATABASE_OWNER_URL comes from the environment too.)
+owner_url=$(scripts/pg.sh url --owner)
+export DATABASE_URL="$url" DATABASE_OWNER_URL="$owner_url"
 port=${PORT:-8080}
 
 echo "run.sh: building (the first build takes a few minutes)…" >&2
@@ -17,12 +20,16 @@ swift build --product subsidy >&2
 bin="$(swift build --show-bin-path)/subsidy"
 
 "$bin" migrate
-psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -f scripts/demo/demo.sql
-# Demo users (passwords are for this local demo only; hashed with bcrypt like any other).
-for spec in "clerk:clerk:王会计" "approver:approver:李处长" "admin:admin:系统管理员"; do
+psql "$DATABASE_OWNER_URL" -q -v ON_ERROR_STOP=1 -f scripts/demo/demo.sql
+# A rehearsal database (demo dates may be chosen with --today) and its administrator, once; then
+# the demo users (passwords are for this local demo only; hashed with bcrypt like any other).
+if [ -z "$(psql "$DATABASE_URL" -qAt -c "SELECT 1 FROM installation")" ]; then
+  SUBSIDY_NEW_PASSWORD=demo-admin-pass "$bin" init --admin admin --name 系统管理员 --rehearsal >/dev/null
+fi
+for spec in "clerk:clerk:王会计" "approver:approver:李处长" "auditor:auditor:审计员"; do
   IFS=: read -r login role name <<< "$spec"
   if [ -z "$(psql "$DATABASE_URL" -qAt -c "SELECT 1 FROM users WHERE login = '$login'")" ]; then
-    SUBSIDY_NEW_PASSWORD="demo-$login-pass" "$bin" user add "$login" --name "$name" --role "$role" >/dev/null
+    SUBSIDY_PASSWORD=demo-admin-pass SUBSIDY_NEW_PASSWORD="demo-$login-pass" "$bin" user add "$login" --name "$name" --role "$role" --user admin >/dev/null
   fi
 done
 
@@ -30,7 +37,7 @@ done
 token_file="$(readlink -f .pg)/demo-icbc-token"
 if [ -n "${DATABASE_URL_WAS_SET:-}" ]; then token_file=$(mktemp); fi
 if [ ! -s "$token_file" ]; then
-  "$bin" bank token create ICBC --label "demo (scripts/run.sh)" | tail -1 > "$token_file"
+  SUBSIDY_PASSWORD=demo-admin-pass "$bin" bank token create ICBC --label "demo (scripts/run.sh)" --user admin | tail -1 > "$token_file"
 fi
 token=$(cat "$token_file")
 
@@ -45,7 +52,8 @@ SubsidyLedger is starting on http://127.0.0.1:$port
                curl -H "Authorization: Bearer $token" http://127.0.0.1:$port/v1/loans
   reconcile:   drop MT940 / camt.053 / CSV statements into var/inbox (the daemon imports them),
                then $bin report reconciliation --batch 1 --format html --out report.html
-  demo users:  clerk / demo-clerk-pass, approver / demo-approver-pass, admin / demo-admin-pass
+  demo users:  clerk / demo-clerk-pass, approver / demo-approver-pass, auditor / demo-auditor-pass, admin / demo-admin-pass
+               (a rehearsal database: --today may date an action; a real one refuses it)
   a batch:     export DATABASE_URL=\$(scripts/pg.sh url)
                SUBSIDY_PASSWORD=demo-clerk-pass $bin batch create --program zhuangda --year 2025 --user clerk
                SUBSIDY_PASSWORD=demo-clerk-pass $bin batch compute 1 --user clerk

@@ -74,13 +74,36 @@ struct DatabaseOptions: ParsableArguments {
     func withClient<T: Sendable>(_ label: String, url: DatabaseURL? = nil, _ body: @Sendable (PostgresClient, Logger) async throws -> T) async throws -> T {
         let logger = try logger(label)
         let client = PostgresClient(configuration: try (url ?? database()).clientConfiguration(), backgroundLogger: try poolLogger(label))
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                await client.run()
-                return nil
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    await client.run()
+                    return nil
+                }
+                defer { group.cancelAll() }
+                return try await body(client, logger)
             }
-            defer { group.cancelAll() }
-            return try await body(client, logger)
+        } catch let error as PSQLError {
+            // PostgresNIO hides the server's words from `description`; a person needs them.
+            throw DatabaseFailure(error)
+        } catch let error as PostgresTransactionError {
+            if let inner = (error.closureError ?? error.commitError) as? PSQLError { throw DatabaseFailure(inner) }
+            throw error
+        }
+    }
+}
+
+/// A database error as the server stated it (message, detail, SQLSTATE), or the connection
+/// failure, for the terminal.
+struct DatabaseFailure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ error: PSQLError) {
+        if let message = error.serverInfo?[.message] {
+            let detail = error.serverInfo?[.detail].map { " (\($0))" } ?? ""
+            description = "the database refused: \(message)\(detail) [SQLSTATE \(error.serverInfo?[.sqlState] ?? "?")]"
+        } else {
+            description = "cannot reach the database: \(error.code)"
         }
     }
 }

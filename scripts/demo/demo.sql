@@ -1,5 +1,6 @@
 -- A small demo data set, idempotent: three firms, two banks, two 壮大贷 loans with interest paid in
--- 2025, and the 2025 budget. Users are added by scripts/run.sh (their passwords are hashed).
+-- 2025, the 2025 budget and the bureau's disbursement account. Loaded by the schema's owner;
+-- users are added by scripts/run.sh through `subsidy init` and `subsidy user add`.
 INSERT INTO firms (uscc, name, district, account_name, account_no, account_bank) VALUES
     ('91350200776049653A', '成都示例精密制造有限公司', '高新区', '成都示例精密制造有限公司', '6222020000000001', '工商银行成都高新支行'),
     ('913502000728319549', '成都示例融资担保有限公司', '锦江区', '成都示例融资担保有限公司', '6226090000000002', '民生银行成都分行'),
@@ -17,6 +18,10 @@ WHERE NOT EXISTS (SELECT 1 FROM qualifications q WHERE q.firm_uscc = v.uscc);
 
 INSERT INTO banks (code, name) VALUES ('ICBC', '中国工商银行'), ('CMBC', '中国民生银行'), ('BOCD', '成都银行')
 ON CONFLICT (code) DO NOTHING;
+
+-- The bureau's disbursement account (专户): statements are reconciled only for it.
+INSERT INTO disbursement_accounts (account_no, bank_code, name) VALUES ('6222020000009999', 'ICBC', '成都市财政局专精特新资金专户')
+ON CONFLICT (account_no) DO NOTHING;
 
 INSERT INTO loans (bank_code, loan_no, firm_uscc, program, principal_fen, start_date, maturity_date, contract_rate_pct) VALUES
     ('ICBC', 'ZD-2025-0001', '91350200776049653A', 'zhuangda', 500000000, '2025-01-10', '2026-01-09', 3.80),
