@@ -156,6 +156,8 @@ SELECT 'CREATE ROLE $user LOGIN PASSWORD ''$password'''
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$user') \gexec
 ALTER ROLE $user NOCREATEDB NOCREATEROLE;
 GRANT subsidy_service TO $user;
+-- The owner may end the service's sessions (DROP DATABASE … WITH (FORCE) of scratch databases).
+GRANT pg_signal_backend TO $owner;
 SELECT 'CREATE DATABASE $database OWNER $owner'
 WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$database') \gexec
 SQL

@@ -44,6 +44,10 @@ public enum TestDatabase {
             .appendingPathComponent("sql").path
     }()
 
+    public struct DatabaseTestFailure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
     public struct NotConfigured: Error, CustomStringConvertible {
         public var description: String { "DATABASE_URL is not set: run the suite with scripts/test.sh" }
     }
@@ -98,6 +102,10 @@ public enum TestDatabase {
             let result = try await withClient(url) { client in try await body(client, url) }
             try await dropDatabase(admin: admin, name: String(name))
             return result
+        } catch let error as PSQLError {
+            try? await dropDatabase(admin: admin, name: String(name))
+            // PostgresNIO hides the server's words from `description`: a failing test shows them.
+            throw DatabaseTestFailure(description: String(reflecting: error))
         } catch {
             try? await dropDatabase(admin: admin, name: String(name))
             throw error

@@ -1,0 +1,111 @@
+import SubsidyRules
+import SubsidyStore
+import Testing
+
+/// The batch lifecycle and the compute and approval planners, decided without a database.
+@Suite("Batch lifecycle and planners (pure)")
+struct BatchPlanningTests {
+    @Test("every state × action: the next state, or a refusal naming both")
+    func transitionTable() {
+        let expected: [BatchAction: [BatchState: BatchState]] = [
+            .compute: [.draft: .computed, .computed: .computed, .publicity: .computed],
+            .exclude: [.computed: .computed, .publicity: .publicity],
+            .submit: [.computed: .publicity],
+            .approve: [.publicity: .approved],
+            .export: [.approved: .exported, .exported: .exported],
+            .settle: [.exported: .paid],
+            .reopen: [.paid: .exported],
+            .close: [.paid: .closed],
+            .cancel: [.draft: .cancelled, .computed: .cancelled, .publicity: .cancelled],
+        ]
+        for action in BatchAction.allCases {
+            for state in BatchState.allCases {
+                do {
+                    let next = try BatchLifecycle.next(from: state, action, batch: 7)
+                    #expect(expected[action]?[state] == next, "\(state) × \(action)")
+                } catch {
+                    #expect(expected[action]?[state] == nil, "\(state) × \(action) refused")
+                    #expect(error == .wrongState(batch: 7, state: state, action: action.phrase))
+                    #expect(error.description.contains(state.rawValue) && error.description.contains(action.phrase))
+                }
+            }
+        }
+        // Nothing leaves approval backwards, and nothing cancels money already accrued.
+        for state in [BatchState.approved, .exported, .paid, .closed] {
+            #expect(throws: BatchError.self) { try BatchLifecycle.next(from: state, .compute, batch: 1) }
+            #expect(throws: BatchError.self) { try BatchLifecycle.next(from: state, .cancel, batch: 1) }
+            #expect(throws: BatchError.self) { try BatchLifecycle.next(from: state, .approve, batch: 1) }
+        }
+    }
+
+    static let a = "91350200776049653A"
+    static let b = "913502000728319549"
+
+    @Test("approval: stale lines, the per-recipient cap, cross-year cap keys and the budget are refused; entries balance")
+    func approvalPlanner() throws {
+        let lines = [
+            // A: computed 15,069.45 with nothing granted before → pays 15,069.45.
+            ApprovalLine(recipient: Self.a, previously: .zero, amount: Money(fen: 1_506_945), grantedNow: .zero),
+            // B: computed 5,000.00 with 7,663.89 granted → recovery of 2,663.89.
+            ApprovalLine(recipient: Self.b, previously: Money(fen: 766_389), amount: Money(fen: -266_389), grantedNow: Money(fen: 766_389)),
+        ]
+        let entries = try ApprovalPlanner.plan(
+            batch: 3, program: .zhuangda, year: 2025, approver: 9, lines: lines, firmCap: Money(fen: 80_000_000), capItems: [],
+            budget: Money(fen: 2_006_945), budgetUsed: Money(fen: 766_389))  // 7,663.89 + 12,405.56 = 20,069.45: exactly the budget
+        #expect(entries.map(\.kind) == [.accrual, .recovery])
+        #expect(entries.allSatisfy { $0.lines.map(\.amount).sum() == .zero })
+        #expect(entries[0].lines.map(\.amount) == [Money(fen: 1_506_945), Money(fen: -1_506_945)])
+        #expect(entries[1].lines.map(\.account.code) == ["receivable:\(Self.b)", "expense:zhuangda:2025"])
+
+        // Another batch granted A 100.00 since this one was computed: stale.
+        var stale = lines
+        stale[0].grantedNow = Money(fen: 10_000)
+        #expect(throws: BatchError.stale(recipient: Self.a, computedWith: .zero, nowApproved: Money(fen: 10_000))) {
+            try ApprovalPlanner.plan(batch: 3, program: .zhuangda, year: 2025, approver: 9, lines: stale, firmCap: nil, capItems: [],
+                                     budget: Money(fen: 9_000_000), budgetUsed: .zero)
+        }
+        // 790,000.00 granted + 15,069.45 > 800,000.00.
+        var capped = lines
+        capped[0].previously = Money(fen: 79_000_000)
+        capped[0].grantedNow = Money(fen: 79_000_000)
+        #expect(throws: BatchError.capExceeded(recipient: Self.a, approved: Money(fen: 79_000_000), line: Money(fen: 1_506_945), cap: Money(fen: 80_000_000))) {
+            try ApprovalPlanner.plan(batch: 3, program: .zhuangda, year: 2025, approver: 9, lines: capped, firmCap: Money(fen: 80_000_000),
+                                     capItems: [], budget: Money(fen: 900_000_000), budgetUsed: .zero)
+        }
+        // A 新易贷 loan's lifetime cap: computed with 0.00 granted in other years, 10,000.00 now.
+        #expect(throws: BatchError.staleCap(key: "loan:ICBC/X-1", computedWith: .zero, nowApproved: Money(fen: 1_000_000))) {
+            try ApprovalPlanner.plan(batch: 3, program: .xinyidai, year: 2025, approver: 9, lines: lines, firmCap: nil,
+                                     capItems: [ApprovalCapItem(capKey: "loan:ICBC/X-1", computedWith: .zero, grantedNow: Money(fen: 1_000_000))],
+                                     budget: Money(fen: 9_000_000), budgetUsed: .zero)
+        }
+        // 7,663.89 used + (15,069.45 − 2,663.89 = 12,405.56) = 20,069.45 > 20,069.44: one 分 short.
+        #expect(throws: BatchError.budgetExceeded(approved: Money(fen: 766_389), batch: Money(fen: 1_240_556), budget: Money(fen: 2_006_944))) {
+            try ApprovalPlanner.plan(batch: 3, program: .zhuangda, year: 2025, approver: 9, lines: lines, firmCap: nil, capItems: [],
+                                     budget: Money(fen: 2_006_944), budgetUsed: Money(fen: 766_389))
+        }
+        #expect(throws: BatchError.noBudget(program: .zhuangda, year: 2025)) {
+            try ApprovalPlanner.plan(batch: 3, program: .zhuangda, year: 2025, approver: 9, lines: lines, firmCap: nil, capItems: [],
+                                     budget: nil, budgetUsed: .zero)
+        }
+    }
+
+    @Test("a district batch gives recovery lines only to its own district's recipients")
+    func districtScope() throws {
+        // 高新区 (A) was granted 34,875.00 earlier; the 锦江区 batch computes B only.
+        let request = CalculationRequest(
+            program: .zhuangda, year: 2025, policy: try ResolvedPolicy(version: PolicyDocument.builtIn.version(forYear: 2025), program: .zhuangda, overrides: [:]),
+            lpr: .builtIn, firms: [:], loans: [], investments: [], guarantees: [])
+        let result = try SubsidyEngine.compute(request)
+        let granted = [
+            Self.a: GrantedToRecipient(amount: Money(fen: 3_487_500), district: "高新区"),
+            Self.b: GrantedToRecipient(amount: Money(fen: 766_389), district: "锦江区"),
+        ]
+        let jinjiang = ComputationPlanner.plan(batch: 2, district: "锦江区", request: request, result: result, granted: granted)
+        // Only B (owed nothing now) gets a line: recovery of 7,663.89. A is not touched.
+        #expect(jinjiang.lines.map(\.recipient) == [Self.b])
+        #expect(jinjiang.lines.map(\.amount) == [Money(fen: -766_389)])
+        // A city-wide batch covers both.
+        let city = ComputationPlanner.plan(batch: 2, district: nil, request: request, result: result, granted: granted)
+        #expect(city.lines.map(\.recipient) == [Self.b, Self.a])
+    }
+}
