@@ -1,5 +1,5 @@
 import SubsidyRules
-import SubsidyStore
+@testable import SubsidyStore
 import Testing
 
 /// The batch lifecycle and the compute and approval planners, decided without a database.
@@ -107,5 +107,24 @@ struct BatchPlanningTests {
         // A city-wide batch covers both.
         let city = ComputationPlanner.plan(batch: 2, district: nil, request: request, result: result, granted: granted)
         #expect(city.lines.map(\.recipient) == [Self.b, Self.a])
+    }
+
+    @Test("exported CSV cells that a spreadsheet would run as formulas are neutralised; amounts stay numbers")
+    func formulaCells() {
+        #expect(BatchExport.csvField("=HYPERLINK(\"http://x\",\"点击\")") == "\"'=HYPERLINK(\"\"http://x\"\",\"\"点击\"\")\"")
+        #expect(BatchExport.csvField("+86 28") == "'+86 28")
+        #expect(BatchExport.csvField("-1+1") == "'-1+1")
+        #expect(BatchExport.csvField("@SUM(A1)") == "'@SUM(A1)")
+        #expect(BatchExport.csvField("成都甲科技有限公司") == "成都甲科技有限公司")
+        let line = BatchLine(
+            lineNo: 1, recipient: Self.a, recipientName: "=cmd|' /C calc'!A0", computed: Money(fen: 1_506_945), previously: .zero,
+            amount: Money(fen: 1_506_945), status: "active", excludedReason: nil, paymentRef: "SLZ2500001000014", accountName: "@evil",
+            accountNo: "6222020000000001", accountBank: "-bank", payeeFrozen: true, explanation: "[]")
+        let summary = BatchSummary(id: 1, program: .zhuangda, year: 2025, district: nil, state: .approved, totalFen: 0, lines: 1, excludedItems: 0,
+                                   publicityFrom: nil, publicityUntil: nil, computedBy: nil, approvedBy: nil)
+        let files = BatchExport.files(batch: summary, lines: [line], ledgerHead: LedgerHead(seq: 2, hashHex: String(repeating: "ab", count: 32)))
+        #expect(files.payment.contains("1,'@evil,6222020000000001,'-bank,15069.45,SLZ2500001000014,\(Self.a)\r\n"))
+        #expect(files.publicity.contains("1,'=cmd|' /C calc'!A0,"))
+        #expect(files.publicity.contains("账簿校验点 Ledger head,2:\(String(repeating: "ab", count: 32))"))
     }
 }
