@@ -42,6 +42,10 @@ public func buildApplication(config: AppConfig) async throws -> some Application
     let router = try buildRouter(health: health, bank: bank)
     return Application(
         router: router,
+        // A connection that sends nothing for a minute (a stalled upload among them) is closed:
+        // uploads are read whole before they take a database connection, and this bounds how
+        // long a stalled one holds its buffer.
+        server: .http1(configuration: .init(idleTimeout: .seconds(60))),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "SubsidyLedger"),
         services: services,
         logger: logger)

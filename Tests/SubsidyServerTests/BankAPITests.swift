@@ -388,3 +388,66 @@ func count(_ client: PostgresClient, _ sql: String) async throws -> Int {
     for try await value in try await client.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self) { result = value }
     return result
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A client that sends an upload's headers and the first bytes of its body, then stalls.
+struct StalledUpload {
+    let socket: Int32
+
+    init(port: Int, token: String, declaredBytes: Int) throws {
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        let head = "POST /v1/interest-records HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
+            + "Content-Type: text/csv\r\nContent-Length: \(declaredBytes)\r\n\r\nloan_no,period_from,period_to,balance,paid,paid_on\r\n"
+        _ = head.withCString { Glibc.send(socket, $0, strlen($0), 0) }
+    }
+
+    func close() { _ = Glibc.close(socket) }
+}
+
+@Suite("Slow uploads", .enabled(if: TestDatabase.isConfigured))
+struct SlowUploadTests {
+    @Test("twenty uploads stalled mid-body hold no database connection: other requests go on")
+    func stalledUploads() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BankAPIFixture.make(client)
+            #expect(try await fixture.registerLoan() == 200)
+            let app = Application(responder: fixture.responder, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            try await app.test(.live) { http in
+                let port = try #require(http.port)
+                // The pool holds 20 connections: were each stalled upload to hold one, nothing else could run.
+                let stalled = try (0..<20).map { _ in try StalledUpload(port: port, token: fixture.icbc, declaredBytes: 1_000_000) }
+                defer { stalled.forEach { $0.close() } }
+                try await Task.sleep(for: .milliseconds(300))
+                let clock = ContinuousClock()
+                let started = clock.now
+                for _ in 0..<30 {
+                    let status = try await http.execute(uri: "/v1/loans", method: .get, headers: [.authorization: "Bearer \(fixture.icbc)"]) {
+                        Int($0.status.code)
+                    }
+                    #expect(status == 200)
+                }
+                // 30 reads while 20 uploads stall: served at once, not after a pool timeout.
+                #expect(clock.now - started < .seconds(10))
+                // And a whole upload still goes through.
+                let csv = dailyCSV(lines: 3)
+                let stored = try await http.execute(
+                    uri: "/v1/interest-records", method: .post,
+                    headers: [.authorization: "Bearer \(fixture.icbc)", .contentType: "text/csv"], body: ByteBuffer(string: csv)
+                ) { Int($0.status.code) }
+                #expect(stored == 200)
+            }
+            #expect(try await fixture.recordCount() == 3)
+        }
+    }
+}

@@ -54,8 +54,8 @@ public struct ReconciliationReport: Sendable {
             return "\(count) 个工作日 working days since export \(exported)"
         }
         var report = ReconciliationReport(title: "", scopeLines: [], checks: [], rows: [])
-        let entryFilter: String
-        let lineFilter: String
+        var statementID: Int64?
+        var batchID: Int64?
         switch scope {
         case .statement(let id):
             var found = false
@@ -76,18 +76,12 @@ public struct ReconciliationReport: Sendable {
                 ]
             }
             guard found else { throw BatchError.notFound(id) }
-            entryFilter = "e.statement_id = \(id)"
-            // Outstanding: exported lines still unpaid when the statement closed.
-            lineFilter = """
-                b.state IN ('exported', 'paid', 'closed') AND bl.amount_fen > 0 AND bl.status IN ('active', 'returned')
-                AND b.exported_at <= coalesce((SELECT (closing_date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' FROM statements WHERE id = \(id)), now())
-                """
+            statementID = id
         case .batch(let id):
             let batch = try await BatchStore(client: client, logger: logger).summary(id)
             report.title = "对账报告 Reconciliation report — 批次 Batch \(id)"
             report.scopeLines = ["\(batch.program.chineseName) \(batch.program.rawValue) \(batch.year) · 状态 State \(batch.state.chineseName) \(batch.state.rawValue) · 合计 Total \(Money(fen: batch.totalFen).grouped)"]
-            entryFilter = "e.id IN (SELECT el.entry_id FROM entry_lines el JOIN batch_lines x ON x.id = el.batch_line_id WHERE x.batch_id = \(id))"
-            lineFilter = "bl.batch_id = \(id) AND bl.amount_fen > 0 AND bl.status IN ('active', 'returned')"
+            batchID = id
             var paidCount = 0
             var paidSum: Int64 = 0
             for try await (count, sum) in try await client.query(
@@ -103,17 +97,26 @@ public struct ReconciliationReport: Sendable {
                    coalesce((SELECT string_agg(bl.payment_ref, ' ' ORDER BY bl.id) FROM entry_lines el JOIN batch_lines bl ON bl.id = el.batch_line_id
                              WHERE el.entry_id = e.id), ''),
                    concat_ws(' ', e.counterparty_name, e.counterparty_account), e.explanation || ' — ' || e.description
-            FROM statement_entries e WHERE \(unescaped: entryFilter) ORDER BY e.statement_id, e.entry_no
+            FROM statement_entries e
+            WHERE (\(statementID)::bigint IS NOT NULL AND e.statement_id = \(statementID))
+               OR (\(batchID)::bigint IS NOT NULL
+                   AND e.id IN (SELECT el.entry_id FROM entry_lines el JOIN batch_lines x ON x.id = el.batch_line_id WHERE x.batch_id = \(batchID)))
+            ORDER BY e.statement_id, e.entry_no
             """, logger: logger
         ).decode((String, String?, Int64, String, String, String).self) {
             report.rows.append(Row(category: category, date: date ?? "", amount: Money(fen: amount), reference: references, party: party, detail: explanation))
         }
         for try await (exported, amount, reference, party, status) in try await client.query(
             """
-            SELECT to_char(b.exported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), bl.amount_fen, bl.payment_ref,
-                   concat_ws(' ', bl.recipient_name, f.account_no), bl.status
-            FROM batch_lines bl JOIN batches b ON b.id = bl.batch_id LEFT JOIN firms f ON f.uscc = bl.recipient_uscc
-            WHERE \(unescaped: lineFilter) AND b.exported_at IS NOT NULL ORDER BY bl.id
+            SELECT to_char(p.exported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), p.amount_fen, p.payment_ref,
+                   concat_ws(' ', p.recipient_name, p.payee_account), p.status
+            FROM payable_lines p
+            -- Outstanding: the batch's open lines, or those exported before the statement closed.
+            WHERE p.open AND p.exported_at IS NOT NULL
+              AND ((\(batchID)::bigint IS NOT NULL AND p.batch_id = \(batchID))
+                   OR (\(statementID)::bigint IS NOT NULL AND p.exported_at <= coalesce(
+                       (SELECT (closing_date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' FROM statements WHERE id = \(statementID)), now())))
+            ORDER BY p.id
             """, logger: logger
         ).decode((String, Int64, String, String, String).self) {
             report.rows.append(Row(
