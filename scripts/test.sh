@@ -39,4 +39,12 @@ swift build --build-tests
 status=0
 # Tests create their databases as the schema owner and run the service as its own role.
 DATABASE_URL="$url" DATABASE_OWNER_URL="$owner_url" SUBSIDY_TEST_REQUIRE_DB=1 swift test --skip-build "$@" || status=$?
+
+# The bank API against its own contract (schemathesis, all checks, deterministic), on a real
+# server and database — skipped when a filter picks some tests only.
+if [ $# -eq 0 ]; then
+  contract=0
+  DATABASE_URL="$url" DATABASE_OWNER_URL="$owner_url" scripts/contract.sh || contract=$?
+  [ $contract -eq 0 ] || { echo "test.sh: the contract run (scripts/contract.sh) failed" >&2; [ $status -ne 0 ] || status=$contract; }
+fi
 exit $status

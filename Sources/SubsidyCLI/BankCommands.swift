@@ -6,7 +6,7 @@ import SubsidyStore
 
 struct BankCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bank", abstract: "Partner banks and their API tokens.", subcommands: [Add.self, Token.self])
+        commandName: "bank", abstract: "Partner banks, their API tokens, and the bureau's disbursement accounts (admin).", subcommands: [Add.self, Token.self, Account.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register (or rename) a partner bank.")

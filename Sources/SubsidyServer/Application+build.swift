@@ -70,6 +70,7 @@ public struct BankServices: Sendable {
 public func buildRouter(health: (any HealthChecking)?, bank: BankServices? = nil) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.info))
+    router.add(middleware: MethodNotAllowedMiddleware())
     HealthController(health: health).addRoutes(to: router)
     CalculatorController().addRoutes(to: router)
     router.get("openapi.yaml") { _, _ -> Response in

@@ -172,9 +172,24 @@ struct BankAPIController: APIProtocol {
         guard !bytes.isEmpty else {
             return .unprocessableContent(invalid([FieldProblem(position: nil, field: "body", message: "the statement is empty")]))
         }
+        // What the contract states of the name, checked here too: PostgreSQL text holds no NUL.
+        if let name = input.query.name,
+            name.isEmpty || name.count > 200 || name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        {
+            return .unprocessableContent(invalid([FieldProblem(
+                position: nil, field: "name", message: "a name is 1 to 200 characters without control characters")]))
+        }
+        // The file is read here at once, so that a malformed one is refused to the bank now, with
+        // the line or XML path, rather than queued; the daemon does the matching and posting.
+        do {
+            _ = try StatementParser.parse(Data(bytes), format: input.query.format.flatMap { StatementFormat(rawValue: $0.rawValue) },
+                                          profile: input.query.profile?.rawValue)
+        } catch {
+            return .unprocessableContent(invalid([FieldProblem(position: nil, field: "body", message: "\(error.location): \(error.message)")]))
+        }
         let name = input.query.name ?? "upload-\(info.requestID)"
         let id = try await data.queueStatement(
-            bank: info.bank, name: name, format: input.query.format?.rawValue, profile: input.query.profile, content: bytes)
+            bank: info.bank, name: name, format: input.query.format?.rawValue, profile: input.query.profile?.rawValue, content: bytes)
         return .accepted(.init(body: .json(.init(uploadId: id, status: .pending))))
     }
 

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs schemathesis (PyPI, pinned) against the bank API's own contract on a real server and a
+# real database: every check, a fixed seed, a bounded number of examples per operation. Exits
+# non-zero on any failure. scripts/test.sh calls it with its throwaway cluster.
+#
+#   scripts/contract.sh            (DATABASE_URL and DATABASE_OWNER_URL: the cluster to use)
+#
+# The coverage phase is left out: on this machine's CPython 3.11.7 it trips an interpreter fault
+# while schemathesis compiles its generators ("SystemError: AST constructor recursion depth
+# mismatch", CPython gh-106905), which says nothing about the API.
+#
+# A scratch database `contract_<pid>` is made, migrated, initialised as a rehearsal database
+# with a bank, a token, a disbursement account and a loan, served on a free loopback port, and
+# dropped afterwards.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+
+: "${DATABASE_URL:?contract.sh needs DATABASE_URL (the service's login)}"
+: "${DATABASE_OWNER_URL:?contract.sh needs DATABASE_OWNER_URL (the schema owner's login)}"
+seed=${CONTRACT_SEED:-20261121}
+examples=${CONTRACT_EXAMPLES:-40}
+
+# schemathesis in a virtual environment of the build folder (git-ignored, kept between runs).
+venv="$here/.build/contract-venv"
+if [ ! -x "$venv/bin/schemathesis" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "schemathesis==4.32.5"
+fi
+
+bin="$(swift build --show-bin-path)/subsidy"
+[ -x "$bin" ] || swift build --product subsidy >&2
+
+name="contract_$$"
+with_db() { echo "$1" | sed "s|/[^/?]*?|/$name?|"; }
+owner_db=$(with_db "$DATABASE_OWNER_URL")
+service_db=$(with_db "$DATABASE_URL")
+psql "$DATABASE_OWNER_URL" -q -c "CREATE DATABASE $name"
+server=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  psql "$DATABASE_OWNER_URL" -q -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" || true
+}
+trap cleanup EXIT
+
+"$bin" migrate --owner-url "$owner_db" >/dev/null
+export SUBSIDY_NEW_PASSWORD=contract-admin-pass SUBSIDY_PASSWORD=contract-admin-pass
+"$bin" init --admin admin --rehearsal --database-url "$service_db" >/dev/null
+"$bin" bank add ICBC --name 中国工商银行 --user admin --database-url "$service_db" >/dev/null
+"$bin" bank account --account 6222020000009999 --bank ICBC --name 财政局专户 --user admin --database-url "$service_db" >/dev/null
+token=$("$bin" bank token create ICBC --label contract --user admin --database-url "$service_db" | tail -1)
+psql "$owner_db" -q -v ON_ERROR_STOP=1 <<'SQL'
+INSERT INTO firms (uscc, name, district) VALUES ('91350200776049653A', '成都甲科技有限公司', '高新区');
+INSERT INTO loans (bank_code, loan_no, firm_uscc, program, principal_fen, start_date, maturity_date, contract_rate_pct)
+VALUES ('ICBC', 'L-1', '91350200776049653A', 'zhuangda', 500000000, '2025-01-10', '2026-01-09', 3.80);
+SQL
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+LOG_LEVEL=error "$bin" serve --host 127.0.0.1 --port "$port" --no-migrate --no-daemon --database-url "$service_db" &
+server=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+
+echo "contract.sh: schemathesis $("$venv/bin/schemathesis" --version | awk '{print $NF}') against http://127.0.0.1:$port/openapi.yaml (seed $seed, $examples examples per operation)"
+"$venv/bin/schemathesis" --config-file "$here/scripts/contract/schemathesis.toml" run "http://127.0.0.1:$port/openapi.yaml" \
+  --checks all --seed "$seed" --max-examples "$examples" --generation-deterministic \
+  --phases examples,fuzzing,stateful \
+  --header "Authorization: Bearer $token" --request-timeout 30 --workers 2 \
+  --report junit --report-junit-path "$here/.build/contract-junit.xml" "$@"
