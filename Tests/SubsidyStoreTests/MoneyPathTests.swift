@@ -353,4 +353,68 @@ struct MoneyPathTests {
                 """) == 0)
         }
     }
+
+    @Test("8 concurrent approvals over overlapping firms and years: no cap exceeded, checked by SQL over the journal", arguments: 0..<2)
+    func concurrentApprovalsAcrossYears(round: Int) async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            let store = fixture.store
+            // 新易贷·投联贷 for A (2.0 % of 1,000,000.00 = 20,000.00 over the loan's life) and
+            // 新易贷·惠业 for B (1.5 % of 800,000.00 = 12,000.00); each paid 15,000.00 in 2024 and
+            // again in 2025, so either year alone would take most of its loan's cap.
+            try await client.query(
+                """
+                WITH l AS (INSERT INTO loans (bank_code, loan_no, firm_uscc, program, tier, principal_fen, start_date, maturity_date)
+                           VALUES ('ICBC', 'X-A', \(firmA), 'xinyidai', 'touliandai', 100000000, '2024-04-01', '2027-04-01'),
+                                  ('CMBC', 'X-B', \(firmB), 'xinyidai', 'huiye', 80000000, '2024-04-01', '2027-04-01') RETURNING id)
+                INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
+                SELECT id, date '2024-04-01', date '2024-10-01', 80000000, 1500000, date '2024-10-01' FROM l
+                UNION ALL SELECT id, date '2025-01-01', date '2025-07-01', 80000000, 1500000, date '2025-07-01' FROM l
+                """, logger: logger)
+            for year in [2024, 2025] {
+                try await store.setBudget(program: .xinyidai, year: year, amount: money("1000000.00"), source: "test", by: TestDatabase.admin)
+            }
+            var ids: [Int64] = []
+            for (year, district) in [(2024, nil), (2025, nil), (2024, "高新区"), (2025, "高新区"), (2024, "锦江区"), (2025, "锦江区"), (2024, nil), (2025, nil)] as [(Int, String?)] {
+                let id = try await store.create(program: .xinyidai, year: year, district: district, by: fixture.clerk)
+                _ = try await store.compute(id, by: fixture.clerk)
+                _ = try await store.submit(id, by: fixture.clerk, today: day("2025-09-26"))
+                ids.append(id)
+            }
+            if round == 1 { ids.reverse() }
+            let approved = await withTaskGroup(of: Bool.self) { group in
+                for id in ids {
+                    group.addTask {
+                        do {
+                            _ = try await store.approve(id, by: fixture.approver, today: day("2025-10-11"))
+                            return true
+                        } catch let error as BatchError {
+                            switch error {
+                            case .stale, .staleCap, .capExceeded: return false
+                            default:
+                                Issue.record("unexpected refusal: \(error)")
+                                return false
+                            }
+                        } catch {
+                            Issue.record("unexpected error: \(error)")
+                            return false
+                        }
+                    }
+                }
+                return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(approved >= 1)
+            // Over the journal: what each firm's payable was credited never exceeds its loan's
+            // lifetime cap (A 20,000.00, B 12,000.00), and equals what the granted lines say.
+            #expect(try await credited(client, firmA) <= money("20000.00"))
+            #expect(try await credited(client, firmB) <= money("12000.00"))
+            #expect(try await count(client, "SELECT coalesce(sum(amount_fen), 0)::int FROM granted_items WHERE cap_key = 'loan:ICBC/X-A'") <= 2_000_000)
+            #expect(try await count(client, "SELECT coalesce(sum(amount_fen), 0)::int FROM granted_items WHERE cap_key = 'loan:CMBC/X-B'") <= 1_200_000)
+            for firm in [firmA, firmB] {
+                let granted = try await count(client, "SELECT coalesce(sum(amount_fen), 0)::int FROM granted_lines WHERE recipient_uscc = '\(firm)'")
+                #expect(Money(fen: Int64(granted)) == (try await credited(client, firm)))
+            }
+            #expect(try await Ledger(logger: logger).verify(client).isIntact)
+        }
+    }
 }
