@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import SubsidyReconciliation
 import SubsidyRules
 import SubsidyStore
 import SubsidyTestSupport

@@ -307,26 +307,9 @@ struct MatchState {
     /// The references an entry's texts contain: `SL` + letter + digits, searched in the text
     /// with white space removed (banks wrap and split it). A fragment shorter than a full
     /// reference counts when exactly one payment begins with it.
-    /// The reference-shaped tokens in an entry's texts: `SL` + letter + digits, read with white
-    /// space removed (banks wrap and split it).
+    /// The reference-shaped tokens in an entry's texts (`PaymentReference.scan`).
     static func tokens(in entry: StatementEntry) -> [String] {
-        let text = [entry.description, entry.reference ?? "", entry.bankReference ?? ""].joined(separator: " ")
-        let compact = Array(text.uppercased().unicodeScalars.filter { !$0.properties.isWhitespace })
-        var tokens: [String] = []
-        var index = 0
-        while index + 2 < compact.count {
-            guard compact[index] == "S", compact[index + 1] == "L", CharacterSetASCII.isAlphanumeric(compact[index + 2]),
-                compact[index + 2].value >= 65
-            else {
-                index += 1
-                continue
-            }
-            var end = index + 3
-            while end < compact.count, compact[end].value >= 48, compact[end].value <= 57 { end += 1 }
-            tokens.append(String(String.UnicodeScalarView(compact[index..<end])))
-            index = end
-        }
-        return tokens
+        PaymentReference.scan([entry.description, entry.reference ?? "", entry.bankReference ?? ""].joined(separator: " "))
     }
 
     /// The references an entry's texts contain. A fragment shorter than a full reference counts

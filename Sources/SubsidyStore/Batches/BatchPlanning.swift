@@ -1,4 +1,5 @@
 public import SubsidyRules
+public import SubsidyReconciliation
 
 /// A line a computation stores: what the engine computed for the recipient's whole program-year,
 /// what approved batches already granted it, and the difference the line pays.

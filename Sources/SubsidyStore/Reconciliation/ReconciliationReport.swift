@@ -91,6 +91,10 @@ public struct ReconciliationReport: Sendable {
             }
             report.checks = [("已支付明细 Lines paid", "\(paidCount) · \(Money(fen: paidSum).grouped)")]
         }
+        // The ledger's head as the report was made: `subsidy ledger verify --expect` checks later
+        // that nothing up to it was removed or rewritten.
+        let head = try await Ledger(logger: logger).head(client)
+        report.checks.append(("账簿校验点 Ledger head", head?.description ?? "—"))
         for try await (category, date, amount, references, party, explanation) in try await client.query(
             """
             SELECT e.category, coalesce(e.booking_date, e.value_date)::text, e.amount_fen,

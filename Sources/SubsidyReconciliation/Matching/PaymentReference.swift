@@ -31,4 +31,23 @@ public enum PaymentReference {
         }
         return (10 - sum % 10) % 10
     }
+
+    /// The reference-shaped tokens in a text: `SL`, a program letter, then digits, read with white
+    /// space removed (banks wrap and split it). Made here and read here, so the two cannot differ.
+    public static func scan(_ text: String) -> [String] {
+        let compact = Array(text.uppercased().unicodeScalars.filter { !$0.properties.isWhitespace })
+        var tokens: [String] = []
+        var index = 0
+        while index + 2 < compact.count {
+            guard compact[index] == "S", compact[index + 1] == "L", compact[index + 2].value >= 65, compact[index + 2].value <= 90 else {
+                index += 1
+                continue
+            }
+            var end = index + 3
+            while end < compact.count, compact[end].value >= 48, compact[end].value <= 57 { end += 1 }
+            tokens.append(String(String.UnicodeScalarView(compact[index..<end])))
+            index = end
+        }
+        return tokens
+    }
 }
