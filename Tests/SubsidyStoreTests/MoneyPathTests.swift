@@ -417,4 +417,21 @@ struct MoneyPathTests {
             #expect(try await Ledger(logger: logger).verify(client).isIntact)
         }
     }
+
+    @Test("6. a file holding the same statement twice imports it once instead of failing for ever")
+    func sameStatementTwiceInOneFile() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            _ = try await fixture.exportedBatch()
+            let statement = bureauStatement(number: "1", opening: "1000000,00", closing: "984930,55", on: "251013", entries: [
+                ":61:2510131013D15069,45NTRFNONREF", ":86:/REMI/SLZ2500001000022",
+            ])
+            let parsed = try StatementParser.parse(Data((statement + statement).utf8))
+            #expect(parsed.statements.count == 2)
+            let summary = try await ReconciliationStore(client: client, logger: logger).importStatements(parsed, source: "twice", by: fixture.clerk)
+            #expect(summary.statementIDs.count == 1)
+            #expect(summary.alreadyImported == 1)
+            #expect(try await count(client, "SELECT count(*)::int FROM journal_entries WHERE kind = 'payment'") == 1)
+        }
+    }
 }
