@@ -1,3 +1,4 @@
+@testable import SubsidyReconciliation
 import SubsidyRules
 @testable import SubsidyStore
 import Testing
@@ -126,5 +127,39 @@ struct BatchPlanningTests {
         #expect(files.payment.contains("1,'@evil,6222020000000001,'-bank,15069.45,SLZ2500001000014,\(Self.a)\r\n"))
         #expect(files.publicity.contains("1,'=cmd|' /C calc'!A0,"))
         #expect(files.publicity.contains("账簿校验点 Ledger head,2:\(String(repeating: "ab", count: 32))"))
+    }
+
+    @Test("reconciliation effects: payments, a return, a note and a repayment, in entry order, each entry balanced")
+    func reconciliationPlanner() {
+        let exported = CivilDate(year: 2025, month: 10, day: 10)!
+        let payments = [
+            ExpectedPayment(lineID: 11, reference: "SLZ2500001000014", payeeName: "乙", payeeAccount: "6226090000000002", amount: Money(fen: 766_389), exportedOn: exported),
+            ExpectedPayment(lineID: 12, reference: "SLZ2500001000022", payeeName: "甲", payeeAccount: "6222020000000001", amount: Money(fen: 1_506_945), exportedOn: exported),
+        ]
+        let recoveries = [ExpectedRecovery(lineID: 21, reference: "SLZ2500002000020", payerAccount: "6226090000000002", amount: Money(fen: 266_389))]
+        let owners: [Int64: ReconciliationPlanner.Owner] = [
+            11: .init(recipient: Self.b, batch: 1), 12: .init(recipient: Self.a, batch: 1), 21: .init(recipient: Self.b, batch: 2),
+        ]
+        let outcomes = [
+            EntryOutcome(entryIndex: 0, category: .matched, lineIDs: [11], rule: "reference", explanation: ""),
+            EntryOutcome(entryIndex: 1, category: .returned, lineIDs: [11], rule: "return-reference", explanation: ""),
+            EntryOutcome(entryIndex: 2, category: .suggested, lineIDs: [12], rule: "name-amount", explanation: ""),
+            EntryOutcome(entryIndex: 3, category: .repayment, lineIDs: [21], rule: "repayment-account", explanation: ""),
+            EntryOutcome(entryIndex: 4, category: .unexpected, lineIDs: [], rule: "", explanation: ""),
+        ]
+        let plan = ReconciliationPlanner.effects(outcomes, entryIDs: [101, 102, 103, 104, 105], payments: payments, recoveries: recoveries, owners: owners)
+        #expect(plan.batches == [1])
+        #expect(plan.effects.count == 4)
+        guard case .pay(101, 11, let payment) = plan.effects[0], case .returned(102, 11, _) = plan.effects[1],
+            case .note(103, 12, "suggestion") = plan.effects[2], case .repay(104, 21, let repayment) = plan.effects[3]
+        else {
+            Issue.record("effects out of order: \(plan.effects)")
+            return
+        }
+        // payable:B debited 7,663.89 against the bank; the bank debited 2,663.89 against receivable:B.
+        #expect(payment.lines.map(\.account.code) == ["payable:\(Self.b)", "bank:bureau"])
+        #expect(payment.lines.map(\.amount) == [Money(fen: 766_389), Money(fen: -766_389)])
+        #expect(repayment.lines.map(\.account.code) == ["bank:bureau", "receivable:\(Self.b)"])
+        #expect(repayment.lines.map(\.amount).sum() == .zero)
     }
 }

@@ -121,8 +121,10 @@ public struct ReconciliationStore: Sendable {
         }
         summary.entries = entries.count
         for outcome in outcomes { summary.categories[outcome.category, default: 0] += 1 }
-        try await applyEffects(outcomes, entryIDs: entryIDs, entries: entries, payments: payments, recipients: recipients, on: connection)
-        try await applyRepayments(outcomes, entryIDs: entryIDs, recoveries: recoveries, on: connection)
+        var owners = recipients.mapValues { ReconciliationPlanner.Owner(recipient: $0.recipient, batch: $0.batch) }
+        for (line, owner) in recoveries.recipients { owners[line] = ReconciliationPlanner.Owner(recipient: owner.recipient, batch: owner.batch) }
+        let plan = ReconciliationPlanner.effects(outcomes, entryIDs: entryIDs, payments: payments, recoveries: recoveries.expected, owners: owners)
+        try await apply(plan.effects, batches: plan.batches, on: connection)
         return summary
     }
 
@@ -197,75 +199,40 @@ public struct ReconciliationStore: Sendable {
         return ids
     }
 
-    /// Applies outcomes in entry order: payments are posted in runs (one ledger entry per paid
-    /// line, so that a return reverses exactly its own); a return first flushes the run.
-    func applyEffects(
-        _ outcomes: [EntryOutcome], entryIDs: [Int64], entries: [StatementEntry], payments: [ExpectedPayment],
-        recipients: [Int64: (recipient: String, batch: Int64)], on connection: PostgresConnection
-    ) async throws {
-        let byLine = Dictionary(uniqueKeysWithValues: payments.map { ($0.lineID, $0) })
-        var pendingJournal: [NewJournalEntry] = []
-        var pendingLinks: [(entry: Int64, line: Int64)] = []
+    /// Applies the planner's effects in order: payments and repayments are posted in runs (one
+    /// ledger entry per line); a return first flushes the run, then reverses its payment's entry.
+    func apply(_ effects: [ReconciliationEffect], batches: Set<Int64>, on connection: PostgresConnection) async throws {
+        var run: [(entry: Int64, line: Int64, kind: String, journal: NewJournalEntry)] = []
         var notes = (entry: [Int64](), line: [Int64](), kind: [String]())
-        var touchedBatches: Set<Int64> = []
 
         func flush() async throws {
-            guard !pendingJournal.isEmpty else { return }
-            let seqs = try await ledger.post(pendingJournal, on: connection)
+            guard !run.isEmpty else { return }
+            let seqs = try await ledger.post(run.map(\.journal), on: connection)
             try await connection.query(
                 """
                 INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq)
-                SELECT e, l, 'payment', s FROM unnest(\(pendingLinks.map(\.entry))::bigint[], \(pendingLinks.map(\.line))::bigint[], \(seqs)::bigint[]) AS t(e, l, s)
+                SELECT e, l, k, s FROM unnest(\(run.map(\.entry))::bigint[], \(run.map(\.line))::bigint[], \(run.map(\.kind))::text[], \(seqs)::bigint[])
+                     AS t(e, l, k, s)
                 """, logger: logger)
             try await connection.query(
-                "UPDATE batch_lines SET status = 'paid' WHERE id = ANY(\(pendingLinks.map(\.line))::bigint[])", logger: logger)
-            pendingJournal.removeAll()
-            pendingLinks.removeAll()
+                """
+                UPDATE batch_lines bl SET status = CASE t.k WHEN 'payment' THEN 'paid' ELSE 'repaid' END
+                FROM unnest(\(run.map(\.line))::bigint[], \(run.map(\.kind))::text[]) AS t(l, k) WHERE bl.id = t.l
+                """, logger: logger)
+            run.removeAll()
         }
 
-        for (index, outcome) in outcomes.enumerated() {
-            let entryID = entryIDs[index]
-            switch outcome.category {
-            case .matched:
-                for line in outcome.lineIDs {
-                    guard let payment = byLine[line], let owner = recipients[line] else { continue }
-                    touchedBatches.insert(owner.batch)
-                    pendingJournal.append(NewJournalEntry(
-                        kind: .payment, memo: "paid \(payment.reference) (statement entry \(entryID))", batchID: owner.batch, lines: [
-                            LedgerLine(.payable(owner.recipient), payment.amount), LedgerLine(.bureauBank, Money(fen: -payment.amount.fen)),
-                        ]))
-                    pendingLinks.append((entryID, line))
-                }
-            case .returned:
+        for effect in effects {
+            switch effect {
+            case .pay(let entry, let line, let journal): run.append((entry, line, "payment", journal))
+            case .repay(let entry, let line, let journal): run.append((entry, line, "repayment", journal))
+            case .note(let entry, let line, let kind):
+                notes.entry.append(entry)
+                notes.line.append(line)
+                notes.kind.append(kind)
+            case .returned(let entry, let line, let memo):
                 try await flush()
-                for line in outcome.lineIDs {
-                    guard let owner = recipients[line] else { continue }
-                    touchedBatches.insert(owner.batch)
-                    var paymentSeq: Int64?
-                    for try await seq in try await connection.query(
-                        "SELECT journal_seq FROM entry_lines WHERE batch_line_id = \(line) AND kind = 'payment' AND returned_by IS NULL", logger: logger
-                    ).decode(Int64?.self) {
-                        paymentSeq = seq
-                    }
-                    guard let paymentSeq else { continue }
-                    let reversal = try await ledger.reverse(
-                        paymentSeq, memo: "returned (退汇) \(byLine[line]?.reference ?? "") (statement entry \(entryID))", createdBy: nil, on: connection)
-                    try await connection.query(
-                        "UPDATE entry_lines SET returned_by = \(entryID) WHERE batch_line_id = \(line) AND kind = 'payment' AND returned_by IS NULL",
-                        logger: logger)
-                    try await connection.query(
-                        "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq) VALUES (\(entryID), \(line), 'return', \(reversal))",
-                        logger: logger)
-                    try await connection.query("UPDATE batch_lines SET status = 'returned' WHERE id = \(line)", logger: logger)
-                }
-            case .suggested, .mismatch, .duplicate:
-                for line in outcome.lineIDs {
-                    notes.entry.append(entryID)
-                    notes.line.append(line)
-                    notes.kind.append(outcome.category == .suggested ? "suggestion" : outcome.category.rawValue)
-                }
-            case .unexpected, .other, .repayment:
-                break
+                try await reverseReturnedPayment(entry: entry, line: line, memo: memo, on: connection)
             }
         }
         try await flush()
@@ -275,13 +242,31 @@ public struct ReconciliationStore: Sendable {
             SELECT e, l, k FROM unnest(\(notes.entry)::bigint[], \(notes.line)::bigint[], \(notes.kind)::text[]) AS t(e, l, k)
             ON CONFLICT DO NOTHING
             """, logger: logger)
-        // A batch whose payable lines are all paid is paid; one with a returned line is open again.
+        // Settle (exported → paid) a batch whose payable lines are all paid; reopen (paid →
+        // exported) one with a returned line — the lifecycle's settle and reopen, guarded.
         try await connection.query(
             """
-            UPDATE batches b SET state = CASE WHEN EXISTS (SELECT 1 FROM batch_lines l WHERE l.batch_id = b.id AND l.amount_fen > 0
-                                                           AND l.status IN ('active', 'returned')) THEN 'exported' ELSE 'paid' END
-            WHERE b.id = ANY(\(Array(touchedBatches))::bigint[]) AND b.state IN ('exported', 'paid')
+            UPDATE batches b SET state = CASE WHEN EXISTS (SELECT 1 FROM payable_lines p WHERE p.batch_id = b.id AND p.open) THEN 'exported' ELSE 'paid' END
+            WHERE b.id = ANY(\(Array(batches))::bigint[])
+              AND b.state = ANY(\(BatchLifecycle.allowedNames(.settle) + BatchLifecycle.allowedNames(.reopen)))
             """, logger: logger)
+    }
+
+    /// The reversal of a returned line's payment entry, linked to the return.
+    func reverseReturnedPayment(entry: Int64, line: Int64, memo: String, on connection: PostgresConnection) async throws {
+        var paymentSeq: Int64?
+        for try await seq in try await connection.query(
+            "SELECT journal_seq FROM entry_lines WHERE batch_line_id = \(line) AND kind = 'payment' AND returned_by IS NULL", logger: logger
+        ).decode(Int64?.self) {
+            paymentSeq = seq
+        }
+        guard let paymentSeq else { return }
+        let reversal = try await ledger.reverse(paymentSeq, memo: memo, createdBy: nil, on: connection)
+        try await connection.query(
+            "UPDATE entry_lines SET returned_by = \(entry) WHERE batch_line_id = \(line) AND kind = 'payment' AND returned_by IS NULL", logger: logger)
+        try await connection.query(
+            "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq) VALUES (\(entry), \(line), 'return', \(reversal))", logger: logger)
+        try await connection.query("UPDATE batch_lines SET status = 'returned' WHERE id = \(line)", logger: logger)
     }
 }
 

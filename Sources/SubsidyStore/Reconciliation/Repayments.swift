@@ -27,28 +27,4 @@ extension ReconciliationStore {
         }
         return result
     }
-
-    func applyRepayments(_ outcomes: [EntryOutcome], entryIDs: [Int64], recoveries: ExpectedRecoveries, on connection: PostgresConnection) async throws {
-        let owed = Dictionary(uniqueKeysWithValues: recoveries.expected.map { ($0.lineID, $0) })
-        var journal: [NewJournalEntry] = []
-        var links: [(entry: Int64, line: Int64)] = []
-        for (index, outcome) in outcomes.enumerated() where outcome.category == .repayment {
-            for line in outcome.lineIDs {
-                guard let recovery = owed[line], let owner = recoveries.recipients[line] else { continue }
-                journal.append(NewJournalEntry(
-                    kind: .payment, memo: "repaid (退回) \(recovery.reference) (statement entry \(entryIDs[index]))", batchID: owner.batch,
-                    lines: [LedgerLine(.bureauBank, recovery.amount), LedgerLine(.receivable(owner.recipient), Money(fen: -recovery.amount.fen))]))
-                links.append((entryIDs[index], line))
-            }
-        }
-        guard !journal.isEmpty else { return }
-        let seqs = try await ledger.post(journal, on: connection)
-        try await connection.query(
-            """
-            INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq)
-            SELECT e, l, 'repayment', s FROM unnest(\(links.map(\.entry))::bigint[], \(links.map(\.line))::bigint[], \(seqs)::bigint[]) AS t(e, l, s)
-            """, logger: logger)
-        try await connection.query(
-            "UPDATE batch_lines SET status = 'repaid' WHERE id = ANY(\(links.map(\.line))::bigint[]) AND status = 'active'", logger: logger)
-    }
 }
