@@ -321,6 +321,11 @@ extension BatchCommand {
             abstract: "Correct a payee frozen at approval: a clerk requests, a different approver applies or rejects.",
             subcommands: [Request.self, Apply.self, Reject.self])
 
+        static func decide(_ options: DatabaseOptions, _ who: UserOptions, _ correction: Int64, apply: Bool) async throws {
+            try await BatchCommand.act(options, who) { store, user in try await store.decidePayeeCorrection(correction, apply: apply, by: user) }
+            print("payee correction \(correction) \(apply ? "applied" : "rejected")")
+        }
+
         struct Request: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Request a new payee account for a line not yet paid (clerk).")
             @OptionGroup var options: DatabaseOptions
@@ -347,11 +352,7 @@ extension BatchCommand {
             @OptionGroup var who: UserOptions
             @Argument var correction: Int64
 
-            func run() async throws {
-                let correction = self.correction
-                try await BatchCommand.act(options, who) { store, user in try await store.decidePayeeCorrection(correction, apply: true, by: user) }
-                print("payee correction \(correction) applied")
-            }
+            func run() async throws { try await Payee.decide(options, who, correction, apply: true) }
         }
 
         struct Reject: AsyncParsableCommand {
@@ -360,11 +361,7 @@ extension BatchCommand {
             @OptionGroup var who: UserOptions
             @Argument var correction: Int64
 
-            func run() async throws {
-                let correction = self.correction
-                try await BatchCommand.act(options, who) { store, user in try await store.decidePayeeCorrection(correction, apply: false, by: user) }
-                print("payee correction \(correction) rejected")
-            }
+            func run() async throws { try await Payee.decide(options, who, correction, apply: false) }
         }
     }
 }

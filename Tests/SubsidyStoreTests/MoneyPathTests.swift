@@ -13,6 +13,32 @@ import Testing
 struct MoneyPathTests {
     let logger = TestDatabase.logger
 
+    /// Approves every batch at once; counts those approved. Losers must be refused for a reason
+    /// a person can act on (stale, a cap), nothing else.
+    static func approveConcurrently(_ ids: [Int64], _ fixture: BatchFixture, today: String) async -> Int {
+        await withTaskGroup(of: Bool.self) { group in
+            for id in ids {
+                group.addTask {
+                    do {
+                        _ = try await fixture.store.approve(id, by: fixture.approver, today: day(today))
+                        return true
+                    } catch let error as BatchError {
+                        switch error {
+                        case .stale, .staleCap, .capExceeded: return false
+                        default:
+                            Issue.record("unexpected refusal: \(error)")
+                            return false
+                        }
+                    } catch {
+                        Issue.record("unexpected error: \(error)")
+                        return false
+                    }
+                }
+            }
+            return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+    }
+
     /// Accrual entries posted for `batch`.
     func accruals(_ client: PostgresClient, batch: Int64) async throws -> Int {
         try await count(client, "SELECT count(*)::int FROM journal_entries WHERE kind = 'accrual' AND batch_id = \(batch)")
@@ -54,9 +80,7 @@ struct MoneyPathTests {
         try await TestDatabase.withFresh { client, _ in
             let fixture = try await BatchFixture.make(client)
             let store = fixture.store
-            let id = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
-            _ = try await store.compute(id, by: fixture.clerk)
-            _ = try await store.submit(id, by: fixture.clerk, today: day("2025-09-26"))
+            let id = try await fixture.batchInPublicity()
             async let approved: Bool = { (try? await store.approve(id, by: fixture.approver, today: day("2025-10-11"))) != nil }()
             if round % 2 == 1 { try await Task.sleep(for: .milliseconds(5)) }
             async let computed: Bool = { (try? await store.compute(id, by: fixture.clerk)) != nil }()
@@ -85,9 +109,7 @@ struct MoneyPathTests {
         try await TestDatabase.withFresh { client, _ in
             let fixture = try await BatchFixture.make(client)
             let store = fixture.store
-            let id = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
-            _ = try await store.compute(id, by: fixture.clerk)
-            _ = try await store.submit(id, by: fixture.clerk, today: day("2025-09-26"))
+            let id = try await fixture.batchInPublicity()
             async let approved: Bool = { (try? await store.approve(id, by: fixture.approver, today: day("2025-10-11"))) != nil }()
             if round % 2 == 1 { try await Task.sleep(for: .milliseconds(5)) }
             async let cancelled: Bool = { (try? await store.cancel(id, by: fixture.clerk, reason: "race")) != nil }()
@@ -382,27 +404,7 @@ struct MoneyPathTests {
                 ids.append(id)
             }
             if round == 1 { ids.reverse() }
-            let approved = await withTaskGroup(of: Bool.self) { group in
-                for id in ids {
-                    group.addTask {
-                        do {
-                            _ = try await store.approve(id, by: fixture.approver, today: day("2025-10-11"))
-                            return true
-                        } catch let error as BatchError {
-                            switch error {
-                            case .stale, .staleCap, .capExceeded: return false
-                            default:
-                                Issue.record("unexpected refusal: \(error)")
-                                return false
-                            }
-                        } catch {
-                            Issue.record("unexpected error: \(error)")
-                            return false
-                        }
-                    }
-                }
-                return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
-            }
+            let approved = await Self.approveConcurrently(ids, fixture, today: "2025-10-11")
             #expect(approved >= 1)
             // Over the journal: what each firm's payable was credited never exceeds its loan's
             // lifetime cap (A 20,000.00, B 12,000.00), and equals what the granted lines say.
