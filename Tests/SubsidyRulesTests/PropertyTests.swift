@@ -44,7 +44,7 @@ struct RandomRequest {
         let lo = CivilDate(year: 2024, month: 1, day: 1)!.dayNumber
         let hi = CivilDate(year: 2026, month: 3, day: 10)!.dayNumber
         // Caps scaled to each program's award sizes, so that they bind in a good share of cases.
-        let capTop: Int64 = ["zhuangda": 30_000_00, "xinyidai": 300_000_00, "equity": 900_000_00, "fund": 150_000_00][program] ?? 30_000_00
+        let capTop: Int64 = ["zhuangda": 30_000_00, "xinyidai": 300_000_00, "equity": 800_000_00, "fund": 150_000_00][program] ?? 30_000_00
         let capFen = Int64.random(in: 100_00...capTop, using: &rng)
         let cap = Money(fen: capFen).plain
         var firmsJSON: [String] = []

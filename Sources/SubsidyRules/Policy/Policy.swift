@@ -164,12 +164,27 @@ public struct ResolvedPolicy: Sendable {
             }
             return value
         }
-        func money(_ key: String) throws(InputError) -> Money { try Money.parse(try text(key), field: field(key)) }
+        func money(_ key: String, atMost maxKey: String? = nil) throws(InputError) -> Money {
+            let value = try Money.parse(try text(key), field: field(key))
+            if let maxKey {
+                let max = try Money.parse(try text(maxKey), field: field(maxKey))
+                guard value <= max else {
+                    throw InputError(field: field(key), message: "\(value.plain) is above the policy's ceiling of \(max.plain) (\(clauses[maxKey] ?? maxKey))")
+                }
+            }
+            return value
+        }
         func date(_ key: String) throws(InputError) -> CivilDate { try CivilDate.parse(try text(key), field: field(key)) }
-        func integer(_ key: String, in range: ClosedRange<Int>) throws(InputError) -> Int {
+        func integer(_ key: String, in range: ClosedRange<Int>, atMost maxKey: String? = nil) throws(InputError) -> Int {
             let raw = try text(key)
             guard let value = Int(raw), range.contains(value) else {
                 throw InputError(field: field(key), message: "\"\(raw)\" must be a whole number in \(range.lowerBound)…\(range.upperBound)")
+            }
+            if let maxKey {
+                let max = try integer(maxKey, in: range)
+                guard value <= max else {
+                    throw InputError(field: field(key), message: "\(value) is above the policy's ceiling of \(max) (\(clauses[maxKey] ?? maxKey))")
+                }
             }
             return value
         }
@@ -186,7 +201,7 @@ public struct ResolvedPolicy: Sendable {
         qualificationTermYears = try integer("common.qualificationTermYears", in: 1...10)
 
         zhuangdaRatio = try rate("zhuangda.ratio", atMost: "zhuangda.ratioMax")
-        zhuangdaFirmCap = try money("zhuangda.firmCap")
+        zhuangdaFirmCap = try money("zhuangda.firmCap", atMost: "zhuangda.firmCapMax")
         let reference = try text("zhuangda.lprReference")
         guard let lprReference = LPRReference(rawValue: reference) else {
             throw InputError(field: field("zhuangda.lprReference"), message: "\"\(reference)\" must be loanStart or daily")
@@ -198,16 +213,16 @@ public struct ResolvedPolicy: Sendable {
             tiers[tier.rawValue] = try rate("xinyidai.tiers.\(tier.rawValue)", atMost: "xinyidai.tierMax")
         }
         self.tiers = tiers
-        creditLine = try money("xinyidai.creditLine")
-        xinyidaiFirmCap = try money("xinyidai.firmCap")
+        creditLine = try money("xinyidai.creditLine", atMost: "xinyidai.creditLineMax")
+        xinyidaiFirmCap = try money("xinyidai.firmCap", atMost: "xinyidai.firmCapMax")
 
         equityRate = try rate("equity.rate", atMost: "equity.rateMax")
-        equityPairCap = try money("equity.pairCap")
-        equityInvestorCap = try money("equity.investorCap")
+        equityPairCap = try money("equity.pairCap", atMost: "equity.pairCapMax")
+        equityInvestorCap = try money("equity.investorCap", atMost: "equity.investorCapMax")
 
         fundRate = try rate("fund.rate", atMost: "fund.rateMax")
-        fundPairCap = try money("fund.pairCap")
-        fundRecognitionYears = try integer("fund.recognitionYears", in: 1...10)
+        fundPairCap = try money("fund.pairCap", atMost: "fund.pairCapMax")
+        fundRecognitionYears = try integer("fund.recognitionYears", in: 1...10, atMost: "fund.recognitionYearsMax")
 
         let payee = try text("guarantee.payee")
         guard let guaranteePayee = GuaranteePayee(rawValue: payee) else {
