@@ -31,6 +31,10 @@ struct InvalidInputTests {
         (#""year": 2025"#, #""year": "2025""#, "year"),
         (#""product": "zhuangda""#, #""product": "xinyidai:gold""#, "loans[0].product"),
         (#""level": "specialized", "from": "2024-03-01", "to": "2027-02-28" } ],"#, #""level": "expert", "from": "2024-03-01", "to": "2027-02-28" } ],"#, "firms[0].qualifications[0].level"),
+        // 科技和创新型中小企业 is recorded as `innovative`; any other spelling is refused (RULES §10).
+        (#""level": "specialized", "from": "2024-03-01", "to": "2027-02-28" } ],"#, #""level": "tech_innovative", "from": "2024-03-01", "to": "2027-02-28" } ],"#, "firms[0].qualifications[0].level"),
+        (#""level": "specialized", "from": "2024-03-01", "to": "2027-02-28" } ],"#, #""level": "Innovative", "from": "2024-03-01", "to": "2027-02-28" } ],"#, "firms[0].qualifications[0].level"),
+        (#""firmCap": "800000.00""#, #""firmCap": "900000.00""#, "policy.firmCap"),
         (#""level": "city""#, #""level": "county""#, "loans[0].otherSubsidies[0].level"),
         (#""stage": "early""#, #""stage": "angel""#, "investments[0].stage"),
         (#""kind": "equity""#, #""kind": "loan""#, "investments[0].kind"),

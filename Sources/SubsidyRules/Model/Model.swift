@@ -35,11 +35,12 @@ public enum QualificationLevel: String, CaseIterable, Sendable {
     /// 国家专精特新"小巨人".
     case littleGiant = "little_giant"
 
-    /// Reads a level; `tech_innovative` is accepted as the 2026 name of `innovative`.
+    /// Reads a level: exactly `innovative`, `specialized` or `little_giant` (RULES §10). 科技和创新型
+    /// 中小企业, the 2026 name of 创新型中小企业, is the same level and is recorded as `innovative`.
     public static func parse(_ text: String, field: String) throws(InputError) -> QualificationLevel {
-        if text == "tech_innovative" { return .innovative }
         guard let level = QualificationLevel(rawValue: text) else {
-            throw InputError(field: field, message: "unknown qualification level \"\(text)\": expected innovative, specialized or little_giant")
+            throw InputError(field: field, message: "unknown qualification level \"\(text)\": expected innovative (创新型中小企业, "
+                + "also 科技和创新型中小企业 from 2026-04-01), specialized or little_giant")
         }
         return level
     }
