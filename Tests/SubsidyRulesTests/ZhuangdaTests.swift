@@ -140,6 +140,14 @@ struct ZhuangdaTests {
             .replacingOccurrences(of: #""program": "zhuangda","#, with: #""program": "zhuangda", "# + own)
         // 5,000,000.00 × 2.90 % × 31 / 360 = 12,486.111 → 12,486.11; min with 36,944.44; × 50 % = 6,243.055 → 6,243.06
         #expect(try compute(withOwn).total == money("6243.06"))
+        // A supplied table ending with the 2026-02 fixing, and a loan starting in June: the error
+        // names 2026-03, the first month not covered, not June (RULES §10).
+        let table = #""lpr": [ { "published": "2026-01-20", "oneYear": "3.00", "fiveYear": "3.50" }, { "published": "2026-02-24", "oneYear": "3.00", "fiveYear": "3.50" } ], "#
+        let june = request(start: "2026-06-22", maturity: "2027-06-21", from: "2026-06-22", to: "2026-07-22", paidOn: "2026-07-22", year: 2026)
+            .replacingOccurrences(of: #""program": "zhuangda","#, with: #""program": "zhuangda", "# + table)
+        let refusedJune = try #require(refusal(june))
+        #expect(refusedJune.message.contains("2026-03"), "\(refusedJune.message)")
+        #expect(!refusedJune.message.contains("2026-06 fixing"), "\(refusedJune.message)")
     }
 
     @Test("other-level subsidies on the loan reduce it (就高不就低), never below zero")

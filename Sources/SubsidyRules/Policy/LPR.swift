@@ -81,9 +81,9 @@ public struct LPRTable: Sendable {
         let first = fixings[0].published
         if day < first { throw LPRCoverageError(day: day, missingMonth: nil, firstFixing: first) }
         if day >= coverageEnd {
-            // The missing month is the one whose fixing would cover `day`: the month of `day`
-            // from its 20th on, else the month before.
-            let missing = day.day >= 20 ? day : day.dayOfMonth(1, monthsLater: -1)
+            // The first month not covered (RULES §10): the one after the newest fixing, whose
+            // fixing would begin coverage on its 20th — never a later month, whatever `day` is.
+            let missing = coverageEnd
             throw LPRCoverageError(day: day, missingMonth: missing.monthText, firstFixing: first)
         }
     }
