@@ -210,6 +210,35 @@ struct GuaranteeTests {
         #expect(toGuarantor.total == money("25277.78"))
     }
 
+    @Test("paid to the guarantor, the cap stays per guaranteed firm and year; the guarantor gets the sum, firm by firm")
+    func guarantorCapPerFirm() throws {
+        let guarantor = "91440101MA5CJQ4N59"
+        // Each: 50,000,000.00 for 360 days, fee 1,000,000.00 → ceiling 500,000.00 → offset 250,000.00 → 200,000.00 under its firm's cap.
+        func big(_ id: String, _ firm: String) -> String {
+            """
+            { "id": "\(id)", "firm": "\(firm)", "guarantor": "\(guarantor)", "principal": "50000000.00",
+              "from": "2025-01-01", "to": "2025-12-27", "fee": "1000000.00", "paidOn": "2025-01-02" }
+            """
+        }
+        let both = """
+            { "program": "guarantee", "year": 2025, "policy": { "payee": "guarantor" },
+              "firms": [ \(firmJSON(firmA)), \(firmJSON(firmB, awarded: #""guarantee": "150000.00""#)) ],
+              "guarantees": [ \(big("G-A", firmA)), \(big("G-B", firmB)), \(big("G-A2", firmA)) ] }
+            """
+        let result = try compute(both)
+        // A: 250,000.00 + 250,000.00 asked, 200,000.00 cap → G-A 200,000.00, G-A2 0.00.
+        // B: 150,000.00 received earlier this year → 50,000.00 left → G-B 50,000.00.
+        // The guarantor: 200,000.00 + 50,000.00 = 250,000.00 (not one 200,000.00 cap for all of it).
+        #expect(result.awards.map(\.recipient) == [guarantor])
+        #expect(result.total == money("250000.00"))
+        #expect(result.item("G-A")?.amount == money("200000.00"))
+        #expect(result.item("G-A2")?.amount == money("0.00"))
+        #expect(result.item("G-B")?.amount == money("50000.00"))
+        let perFirm = result.awards[0].explanation.filter { $0.rule == "guarantee.perFirm" }
+        #expect(perFirm.map(\.amount) == [money("50000.00"), money("200000.00")])  // firms in text order: B (…0728319549) before A
+        #expect(perFirm[0].text.contains(firmB) && perFirm[1].text.contains(firmA))
+    }
+
     @Test("a firm not qualified on the payment day, another year or an empty period is excluded")
     func exclusions() throws {
         let result = try compute(request([

@@ -32,6 +32,9 @@ struct Candidate {
     var amount: Money
     var steps: [ExplanationStep]
     var records: [String] = []
+    /// Whose per-firm cap the item counts against when that is not the recipient: a guarantee
+    /// paid to the guarantor stays under the guaranteed firm's cap (RULES §10).
+    var capFirm: String? = nil
 }
 
 /// Clauses cited in explanations.
@@ -99,9 +102,13 @@ struct EngineContext {
         var awards: [Award] = []
         for recipient in recipients.sorted(by: textOrder) {
             let items = (byRecipient[recipient] ?? []).sorted { servesBefore($0, $1) }
-            let earlier = request.firms[recipient]?.awarded[program] ?? .zero
-            var award = CapAllocator.allocate(
-                items, recipient: recipient, cap: cap, awardedEarlier: earlier, program: program, clause: capClause)
+            var award: Award
+            if items.contains(where: { $0.capFirm != nil }) {
+                award = CapAllocator.allocateByFirm(items, recipient: recipient, cap: cap, request: request, program: program, clause: capClause)
+            } else {
+                let earlier = request.firms[recipient]?.awarded[program] ?? .zero
+                award = CapAllocator.allocate(items, recipient: recipient, cap: cap, awardedEarlier: earlier, program: program, clause: capClause)
+            }
             award.recipientName = request.firms[recipient]?.name ?? ""
             if award.items.isEmpty {
                 let left = (excludedByRecipient[recipient] ?? []).sorted { textOrder($0.id, $1.id) }
@@ -137,6 +144,33 @@ struct ExclusionReason {
 /// Serves a recipient's items against its cap in the §9 order: the item at the boundary gets
 /// what is left and later ones get 0.00, each with the reason.
 enum CapAllocator {
+    /// A recipient paid for several firms' items (the guarantor): each firm's items are capped by
+    /// that firm's cap less what that firm received earlier this year, and the recipient gets
+    /// the sum; the explanation names the firm each part belongs to.
+    static func allocateByFirm(
+        _ items: [Candidate], recipient: String, cap: Money?, request: CalculationRequest, program: Program, clause: String
+    ) -> Award {
+        var byFirm: [String: [Candidate]] = [:]
+        for item in items { byFirm[item.capFirm ?? recipient, default: []].append(item) }
+        var explanation: [ExplanationStep] = []
+        var parts: [String: AwardItem] = [:]
+        for firm in byFirm.keys.sorted(by: textOrder) {
+            let part = allocate(
+                byFirm[firm]!, recipient: firm, cap: cap, awardedEarlier: request.firms[firm]?.awarded[program] ?? .zero,
+                program: program, clause: clause)
+            let name = request.firms[firm]?.name ?? ""
+            explanation.append(ExplanationStep(
+                rule: "\(program.rawValue).perFirm", clause: clause,
+                text: "for firm \(firm)\(name.isEmpty ? "" : " \(name)"): \(part.items.count) item(s), \(part.amount.grouped) within its own cap",
+                amount: part.amount, inputs: [KeyValue("firm", firm)]))
+            explanation.append(contentsOf: part.explanation)
+            for item in part.items { parts[item.id] = item }
+        }
+        // Items keep the §9 order across firms.
+        let awardItems = items.compactMap { parts[$0.id] }
+        return Award(recipient: recipient, recipientName: "", amount: awardItems.map(\.amount).sum(), items: awardItems, explanation: explanation)
+    }
+
     static func allocate(
         _ items: [Candidate], recipient: String, cap: Money?, awardedEarlier: Money, program: Program, clause: String
     ) -> Award {

@@ -216,7 +216,8 @@ enum GuaranteeRule {
                 inputs: [KeyValue("eligibleFee", eligibleFee.plain), KeyValue("ratio", policy.guaranteeOffsetRatio.text)]))
             offset = ClosingClause.reduce(offset, others: guarantee.otherSubsidies, interestPaid: nil, item: guarantee.id, steps: &steps)
             context.add(Candidate(
-                recipient: recipient, id: guarantee.id, kind: .guarantee, orderDate: guarantee.paidOn, amount: offset, steps: steps))
+                recipient: recipient, id: guarantee.id, kind: .guarantee, orderDate: guarantee.paidOn, amount: offset, steps: steps,
+                capFirm: policy.guaranteePayee == .guarantor ? guarantee.firm : nil))
         }
     }
 
