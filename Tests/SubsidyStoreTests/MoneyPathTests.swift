@@ -436,4 +436,33 @@ struct MoneyPathTests {
             #expect(try await count(client, "SELECT count(*)::int FROM journal_entries WHERE kind = 'payment'") == 1)
         }
     }
+
+    @Test("issue 10: a guarantee batch paid to the guarantor caps per guaranteed firm, as the calculator does")
+    func guarantorBatch() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            let store = fixture.store
+            let guarantor = "91440101MA5CJQ4N59"
+            // A policy version from 2025 that pays the guarantor (every other parameter as in 2024's).
+            try await fixture.asAdmin("INSERT INTO policy_versions (id, title, valid_from) VALUES ('guarantor-2025', 'test: guarantor payee', '2025-01-01')")
+            try await fixture.asAdmin("""
+                INSERT INTO policy_parameters (version_id, key, value, clause, assumption)
+                SELECT 'guarantor-2025', key, CASE WHEN key = 'guarantee.payee' THEN 'guarantor' ELSE value END, clause, assumption
+                FROM policy_parameters WHERE version_id = 'chengdu-zjtx-2024'
+                """)
+            // Each guarantee: 50,000,000.00 for 360 days, fee 1,000,000.00 → offset 250,000.00 → 200,000.00 under its firm's cap.
+            try await client.query("""
+                WITH g AS (INSERT INTO firms (uscc, name, district) VALUES (\(guarantor), '成都示例融资担保有限公司', '高新区') RETURNING uscc)
+                INSERT INTO guarantees (ref, firm_uscc, guarantor_uscc, principal_fen, period_from, period_to, fee_fen, paid_on)
+                SELECT r, f, g.uscc, 5000000000, date '2025-01-01', date '2025-12-27', 100000000, date '2025-06-30'
+                FROM g, (VALUES ('G-A', \(firmA)), ('G-B', \(firmB))) v(r, f)
+                """, logger: logger)
+            let id = try await store.create(program: .guarantee, year: 2025, district: nil, by: fixture.clerk)
+            _ = try await store.compute(id, by: fixture.clerk)
+            // 200,000.00 for A's guarantee + 200,000.00 for B's = 400,000.00 to the guarantor (not 200,000.00 in all).
+            #expect(try await fixture.amounts(id) == [guarantor: money("400000.00")])
+            let line = try #require(try await store.lines(id).first)
+            #expect(line.explanation.contains("guarantee.perFirm"))
+        }
+    }
 }
