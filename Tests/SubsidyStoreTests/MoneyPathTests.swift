@@ -39,6 +39,17 @@ struct MoneyPathTests {
         }
     }
 
+    /// Runs two operations at once (the second a moment later when asked, so that both orders
+    /// are tried); whether each went through.
+    static func race(
+        secondLater: Bool, _ first: @escaping @Sendable () async throws -> Void, against second: @escaping @Sendable () async throws -> Void
+    ) async throws -> (Bool, Bool) {
+        async let one: Bool = { (try? await first()) != nil }()
+        if secondLater { try await Task.sleep(for: .milliseconds(5)) }
+        async let two: Bool = { (try? await second()) != nil }()
+        return await (one, two)
+    }
+
     /// Accrual entries posted for `batch`.
     func accruals(_ client: PostgresClient, batch: Int64) async throws -> Int {
         try await count(client, "SELECT count(*)::int FROM journal_entries WHERE kind = 'accrual' AND batch_id = \(batch)")
@@ -81,10 +92,11 @@ struct MoneyPathTests {
             let fixture = try await BatchFixture.make(client)
             let store = fixture.store
             let id = try await fixture.batchInPublicity()
-            async let approved: Bool = { (try? await store.approve(id, by: fixture.approver, today: day("2025-10-11"))) != nil }()
-            if round % 2 == 1 { try await Task.sleep(for: .milliseconds(5)) }
-            async let computed: Bool = { (try? await store.compute(id, by: fixture.clerk)) != nil }()
-            let (didApprove, didCompute) = await (approved, computed)
+            let (didApprove, didCompute) = try await Self.race(secondLater: round % 2 == 1) {
+                _ = try await store.approve(id, by: fixture.approver, today: day("2025-10-11"))
+            } against: {
+                _ = try await store.compute(id, by: fixture.clerk)
+            }
             let state = try await store.summary(id).state
             if didApprove {
                 // The approval stands: a compute after it was refused and changed nothing.
@@ -110,10 +122,11 @@ struct MoneyPathTests {
             let fixture = try await BatchFixture.make(client)
             let store = fixture.store
             let id = try await fixture.batchInPublicity()
-            async let approved: Bool = { (try? await store.approve(id, by: fixture.approver, today: day("2025-10-11"))) != nil }()
-            if round % 2 == 1 { try await Task.sleep(for: .milliseconds(5)) }
-            async let cancelled: Bool = { (try? await store.cancel(id, by: fixture.clerk, reason: "race")) != nil }()
-            let (didApprove, didCancel) = await (approved, cancelled)
+            let (didApprove, didCancel) = try await Self.race(secondLater: round % 2 == 1) {
+                _ = try await store.approve(id, by: fixture.approver, today: day("2025-10-11"))
+            } against: {
+                try await store.cancel(id, by: fixture.clerk, reason: "race")
+            }
             #expect(didApprove != didCancel, "exactly one of them happens")
             let state = try await store.summary(id).state
             #expect(state == (didApprove ? .approved : .cancelled))

@@ -13,6 +13,8 @@ public enum Camt053Parser {
         var attributes: [String: String]
         var text = ""
         var children: [Node] = []
+        /// Whether a child element was ever opened here (entries are taken out as they close).
+        var hadChildren = false
         let line: Int
         weak var parent: Node?
 
@@ -83,6 +85,7 @@ public enum Camt053Parser {
             let name = elementName.split(separator: ":").last.map(String.init) ?? elementName
             let node = Node(name: name, attributes: attributes, line: parser.lineNumber, parent: stack.last)
             stack.last?.children.append(node)
+            stack.last?.hadChildren = true
             if root == nil { root = node }
             stack.append(node)
         }
@@ -120,7 +123,7 @@ public enum Camt053Parser {
             characters += string.utf8.count
             // camt.053 has no mixed content: the white space between a container's children
             // (a newline after each of a million entries) is layout, not text to keep.
-            if !node.children.isEmpty || node.name == "Stmt", string.allSatisfy(\.isWhitespace) { return }
+            if node.hadChildren, string.allSatisfy(\.isWhitespace) { return }
             guard characters <= maxCharacters, node.text.utf8.count + string.utf8.count <= StatementLimits.maxXMLTextBytes else {
                 return fail(parser, StatementError(
                     location: "line \(parser.lineNumber)", message: "more text than the file holds (entity expansion) or an element over 64 KiB: refused"))

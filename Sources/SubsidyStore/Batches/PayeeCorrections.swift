@@ -50,20 +50,20 @@ extension BatchStore {
     public func decidePayeeCorrection(_ correction: Int64, apply: Bool, by user: User) async throws {
         try UserStore.require(user, .approver)
         try await users.actingAs(user) { connection in
-            var found: (Int64, Int64, Int64, String, String, String, String)?
+            var found: (Int64, Int64, Int64, String, String, String, String, String)?
             for try await row in try await connection.query(
                 """
-                SELECT c.batch_line_id, c.requested_by, bl.batch_id, bl.status, c.new_name, c.new_account, c.new_bank
+                SELECT c.batch_line_id, c.requested_by, bl.batch_id, bl.status, c.new_name, c.new_account, c.new_bank, bl.recipient_uscc::text
                 FROM payee_corrections c JOIN batch_lines bl ON bl.id = c.batch_line_id
                 WHERE c.id = \(correction) AND c.state = 'requested' FOR UPDATE
                 """, logger: logger
-            ).decode((Int64, Int64, Int64, String, String, String, String).self) {
+            ).decode((Int64, Int64, Int64, String, String, String, String, String).self) {
                 found = row
             }
-            guard let (lineID, requestedBy, batch, status, name, account, bank) = found else { throw BatchError.noSuchCorrection(correction) }
+            guard let (lineID, requestedBy, batch, status, name, account, bank, recipient) = found else { throw BatchError.noSuchCorrection(correction) }
             guard requestedBy != user.id else { throw BatchError.sameUser(login: user.login) }
             if apply {
-                guard status == "active" || status == "returned" else { throw BatchError.linePaid(String(lineID)) }
+                guard status == "active" || status == "returned" else { throw BatchError.linePaid(recipient) }
                 try await connection.query(
                     "UPDATE batch_lines SET payee_name = \(name), payee_account = \(account), payee_bank = \(bank) WHERE id = \(lineID)", logger: logger)
             }

@@ -1,5 +1,6 @@
 public import Logging
 public import PostgresNIO
+import SubsidyReconciliation
 public import SubsidyRules
 
 /// The bureau's own disbursement accounts (专户), each held at one partner bank. A statement is
@@ -14,10 +15,9 @@ public struct DisbursementAccounts: Sendable {
         self.logger = logger
     }
 
-    /// Account numbers as banks print them, with spaces or dashes: compared by letters and digits.
-    public static func normalise(_ account: String) -> String {
-        String(account.uppercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber) })
-    }
+    /// Account numbers as banks print them, with spaces or dashes: compared as the matcher
+    /// compares payee accounts, by letters and digits.
+    public static func normalise(_ account: String) -> String { Matcher.normaliseAccount(account) }
 
     /// Registers an account (admin; audited by the database too).
     public func add(account: String, bank: String, name: String, by admin: User) async throws {

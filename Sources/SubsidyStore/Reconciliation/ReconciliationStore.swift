@@ -89,7 +89,7 @@ public struct ReconciliationStore: Sendable {
         var summary = ImportSummary(statementIDs: [], alreadyImported: parsed.statements.count - fresh.count, entries: 0, categories: [:])
         guard !fresh.isEmpty else { return summary }
 
-        let (payments, recipients) = try await expectedPayments(on: connection)
+        let (payments, paymentOwners) = try await expectedPayments(on: connection)
         let recoveries = try await expectedRecoveries(on: connection)
         let calendar = try await BatchInputLoader(client: client, logger: logger).calendar()
         let entries = fresh.flatMap { parsed.statements[$0].entries }
@@ -121,8 +121,7 @@ public struct ReconciliationStore: Sendable {
         }
         summary.entries = entries.count
         for outcome in outcomes { summary.categories[outcome.category, default: 0] += 1 }
-        var owners = recipients.mapValues { ReconciliationPlanner.Owner(recipient: $0.recipient, batch: $0.batch) }
-        for (line, owner) in recoveries.recipients { owners[line] = ReconciliationPlanner.Owner(recipient: owner.recipient, batch: owner.batch) }
+        let owners = paymentOwners.merging(recoveries.owners) { payment, _ in payment }
         let plan = ReconciliationPlanner.effects(outcomes, entryIDs: entryIDs, payments: payments, recoveries: recoveries.expected, owners: owners)
         try await apply(plan.effects, batches: plan.batches, on: connection)
         return summary
@@ -130,9 +129,9 @@ public struct ReconciliationStore: Sendable {
 
     /// Exported lines not yet paid (or returned for re-issue), and paid ones (returns and
     /// duplicates name them), with each line's recipient for the payable account.
-    func expectedPayments(on connection: PostgresConnection) async throws -> ([ExpectedPayment], [Int64: (recipient: String, batch: Int64)]) {
+    func expectedPayments(on connection: PostgresConnection) async throws -> ([ExpectedPayment], [Int64: ReconciliationPlanner.Owner]) {
         var payments: [ExpectedPayment] = []
-        var recipients: [Int64: (recipient: String, batch: Int64)] = [:]
+        var owners: [Int64: ReconciliationPlanner.Owner] = [:]
         let rows = try await connection.query(
             """
             SELECT p.id, p.payment_ref, coalesce(p.payee_name, p.recipient_name), coalesce(p.payee_account, ''), p.amount_fen,
@@ -146,9 +145,9 @@ public struct ReconciliationStore: Sendable {
             payments.append(ExpectedPayment(
                 lineID: id, reference: reference, payeeName: name, payeeAccount: account, amount: Money(fen: amount),
                 exportedOn: (try? CivilDate.parse(exported, field: "")) ?? CivilDate(dayNumber: 0), paid: paid))
-            recipients[id] = (recipient, batch)
+            owners[id] = ReconciliationPlanner.Owner(recipient: recipient, batch: batch)
         }
-        return (payments, recipients)
+        return (payments, owners)
     }
 
     /// opening = the previous statement's closing for the account; a gap or an overlap otherwise.

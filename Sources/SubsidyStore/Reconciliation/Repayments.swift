@@ -8,7 +8,7 @@ import SubsidyRules
 /// found it owes. Each repayment posts bank ↔ receivable and marks the line repaid.
 struct ExpectedRecoveries {
     var expected: [ExpectedRecovery] = []
-    var recipients: [Int64: (recipient: String, batch: Int64)] = [:]
+    var owners: [Int64: ReconciliationPlanner.Owner] = [:]
 }
 
 extension ReconciliationStore {
@@ -23,7 +23,7 @@ extension ReconciliationStore {
             """, logger: logger
         ).decode((Int64, String, String, Int64, String, Int64).self) {
             result.expected.append(ExpectedRecovery(lineID: id, reference: reference, payerAccount: account, amount: Money(fen: owedFen)))
-            result.recipients[id] = (recipient, batch)
+            result.owners[id] = ReconciliationPlanner.Owner(recipient: recipient, batch: batch)
         }
         return result
     }
