@@ -28,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
         // Pure: the subsidy rules, money and the calculator contract. Foundation only, no I/O.
@@ -67,10 +70,30 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
+        // The bureau's web application: server-rendered pages (swift-mustache templates), sessions
+        // in PostgreSQL, SpreadsheetML (.xlsx) over ZIPFoundation.
+        .target(
+            name: "SubsidyWeb",
+            dependencies: [
+                "SubsidyRules",
+                "SubsidyStore",
+                "SubsidyReconciliation",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Templates")],
+            swiftSettings: swiftSettings
+        ),
         // HTTP: Hummingbird 2 application and routes.
         .target(
             name: "SubsidyServer",
             dependencies: [
+                "SubsidyWeb",
                 "SubsidyRules",
                 "SubsidyStore",
                 "SubsidyReconciliation",
@@ -133,6 +156,21 @@ let package = Package(
                 "SubsidyStore",
                 "SubsidyTestSupport",
                 "SubsidyRules",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SubsidyWebTests",
+            dependencies: [
+                "SubsidyWeb",
+                "SubsidyTestSupport",
+                "SubsidyStore",
+                "SubsidyRules",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -7,6 +7,7 @@ import ServiceLifecycle
 import SubsidyBankAPI
 import SubsidyRules
 public import SubsidyStore
+public import SubsidyWeb
 
 /// The service's configuration, read once at the edge (environment and flags).
 public struct AppConfig: Sendable {
@@ -23,7 +24,8 @@ public struct AppConfig: Sendable {
     }
 }
 
-public typealias AppRequestContext = BasicRequestContext
+/// The server's request context: Hummingbird's basics and the peer's address (sign-in throttling).
+public typealias AppRequestContext = WebRequestContext
 
 /// The composition root: the HTTP application with the database client running as a service.
 /// Tests call it too.
@@ -33,13 +35,15 @@ public func buildApplication(config: AppConfig) async throws -> some Application
     var services: [any Service] = []
     var health: (any HealthChecking)?
     var bank: BankServices?
+    var web: WebApp?
     if let database = config.database {
         let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: logger)
         services.append(client)
         health = PostgresHealth(client: client, logger: logger)
         bank = BankServices(client: client, logger: logger)
+        web = try await WebApp(client: client, logger: logger)
     }
-    let router = try buildRouter(health: health, bank: bank)
+    let router = try buildRouter(health: health, bank: bank, web: web)
     return Application(
         router: router,
         // A connection that sends nothing for a minute (a stalled upload among them) is closed:
@@ -67,7 +71,7 @@ public struct BankServices: Sendable {
 
 /// The routes. Domain errors choose their own responses (`APIError`); the bank API's come from
 /// the OpenAPI document and answer RFC 9457 problems.
-public func buildRouter(health: (any HealthChecking)?, bank: BankServices? = nil) throws -> Router<AppRequestContext> {
+public func buildRouter(health: (any HealthChecking)?, bank: BankServices? = nil, web: WebApp? = nil) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.info))
     router.add(middleware: MethodNotAllowedMiddleware())
@@ -82,5 +86,7 @@ public func buildRouter(health: (any HealthChecking)?, bank: BankServices? = nil
             on: router,
             middlewares: [BankAPIMiddleware(tokens: BankTokens(client: bank.client, logger: bank.logger), logger: bank.logger, maxBodyBytes: bank.maxBodyBytes)])
     }
+    // The bureau's web application: sign-in, batches, reconciliation, administration, audit.
+    web?.addRoutes(to: router)
     return router
 }

@@ -13,6 +13,7 @@ struct BatchPlanningTests {
             .exclude: [.computed: .computed, .publicity: .publicity],
             .submit: [.computed: .publicity],
             .approve: [.publicity: .approved],
+            .sendBack: [.publicity: .computed],
             .export: [.approved: .exported, .exported: .exported],
             .settle: [.exported: .paid],
             .reopen: [.paid: .exported],

@@ -31,28 +31,58 @@ public enum BatchExport {
         "\u{FEFF}" + rows.map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
     }
 
-    public static func files(batch: BatchSummary, lines: [BatchLine], ledgerHead: LedgerHead?) -> (payment: String, publicity: String) {
+    /// A cell of an exported table: text stays text (19-digit account numbers, USCCs), amounts
+    /// are numbers with two decimals, counts are whole numbers.
+    public enum Cell: Sendable, Equatable {
+        case text(String)
+        case amount(Money)
+        case count(Int)
+
+        public var csvText: String {
+            switch self {
+            case .text(let text): text
+            case .amount(let money): money.plain
+            case .count(let count): String(count)
+            }
+        }
+    }
+
+    public struct Tables: Sendable {
+        public var payment: [[Cell]]
+        public var publicity: [[Cell]]
+    }
+
+    public static func tables(batch: BatchSummary, lines: [BatchLine], ledgerHead: LedgerHead?) -> Tables {
         let payable = lines.filter(isPayable)
-        var payment: [[String]] = [[
+        var payment: [[Cell]] = [[
             "序号 No.", "收款人名称 Payee", "收款账号 Account", "开户行 Bank", "金额 Amount (CNY)", "用途/附言 Reference", "统一社会信用代码 USCC",
-        ]]
+        ].map(Cell.text)]
         for (index, line) in payable.enumerated() {
             payment.append([
-                String(index + 1), line.accountName ?? line.recipientName, line.accountNo ?? "", line.accountBank ?? "",
-                line.amount.plain, line.paymentRef, line.recipient,
+                .count(index + 1), .text(line.accountName ?? line.recipientName), .text(line.accountNo ?? ""), .text(line.accountBank ?? ""),
+                .amount(line.amount), .text(line.paymentRef), .text(line.recipient),
             ])
         }
-        payment.append(["合计 Total", "", "", "", payable.map(\.amount).sum().plain, "\(payable.count) 笔 payments", ""])
-        var publicity: [[String]] = [["序号 No.", "企业名称 Firm", "统一社会信用代码 USCC", "项目 Program", "年度 Year", "金额 Amount (CNY)"]]
+        payment.append([.text("合计 Total"), .text(""), .text(""), .text(""), .amount(payable.map(\.amount).sum()), .text("\(payable.count) 笔 payments"), .text("")])
+        var publicity: [[Cell]] = [["序号 No.", "企业名称 Firm", "统一社会信用代码 USCC", "项目 Program", "年度 Year", "金额 Amount (CNY)"].map(Cell.text)]
         for (index, line) in lines.filter({ $0.status != "excluded" && $0.computed > .zero }).enumerated() {
             publicity.append([
-                String(index + 1), line.recipientName, line.recipient, "\(batch.program.chineseName) \(batch.program.rawValue)",
-                String(batch.year), line.computed.plain,
+                .count(index + 1), .text(line.recipientName), .text(line.recipient), .text("\(batch.program.chineseName) \(batch.program.rawValue)"),
+                .count(batch.year), .amount(line.computed),
             ])
         }
         // The ledger's head when the list was made: `subsidy ledger verify --expect` checks
         // later that no entry up to it was removed or rewritten.
-        publicity.append(["账簿校验点 Ledger head", ledgerHead?.description ?? "", "", "", "", ""])
-        return (csv(payment), csv(publicity))
+        publicity.append([.text("账簿校验点 Ledger head"), .text(ledgerHead?.description ?? ""), .text(""), .text(""), .text(""), .text("")])
+        return Tables(payment: payment, publicity: publicity)
+    }
+
+    public static func csv(_ table: [[Cell]]) -> String {
+        csv(table.map { $0.map(\.csvText) })
+    }
+
+    public static func files(batch: BatchSummary, lines: [BatchLine], ledgerHead: LedgerHead?) -> (payment: String, publicity: String) {
+        let tables = tables(batch: batch, lines: lines, ledgerHead: ledgerHead)
+        return (csv(tables.payment), csv(tables.publicity))
     }
 }

@@ -1,12 +1,17 @@
-import Logging
-import PostgresNIO
-import SubsidyRules
+public import Logging
+public import PostgresNIO
+public import SubsidyRules
 
 /// Reads everything a batch computation needs with one query per kind of row (never one per
 /// firm) and builds the engine's request from it.
-struct BatchInputLoader {
+public struct BatchInputLoader: Sendable {
     let client: PostgresClient
     let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
 
     static func date(_ text: String) throws -> CivilDate {
         do { return try CivilDate.parse(text, field: "database") } catch { throw BatchError.invalidInput(error) }
@@ -50,7 +55,7 @@ struct BatchInputLoader {
     }
 
     /// The policy versions kept in the database (sql/006_policy.sql and later rows).
-    func policyDocument() async throws -> PolicyDocument {
+    public func policyDocument() async throws -> PolicyDocument {
         var versions: [String: PolicyVersion] = [:]
         for try await (id, title, validFrom) in try await client.query(
             "SELECT id, title, valid_from::text FROM policy_versions", logger: logger

@@ -7,6 +7,8 @@ public enum BatchAction: String, Sendable, CaseIterable {
     case exclude
     case submit
     case approve
+    /// 退回: an approver sends a batch in 公示 back to the clerk (to recompute or exclude).
+    case sendBack = "send_back"
     case export
     /// Reconciliation found every payable line paid.
     case settle
@@ -22,6 +24,7 @@ public enum BatchAction: String, Sendable, CaseIterable {
         case .exclude: "exclude a line"
         case .submit: "submit for publicity"
         case .approve: "approve"
+        case .sendBack: "send back (only during 公示)"
         case .export: "export"
         case .settle: "mark paid"
         case .reopen: "reopen for re-issue"
@@ -39,6 +42,7 @@ public enum BatchLifecycle {
         case .exclude: [.computed, .publicity]
         case .submit: [.computed]
         case .approve: [.publicity]
+        case .sendBack: [.publicity]
         case .export: [.approved, .exported]
         case .settle: [.exported]
         case .reopen: [.paid]
@@ -56,6 +60,7 @@ public enum BatchLifecycle {
         case .exclude: state
         case .submit: .publicity
         case .approve: .approved
+        case .sendBack: .computed
         case .export: .exported
         case .settle: .paid
         case .reopen: .exported

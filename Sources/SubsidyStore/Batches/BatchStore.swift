@@ -354,6 +354,26 @@ public struct BatchStore: Sendable {
         return try await summary(id)
     }
 
+    /// 退回: an approver returns a batch in 公示 to the clerk with a written reason; never the
+    /// user who computed it (the same four eyes as approval). 公示 ends; the clerk recomputes or
+    /// excludes and submits again.
+    public func sendBack(_ id: Int64, by user: User, reason: String) async throws {
+        try UserStore.require(user, .approver)
+        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw BatchError.invalidInput(InputError(field: "reason", message: "a written reason is required")) }
+        try await users.actingAs(user) { connection in
+            let locked = try await lock(id, on: connection)
+            _ = try BatchLifecycle.next(from: locked.state, .sendBack, batch: id)
+            guard locked.computedBy != user.id else { throw BatchError.sameUser(login: user.login) }
+            try await expectWritten(try await connection.query(
+                """
+                UPDATE batches SET state = 'computed', publicity_from = NULL, publicity_until = NULL
+                WHERE id = \(id) AND state = ANY(\(BatchLifecycle.allowedNames(.sendBack))) RETURNING id
+                """, logger: logger), batch: id, action: .sendBack)
+            try await audit(user, "batch.send_back", batch: id, ["reason": trimmed], on: connection)
+        }
+    }
+
     public func cancel(_ id: Int64, by user: User, reason: String) async throws {
         try UserStore.require(user, .clerk)
         try await simpleTransition(id, .cancel, by: user, detail: ["reason": reason])

@@ -336,3 +336,34 @@ extension ReconciliationStore {
         }
     }
 }
+
+extension ReconciliationStore {
+    /// A clerk rejects a suggested match: the entry becomes unexpected (to be investigated), the
+    /// line stays open, and the rejection with its reason is audited. Nothing is posted.
+    public func rejectSuggestion(entryID: Int64, lineID: Int64, reason: String, by user: User) async throws {
+        guard user.roles.contains(.clerk) || user.roles.contains(.admin) else { throw BatchError.missingRole(login: user.login, role: .clerk) }
+        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw BatchError.invalidInput(InputError(field: "reason", message: "a written reason is required")) }
+        try await client.transaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+            var changed = false
+            for try await _ in try await connection.query(
+                """
+                UPDATE statement_entries e SET category = 'unexpected', rule = 'rejected',
+                       explanation = e.explanation || \(" — suggestion rejected by \(user.login): \(trimmed)")
+                WHERE e.id = \(entryID) AND e.category = 'suggested'
+                  AND EXISTS (SELECT 1 FROM entry_lines el WHERE el.entry_id = e.id AND el.batch_line_id = \(lineID) AND el.kind = 'suggestion')
+                RETURNING e.id
+                """, logger: logger)
+            {
+                changed = true
+            }
+            guard changed else { throw ReconciliationError.noSuchSuggestion(entry: entryID, line: lineID) }
+            try await connection.query(
+                """
+                INSERT INTO audit_log (actor, action, subject, detail)
+                VALUES (\(user.id), 'reconcile.reject', \("entry:\(entryID)"), jsonb_build_object('line', \(lineID)::bigint, 'reason', \(trimmed)::text))
+                """, logger: logger)
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import SubsidyReconciliation
+import SubsidyRules
+import SubsidyStore
+
+extension WebApp {
+    var reconciliation: ReconciliationStore { ReconciliationStore(client: client, logger: logger) }
+
+    func addReconciliationRoutes(to router: Router<WebRequestContext>) {
+        router.get("reconciliation") { request, _ -> Response in
+            let session = try await require(request)
+            return try await reconciliationPage(request, session: session, error: nil, notice: nil)
+        }
+
+        router.post("reconciliation/upload") { request, _ -> Response in
+            let (session, form) = try await change(request, [.clerk], maxBytes: StatementLimits.maxFileBytes + 64 * 1024)
+            guard let file = form.files["file"], !file.bytes.isEmpty else {
+                return try await reconciliationPage(request, session: session, error: Page.text("statement.fileRequired", session.language), notice: nil)
+            }
+            let format = StatementFormat(rawValue: form["format"])
+            let profile = form["profile"].isEmpty ? nil : form["profile"]
+            do {
+                let parsed = try StatementParser.parse(Data(file.bytes), format: format, profile: profile)
+                let summary = try await reconciliation.importStatements(parsed, source: "web:\(session.user.login):\(file.name)", by: session.user)
+                let notice = Page.text("statement.imported", session.language)
+                    + " \(summary.statementIDs.count) · \(summary.entries) " + Page.text("statement.entries", session.language)
+                    + (summary.alreadyImported > 0 ? " · \(summary.alreadyImported) " + Page.text("statement.already", session.language) : "")
+                if summary.statementIDs.count == 1, let id = summary.statementIDs.first {
+                    return Self.redirect("/reconciliation/statements/\(id)")
+                }
+                return try await reconciliationPage(request, session: session, error: nil, notice: notice)
+            } catch {
+                return try await reconciliationPage(request, session: session, error: file.name + ": " + message(error, session.language), notice: nil)
+            }
+        }
+
+        router.get("reconciliation/statements/:id") { request, context -> Response in
+            let session = try await require(request)
+            guard let id = Int64(context.parameters.get("id") ?? "") else { return Response(status: .notFound) }
+            return try await reportPage(session, scope: .statement(id), back: "/reconciliation")
+        }
+        router.get("reconciliation/batches/:id") { request, context -> Response in
+            let session = try await require(request)
+            guard let id = Int64(context.parameters.get("id") ?? "") else { return Response(status: .notFound) }
+            return try await reportPage(session, scope: .batch(id), back: "/batches/\(id)")
+        }
+
+        router.post("reconciliation/suggestions") { request, _ -> Response in
+            let (session, form) = try await change(request, [.clerk])
+            guard let entry = Int64(form["entry"]), let line = Int64(form["line"]) else {
+                return try await reconciliationPage(request, session: session, error: "entry, line", notice: nil)
+            }
+            do {
+                if form["decision"] == "confirm" {
+                    try await reconciliation.confirmSuggestion(entryID: entry, lineID: line, by: session.user)
+                } else {
+                    try await reconciliation.rejectSuggestion(entryID: entry, lineID: line, reason: form["reason"], by: session.user)
+                }
+                return Self.redirect("/reconciliation")
+            } catch {
+                return try await reconciliationPage(request, session: session, error: message(error, session.language), notice: nil)
+            }
+        }
+    }
+
+    func reportPage(_ session: WebSession, scope: ReconciliationReport.Scope, back: String) async throws -> Response {
+        let report: ReconciliationReport
+        do {
+            report = try await ReconciliationReport.load(scope, client: client, logger: logger, today: try await businessDay() ?? .todayInBeijing())
+        } catch {
+            return errorPage(session, status: .notFound, message: message(error, session.language))
+        }
+        var page = Page("report", session: session)
+        page["title"] = report.title
+        page["back"] = back
+        page["scopeLines"] = report.scopeLines
+        page["checks"] = report.checks.map { ["name": $0.0, "value": $0.1] }
+        var sections: [[String: Any]] = []
+        for (category, heading) in ReconciliationReport.categories {
+            let rows = report.rows.filter { $0.category == category }
+            guard !rows.isEmpty else { continue }
+            sections.append([
+                "heading": heading, "count": rows.count, "sum": Show.money(rows.map(\.amount).sum()),
+                "rows": rows.map { ["date": $0.date, "amount": Show.money($0.amount), "reference": $0.reference, "party": $0.party, "detail": $0.detail] },
+            ])
+        }
+        page["sections"] = sections
+        return render(page)
+    }
+
+    func reconciliationPage(_ request: Request, session: WebSession, error: String?, notice: String?) async throws -> Response {
+        var page = Page("reconciliation", session: session, status: error == nil ? .ok : .unprocessableContent)
+        page["title"] = page.t("reconciliation")
+        page["error"] = error
+        page["notice"] = notice
+        page["profiles"] = BankCSVProfiles.all.map { ["name": $0.name, "description": $0.description] }
+        var statements: [[String: Any]] = []
+        for try await (id, source, format, account, number, closing, continuity, entries, imported, matched, suggested) in try await client.query(
+            """
+            SELECT s.id, s.source, s.format, s.account, s.statement_number, coalesce(s.closing_date::text, ''), s.continuity, s.entries,
+                   to_char(s.imported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI'),
+                   (SELECT count(*) FROM statement_entries e WHERE e.statement_id = s.id AND e.category = 'matched')::int,
+                   (SELECT count(*) FROM statement_entries e WHERE e.statement_id = s.id AND e.category = 'suggested')::int
+            FROM statements s ORDER BY s.id DESC LIMIT 100
+            """, logger: logger
+        ).decode((Int64, String, String, String, String, String, String, Int, String, Int, Int).self) {
+            statements.append(["id": id, "source": source, "format": format, "account": account, "number": number, "closing": closing,
+                               "continuity": continuity, "entries": entries, "imported": imported, "matched": matched, "suggested": suggested,
+                               "byDaemon": !source.hasPrefix("web:") && !source.hasPrefix("api:")])
+        }
+        page["statements"] = statements
+        var uploads: [[String: Any]] = []
+        for try await (id, name, status, error, received) in try await client.query(
+            """
+            SELECT id, name, status, coalesce(error, ''), to_char(received_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')
+            FROM statement_uploads WHERE status <> 'processed' ORDER BY id DESC LIMIT 50
+            """, logger: logger
+        ).decode((Int64, String, String, String, String).self) {
+            uploads.append(["id": id, "name": name, "status": page.t("upload." + status), "error": error, "received": received])
+        }
+        page["uploads"] = uploads
+        var suggestions: [[String: Any]] = []
+        for try await (entry, line, date, amount, party, explanation, reference, recipient, lineAmount, batch) in try await client.query(
+            """
+            SELECT e.id, bl.id, coalesce(e.booking_date, e.value_date)::text, e.amount_fen, concat_ws(' ', e.counterparty_name, e.counterparty_account),
+                   e.explanation, bl.payment_ref, bl.recipient_name || ' ' || bl.recipient_uscc, bl.amount_fen, bl.batch_id
+            FROM statement_entries e JOIN entry_lines el ON el.entry_id = e.id AND el.kind = 'suggestion' JOIN batch_lines bl ON bl.id = el.batch_line_id
+            WHERE e.category = 'suggested' ORDER BY e.id, bl.id LIMIT 200
+            """, logger: logger
+        ).decode((Int64, Int64, String?, Int64, String, String, String, String, Int64, Int64).self) {
+            suggestions.append(["entry": entry, "line": line, "date": date ?? "", "amount": Show.fen(amount), "party": party, "explanation": explanation,
+                                "reference": reference, "recipient": recipient, "lineAmount": Show.fen(lineAmount), "batch": batch])
+        }
+        page["suggestions"] = suggestions
+        // Lines still waiting for their money, oldest export first, with their age in days.
+        let today = try await businessDay() ?? .todayInBeijing()
+        var outstanding: [[String: Any]] = []
+        var buckets = [0, 0, 0, 0]
+        var bucketSums: [Int64] = [0, 0, 0, 0]
+        for try await (batch, reference, name, amount, exported, age) in try await client.query(
+            """
+            SELECT p.batch_id, p.payment_ref, p.recipient_name, p.amount_fen, to_char(p.exported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'),
+                   (\(today.description)::date - (p.exported_at AT TIME ZONE 'Asia/Shanghai')::date)::int
+            FROM payable_lines p WHERE p.open AND p.exported_at IS NOT NULL ORDER BY p.exported_at, p.batch_id, p.line_no LIMIT 500
+            """, logger: logger
+        ).decode((Int64, String, String, Int64, String, Int).self) {
+            let bucket = age <= 7 ? 0 : age <= 30 ? 1 : age <= 90 ? 2 : 3
+            buckets[bucket] += 1
+            bucketSums[bucket] += amount
+            outstanding.append(["batch": batch, "reference": reference, "name": name, "amount": Show.fen(amount), "exported": exported, "age": max(0, age),
+                                "old": bucket >= 2])
+        }
+        page["outstanding"] = outstanding
+        page["buckets"] = ["0–7", "8–30", "31–90", "> 90"].enumerated().map { ["label": $0.element, "count": buckets[$0.offset], "sum": Show.fen(bucketSums[$0.offset])] }
+        return render(page)
+    }
+}

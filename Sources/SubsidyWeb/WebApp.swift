@@ -1,0 +1,162 @@
+import Foundation
+public import Hummingbird
+public import Logging
+import Mustache
+public import PostgresNIO
+import SubsidyReconciliation
+import SubsidyRules
+import SubsidyStore
+
+/// The bureau's web application: server-rendered pages over the same stores as the CLI. Every
+/// page needs a signed-in user with a role; every form carries the session's CSRF token; every
+/// change goes through the stores, which check roles, four eyes, states and caps themselves.
+public struct WebApp: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    let library: MustacheLibrary
+    /// Cookies are marked Secure when the server is reached over TLS (behind a proxy that says so).
+    let jobs: ComputeJobs
+
+    public init(client: PostgresClient, logger: Logger) async throws {
+        self.client = client
+        self.logger = logger
+        guard let folder = Bundle.module.resourceURL?.appendingPathComponent("Templates").path else {
+            throw WebError.badForm("the page templates are missing from the installation")
+        }
+        self.library = try await MustacheLibrary(directory: folder)
+        self.jobs = ComputeJobs()
+    }
+
+    var sessions: SessionStore { SessionStore(client: client, logger: logger) }
+    var users: UserStore { UserStore(client: client, logger: logger) }
+    var batches: BatchStore { BatchStore(client: client, logger: logger) }
+
+    public func addRoutes(to router: Router<WebRequestContext>) {
+        router.add(middleware: SecurityHeadersMiddleware())
+        addSessionRoutes(to: router)
+        addHomeRoutes(to: router)
+        addFirmRoutes(to: router)
+        addBatchRoutes(to: router)
+        addReconciliationRoutes(to: router)
+        addAdminRoutes(to: router)
+        addAuditRoutes(to: router)
+        router.get("static/app.css") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],
+                     body: .init(byteBuffer: ByteBuffer(string: library.render([:], withTemplate: "app.css") ?? "")))
+        }
+    }
+
+    // MARK: Sessions in requests
+
+    static let cookieName = "sl_session"
+
+    /// Whether the request reached us over TLS: a TLS-terminating proxy says so.
+    static func isSecure(_ request: Request) -> Bool {
+        request.headers[.init("X-Forwarded-Proto")!]?.lowercased() == "https" || request.uri.scheme?.rawValue == "https"
+    }
+
+    func currentSession(_ request: Request) async throws -> WebSession? {
+        guard let token = request.cookies[Self.cookieName]?.value, !token.isEmpty, token.count <= 128 else { return nil }
+        return try await sessions.session(token: token)
+    }
+
+    /// The signed-in session with one of `roles` (admin always passes); otherwise a redirect to
+    /// sign-in or a 403 page that says which role is needed.
+    func require(_ request: Request, _ roles: [Role] = []) async throws -> WebSession {
+        guard let session = try await currentSession(request) else {
+            let next = request.uri.path == "/" ? "" : "?next=" + (request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_"))) ?? "")
+            throw PageError(response: Self.redirect("/login" + next))
+        }
+        if !roles.isEmpty && !session.user.roles.contains(.admin) && session.user.roles.isDisjoint(with: roles) {
+            var page = Page("error", session: session, status: .forbidden)
+            page["title"] = page.t("forbidden")
+            page["message"] = page.t("needsRole") + " " + roles.map { page.t("role." + $0.rawValue) }.joined(separator: " / ")
+            throw PageError(response: render(page))
+        }
+        return session
+    }
+
+    /// A changing request: the session with a role, and the form, which must carry the session's
+    /// CSRF token.
+    func change(_ request: Request, _ roles: [Role] = [], maxBytes: Int = Form.maxFormBytes) async throws -> (WebSession, Form) {
+        let session = try await require(request, roles)
+        let form: Form
+        do {
+            form = try await Form.read(request, maxBytes: maxBytes)
+        } catch let error as WebError {
+            throw PageError(response: errorPage(session, status: .contentTooLarge, message: error.description))
+        }
+        guard SessionStore.tokensMatch(form["_csrf"], session.csrf) else {
+            logger.warning("CSRF token missing or wrong", metadata: ["user": "\(session.user.login)", "path": "\(request.uri.path)"])
+            throw PageError(response: errorPage(session, status: .forbidden, message: Page.text("csrfRefused", session.language)))
+        }
+        return (session, form)
+    }
+
+    // MARK: Responses
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location])
+    }
+
+    func render(_ page: Page) -> Response {
+        let html = library.render(page.context, withTemplate: page.template) ?? "template \(page.template) failed"
+        return Response(
+            status: page.status,
+            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    func errorPage(_ session: WebSession?, status: HTTPResponse.Status, message: String) -> Response {
+        var page = Page("error", session: session, status: status)
+        page["title"] = page.t("error")
+        page["message"] = message
+        return render(page)
+    }
+
+    func file(_ bytes: [UInt8], name: String, type: String) -> Response {
+        let ascii = name.unicodeScalars.allSatisfy { $0.isASCII } ? name : "download"
+        let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".-_"))) ?? ascii
+        return Response(
+            status: .ok,
+            headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// The business day of an action: a rehearsal database's chosen day if one is set, else the
+    /// server's clock.
+    func businessDay() async throws -> CivilDate? {
+        for try await text in try await client.query(
+            "SELECT day::text FROM rehearsal_days WHERE EXISTS (SELECT 1 FROM installation WHERE rehearsal) ORDER BY id DESC LIMIT 1", logger: logger
+        ).decode(String.self) {
+            return try CivilDate.parse(text, field: "day")
+        }
+        return nil
+    }
+
+    /// What the user did wrong, in their language: store errors carry their own words.
+    func message(_ error: any Error, _ language: Language) -> String {
+        WebMessages.describe(error, language)
+    }
+}
+
+/// A response thrown from deep inside a handler: a redirect to sign-in, a 403 page.
+struct PageError: HTTPResponseError {
+    var response: Response
+    var status: HTTPResponse.Status { response.status }
+    func response(from request: Request, context: some RequestContext) throws -> Response { response }
+}
+
+/// Headers every page carries: no framing, no sniffing, no referrer, scripts from this origin only.
+struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.init("X-Frame-Options")!] = "DENY"
+        response.headers[.init("X-Content-Type-Options")!] = "nosniff"
+        response.headers[.init("Referrer-Policy")!] = "no-referrer"
+        if response.headers[.contentType]?.hasPrefix("text/html") == true {
+            response.headers[.init("Content-Security-Policy")!] = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"
+        }
+        return response
+    }
+}
