@@ -342,7 +342,7 @@ extension WebApp {
         page["paging"] = paging.context(total: total, base: "/batches/\(id)", sorts: sorts)
         var exclusions: [[String: Any]] = []
         for try await (item, recipient, reason, reasonZh) in try await client.query(
-            "SELECT item_id, recipient_uscc, reason, reason_zh FROM batch_exclusions WHERE batch_id = \(id) ORDER BY id LIMIT 200", logger: logger
+            "SELECT item_id, recipient_uscc, reason, reason_zh FROM batch_exclusions WHERE batch_id = \(id) ORDER BY recipient_uscc, kind, item_id LIMIT 200", logger: logger
         ).decode((String, String, String, String).self) {
             exclusions.append(["item": item, "recipient": recipient, "reason": page.language == .zh ? reasonZh : reason])
         }

@@ -52,7 +52,7 @@ struct SessionStore: Sendable {
             SELECT count(*) FILTER (WHERE login = \(login)
                                       AND at > coalesce((SELECT max(at) FROM login_attempts WHERE login = \(login) AND succeeded), '-infinity')),
                    count(*) FILTER (WHERE address = \(address))
-            FROM login_attempts WHERE NOT succeeded AND at > now() - make_interval(mins => \(window))
+            FROM login_attempts WHERE NOT succeeded AND at > now() - make_interval(mins => \(window)::int)
             """, logger: logger
         ).decode((Int64, Int64).self) {
             failures = row
@@ -101,7 +101,7 @@ struct SessionStore: Sendable {
         for try await (id, login, name, roles, language, csrf) in try await client.query(
             """
             UPDATE web_sessions s SET last_seen = now() FROM users u
-            WHERE s.token_hash = \(Data(tokenHash)) AND s.last_seen > now() - make_interval(mins => \(Self.idleMinutes)) AND u.id = s.user_id AND u.active
+            WHERE s.token_hash = \(Data(tokenHash)) AND s.last_seen > now() - make_interval(mins => \(Self.idleMinutes)::int) AND u.id = s.user_id AND u.active
             RETURNING u.id, u.login, u.display_name, u.roles, u.language, s.csrf_token
             """, logger: logger
         ).decode((Int64, String, String, [String], String, String).self) {

@@ -194,6 +194,12 @@ class BoundedXMLDelegate: NSObject, XMLParserDelegate {
     func parser(_ parser: XMLParser, foundUnparsedEntityDeclarationWithName name: String, publicID: String?, systemID: String?, notationName: String?) {
         refuse(parser)
     }
+    // The callbacks the readers use, declared here so that the subclasses' overrides are what
+    // the protocol calls (a subclass's own method would not be: the conformance is this class's).
+    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes attributeDict: [String: String] = [:]) {}
+    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {}
+    func parser(_ parser: XMLParser, foundCharacters string: String) {}
+
     /// "x:row" → "row": some writers prefix the main namespace.
     static func local(_ name: String) -> String { name.split(separator: ":").last.map(String.init) ?? name }
 
@@ -226,7 +232,7 @@ final class XMLCollector: BoundedXMLDelegate {
         return collector.found
     }
 
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes attributeDict: [String: String] = [:]) {
+    override func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes attributeDict: [String: String] = [:]) {
         let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
         guard elements.contains(local) else { return }
         var values: [String: String] = [:]
@@ -252,7 +258,7 @@ final class SharedStrings: BoundedXMLDelegate {
         return reader.strings
     }
 
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes attributeDict: [String: String] = [:]) {
+    override func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes attributeDict: [String: String] = [:]) {
         switch BoundedXMLDelegate.local(elementName) {
         case "si": current = ""
         case "t": inText = !inPhonetic
@@ -261,7 +267,7 @@ final class SharedStrings: BoundedXMLDelegate {
         }
     }
 
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
+    override func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
         switch BoundedXMLDelegate.local(elementName) {
         case "si": strings.append(current)
         case "t": inText = false
@@ -270,7 +276,7 @@ final class SharedStrings: BoundedXMLDelegate {
         }
     }
 
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
+    override func parser(_ parser: XMLParser, foundCharacters string: String) {
         if inText { current += string }
     }
 }
@@ -296,7 +302,7 @@ final class SheetReader: BoundedXMLDelegate {
         return reader.rows
     }
 
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes attributeDict: [String: String] = [:]) {
+    override func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes attributeDict: [String: String] = [:]) {
         switch BoundedXMLDelegate.local(elementName) {
         case "row":
             rowNumber = Int(attributeDict["r"] ?? "") ?? rowNumber + 1
@@ -324,7 +330,7 @@ final class SheetReader: BoundedXMLDelegate {
         }
     }
 
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
+    override func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
         switch BoundedXMLDelegate.local(elementName) {
         case "v", "t": capturing = false
         case "c":
@@ -348,7 +354,7 @@ final class SheetReader: BoundedXMLDelegate {
         }
     }
 
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
+    override func parser(_ parser: XMLParser, foundCharacters string: String) {
         if capturing {
             value += string
             if value.utf8.count > 32_768 {

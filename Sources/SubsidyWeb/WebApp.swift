@@ -32,7 +32,7 @@ public struct WebApp: Sendable {
     var batches: BatchStore { BatchStore(client: client, logger: logger) }
 
     public func addRoutes(to router: Router<WebRequestContext>) {
-        router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: SecurityHeadersMiddleware(logger: logger))
         addSessionRoutes(to: router)
         addHomeRoutes(to: router)
         addFirmRoutes(to: router)
@@ -100,11 +100,28 @@ public struct WebApp: Sendable {
     }
 
     func render(_ page: Page) -> Response {
-        let html = library.render(page.context, withTemplate: page.template) ?? "template \(page.template) failed"
+        let html = library.render(Self.annotate(page.context), withTemplate: page.template) ?? "template \(page.template) failed"
         return Response(
             status: page.status,
             headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// Adds `hasRows` beside every list `rows`, at any depth: a template shows a table's heading
+    /// only when it has rows (a Mustache section over the list itself would repeat it).
+    static func annotate(_ value: Any) -> Any {
+        if let dictionary = value as? [String: Any] {
+            var result: [String: Any] = [:]
+            for (key, element) in dictionary {
+                result[key] = annotate(element)
+                if let list = element as? [Any], let first = key.first {
+                    result["has" + first.uppercased() + key.dropFirst()] = !list.isEmpty
+                }
+            }
+            return result
+        }
+        if let list = value as? [[String: Any]] { return list.map(annotate) }
+        return value
     }
 
     func errorPage(_ session: WebSession?, status: HTTPResponse.Status, message: String) -> Response {
@@ -148,9 +165,21 @@ struct PageError: HTTPResponseError {
 }
 
 /// Headers every page carries: no framing, no sniffing, no referrer, scripts from this origin only.
+/// An unexpected error is logged with the request's path (the user sees a 500 without details).
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response = try await next(request, context)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            throw error
+        } catch {
+            let detail = (error as? PSQLError).map { $0.serverInfo?[.message] ?? "\($0)" } ?? "\(error)"
+            logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(detail)"])
+            throw error
+        }
         response.headers[.init("X-Frame-Options")!] = "DENY"
         response.headers[.init("X-Content-Type-Options")!] = "nosniff"
         response.headers[.init("Referrer-Policy")!] = "no-referrer"
