@@ -41,9 +41,40 @@ if [ ! -s "$token_file" ]; then
 fi
 token=$(cat "$token_file")
 
+# The demo's work in progress, once: batch 1 (壮大贷 2025, 高新区) approved and exported, with a
+# bank statement imported whose payment matches only by name and amount — a suggested match for
+# the clerk to confirm; batch 2 (壮大贷 2025, 锦江区) in 公示.
+if [ -z "$(psql "$DATABASE_URL" -qAt -c "SELECT 1 FROM batches LIMIT 1")" ]; then
+  clerk() { SUBSIDY_PASSWORD=demo-clerk-pass "$bin" "$@" --user clerk >/dev/null; }
+  approver() { SUBSIDY_PASSWORD=demo-approver-pass "$bin" "$@" --user approver >/dev/null; }
+  clerk batch create --program zhuangda --year 2025 --district 高新区
+  clerk batch compute 1
+  clerk batch submit 1 --today 2026-01-05
+  approver batch approve 1 --today 2026-01-20
+  out=$(mktemp -d)
+  clerk batch export 1 --out "$out"
+  IFS='|' read -r payee amount <<< "$(psql "$DATABASE_URL" -qAt -c "SELECT payee_name, (amount_fen::numeric / 100)::numeric(16, 2) FROM batch_lines WHERE batch_id = 1 ORDER BY line_no LIMIT 1")"
+  cat > "$out/statement.csv" <<CSV
+账号：6222020000009999,户名：成都市财政局专精特新资金专户
+交易日期,对方户名,对方账号,借方发生额,贷方发生额,余额,摘要,用途
+$(date +%F),$payee,,$amount,,$(awk "BEGIN { printf \"%.2f\", 1000000 - $amount }"),转账支出,专精特新贴息
+CSV
+  clerk statement import "$out/statement.csv"
+  clerk batch create --program zhuangda --year 2025 --district 锦江区
+  clerk batch compute 2
+  clerk batch submit 2
+  rm -rf "$out"
+fi
+
 cat >&2 <<MSG
 
 SubsidyLedger is starting on http://127.0.0.1:$port
+  web:         http://127.0.0.1:$port/  — sign in as
+                 clerk    / demo-clerk-pass     (经办人: batches, imports, statements)
+                 approver / demo-approver-pass  (审批人: approves batch 2 once its 公示 is over)
+                 auditor  / demo-auditor-pass   (审计员: audit log, ledger verify)
+                 admin    / demo-admin-pass     (管理员: users, banks, tokens, budgets, policy, rehearsal date)
+               batch 1 is exported with a statement to reconcile (a suggested match); batch 2 is in 公示
   health:      curl http://127.0.0.1:$port/health
   calculator:  curl -s -X POST --data-binary @scripts/demo/calc-zhuangda.json http://127.0.0.1:$port/v1/calculate
   command line: $bin calc scripts/demo/calc-zhuangda.json --format text

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against a throwaway PostgreSQL cluster: starts one (installing
 # PostgreSQL if needed) on a free local port, runs `swift test` with DATABASE_URL pointing at it,
-# then stops and deletes it, and exits with the tests' status. Arguments go to `swift test`
+# then the bank API's contract run and the browser journey of the web application, stops and
+# deletes the cluster, and exits with the tests' status. Arguments go to `swift test`
 # (e.g. `scripts/test.sh --filter Migration`).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,5 +47,10 @@ if [ $# -eq 0 ]; then
   contract=0
   DATABASE_URL="$url" DATABASE_OWNER_URL="$owner_url" scripts/contract.sh || contract=$?
   [ $contract -eq 0 ] || { echo "test.sh: the contract run (scripts/contract.sh) failed" >&2; [ $status -ne 0 ] || status=$contract; }
+  # The web application in headless Chromium, the whole journey (scripts/browser.sh installs
+  # Debian's chromium, chromium-driver and CJK fonts, and Selenium from PyPI).
+  browser=0
+  DATABASE_URL="$url" DATABASE_OWNER_URL="$owner_url" scripts/browser.sh || browser=$?
+  [ $browser -eq 0 ] || { echo "test.sh: the browser journey (scripts/browser.sh) failed" >&2; [ $status -ne 0 ] || status=$browser; }
 fi
 exit $status

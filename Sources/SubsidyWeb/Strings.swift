@@ -1,3 +1,5 @@
+import Foundation
+
 /// Every label a user reads, in Chinese and English. Templates use `{{t.key}}`.
 enum Strings {
     static func text(_ key: String, _ language: Language) -> String {
@@ -5,12 +7,14 @@ enum Strings {
         return language == .zh ? pair.0 : pair.1
     }
 
+    /// The labels for templates, keyed with `_` for `.` (`t.batch_files`): Mustache reads a dot
+    /// as a step into a nested value.
     static func table(_ language: Language) -> [String: String] {
         language == .zh ? zh : en
     }
 
-    static let zh: [String: String] = all.mapValues(\.0)
-    static let en: [String: String] = all.mapValues(\.1)
+    static let zh: [String: String] = Dictionary(uniqueKeysWithValues: all.map { ($0.key.replacingOccurrences(of: ".", with: "_"), $0.value.0) })
+    static let en: [String: String] = Dictionary(uniqueKeysWithValues: all.map { ($0.key.replacingOccurrences(of: ".", with: "_"), $0.value.1) })
 
     static let all: [String: (String, String)] = [
         "appName": ("专精特新贷款贴息与投资奖励系统", "SubsidyLedger"),

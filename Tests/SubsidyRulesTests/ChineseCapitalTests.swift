@@ -30,7 +30,8 @@ import Testing
 
     @Test func extremes() {
         // Int64.min has no positive Int64: the magnitude is taken as UInt64 and nothing traps.
-        #expect(ChineseCapital.amount(Money(fen: .min)).hasPrefix("负玖万贰仟贰佰叁拾叁亿亿"))
-        #expect(ChineseCapital.amount(Money(fen: .max)).hasSuffix("元零柒分"))
+        // 92,233,720,368,547,758.08: sections 9 | 2233 | 7203 | 6854 | 7758 (亿亿, 万亿, 亿, 万, —).
+        #expect(ChineseCapital.amount(Money(fen: .min)) == "负玖亿亿贰仟贰佰叁拾叁万亿柒仟贰佰零叁亿陆仟捌佰伍拾肆万柒仟柒佰伍拾捌元零捌分")
+        #expect(ChineseCapital.amount(Money(fen: .max)) == "玖亿亿贰仟贰佰叁拾叁万亿柒仟贰佰零叁亿陆仟捌佰伍拾肆万柒仟柒佰伍拾捌元零柒分")
     }
 }

@@ -1,0 +1,140 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import PostgresNIO
+import SubsidyRules
+import SubsidyStore
+import SubsidyTestSupport
+import Testing
+@testable import SubsidyWeb
+
+/// Sign-in, sessions, CSRF and roles on a real server and database.
+@Suite(.serialized) struct WebSessionTests {
+    struct Client {
+        let app: Application<RouterResponder<WebRequestContext>>
+
+        /// GET /login for the double-submit token, then POST the credentials; returns status,
+        /// the session cookie (if any) and the Set-Cookie header.
+        func signIn(_ login: String, _ password: String, headers extra: HTTPFields = [:]) async throws -> (status: Int, cookie: String?, setCookie: String) {
+            try await app.test(.live) { http in
+                let form = try await http.execute(uri: "/login", method: .get) { $0 }
+                let loginCookie = try #require(form.headers[values: .setCookie].first { $0.hasPrefix("sl_login=") })
+                let token = String(loginCookie.dropFirst("sl_login=".count).prefix { $0 != ";" })
+                var headers: HTTPFields = extra
+                headers[.contentType] = "application/x-www-form-urlencoded"
+                headers[.cookie] = "sl_login=\(token)"
+                let body = "_csrf=\(token)&login=\(login)&password=\(password)"
+                return try await http.execute(uri: "/login", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
+                    let set = response.headers[values: .setCookie].first { $0.hasPrefix("sl_session=") } ?? ""
+                    let cookie = set.isEmpty ? nil : String(set.prefix { $0 != ";" })
+                    return (Int(response.status.code), cookie, set)
+                }
+            }
+        }
+
+        func request(_ method: HTTPRequest.Method, _ uri: String, cookie: String?, body: String? = nil) async throws -> (status: Int, body: String, location: String?) {
+            try await app.test(.live) { http in
+                var headers: HTTPFields = [:]
+                if let cookie { headers[.cookie] = cookie }
+                if body != nil { headers[.contentType] = "application/x-www-form-urlencoded" }
+                return try await http.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+                    (Int(response.status.code), String(buffer: response.body), response.headers[.location])
+                }
+            }
+        }
+    }
+
+    static func client(_ database: PostgresClient) async throws -> Client {
+        let web = try await WebApp(client: database, logger: TestDatabase.logger)
+        let router = Router(context: WebRequestContext.self)
+        web.addRoutes(to: router)
+        return Client(app: Application(responder: router.buildResponder(), configuration: .init(address: .hostname("127.0.0.1", port: 0))))
+    }
+
+    static func csrf(in html: String) -> String? {
+        guard let range = html.range(of: #"name="_csrf" value=""#) else { return nil }
+        return String(html[range.upperBound...].prefix { $0 != "\"" })
+    }
+
+    @Test("sign-in: HttpOnly SameSite=Strict cookie (Secure behind TLS), pages need a session, CSRF and roles are enforced")
+    func sessions() async throws {
+        try await TestDatabase.withFresh { database, url in
+            let users = UserStore(client: database, logger: TestDatabase.logger)
+            try await users.add(login: "clerk", displayName: "王会计", password: "clerk-password", roles: [.clerk], by: TestDatabase.admin, cost: 4)
+            let client = try await Self.client(database)
+
+            // No session: every page sends the browser to sign in.
+            let anonymous = try await client.request(.get, "/batches", cookie: nil)
+            #expect(anonymous.status == 303 && anonymous.location == "/login?next=/batches")
+
+            let signed = try await client.signIn("clerk", "clerk-password")
+            #expect(signed.status == 303)
+            #expect(signed.setCookie.contains("HttpOnly") && signed.setCookie.contains("SameSite=Strict") && !signed.setCookie.contains("Secure"))
+            let cookie = try #require(signed.cookie)
+            let tls = try await client.signIn("clerk", "clerk-password", headers: [HTTPField.Name("X-Forwarded-Proto")!: "https"])
+            #expect(tls.setCookie.contains("Secure"))
+
+            let batches = try await client.request(.get, "/batches", cookie: cookie)
+            #expect(batches.status == 200 && batches.body.contains("王会计"))
+            let token = try #require(Self.csrf(in: batches.body))
+
+            // A form without its token, or with another, changes nothing.
+            for body in ["program=zhuangda&year=2025", "_csrf=forged&program=zhuangda&year=2025"] {
+                let refused = try await client.request(.post, "/batches", cookie: cookie, body: body)
+                #expect(refused.status == 403)
+            }
+            var count = 0
+            for try await value in try await database.query("SELECT count(*)::int FROM batches", logger: TestDatabase.logger).decode(Int.self) { count = value }
+            #expect(count == 0)
+            let created = try await client.request(.post, "/batches", cookie: cookie, body: "_csrf=\(token)&program=zhuangda&year=2025")
+            #expect(created.status == 303 && created.location == "/batches/1")
+
+            // A clerk's session cannot open admin pages, nor post to them.
+            #expect(try await client.request(.get, "/admin", cookie: cookie).status == 403)
+            #expect(try await client.request(.post, "/admin", cookie: cookie, body: "_csrf=\(token)&action=budget.set").status == 403)
+            #expect(try await client.request(.get, "/audit", cookie: cookie).status == 403)
+
+            // The session lives in PostgreSQL: only the cookie's hash is stored; 30 minutes idle ends it.
+            var stored: [Data] = []
+            for try await hash in try await database.query("SELECT token_hash FROM web_sessions", logger: TestDatabase.logger).decode(Data.self) { stored.append(hash) }
+            let raw = String(cookie.dropFirst("sl_session=".count))
+            #expect(stored.contains(Data(SessionStore.hash(raw))) && !stored.contains(Data(raw.utf8)))
+            try await TestDatabase.withOwnerClient(of: url) { owner in
+                try await owner.query("UPDATE web_sessions SET last_seen = now() - interval '31 minutes'", logger: TestDatabase.logger)
+            }
+            let expired = try await client.request(.get, "/batches", cookie: cookie)
+            #expect(expired.status == 303 && expired.location?.hasPrefix("/login") == true)
+
+            // Sign-out ends a session at once.
+            let again = try #require(try await client.signIn("clerk", "clerk-password").cookie)
+            let page = try await client.request(.get, "/", cookie: again)
+            let out = try await client.request(.post, "/logout", cookie: again, body: "_csrf=\(try #require(Self.csrf(in: page.body)))")
+            #expect(out.status == 303)
+            #expect(try await client.request(.get, "/", cookie: again).status == 303)
+        }
+    }
+
+    @Test("throttling: five failures for a login refuse even the right password for a while; other logins are unaffected")
+    func throttling() async throws {
+        try await TestDatabase.withFresh { database, _ in
+            let users = UserStore(client: database, logger: TestDatabase.logger)
+            try await users.add(login: "clerk", displayName: "王会计", password: "clerk-password", roles: [.clerk], by: TestDatabase.admin, cost: 4)
+            try await users.add(login: "auditor", displayName: "审计员", password: "auditor-password", roles: [.auditor], by: TestDatabase.admin, cost: 4)
+            let client = try await Self.client(database)
+            for _ in 0..<5 {
+                #expect(try await client.signIn("clerk", "wrong-password").status == 401)
+            }
+            let blocked = try await client.signIn("clerk", "clerk-password")
+            #expect(blocked.status == 429 && blocked.cookie == nil)
+            #expect(try await client.signIn("auditor", "auditor-password").status == 303)
+            var attempts = 0
+            for try await value in try await database.query("SELECT count(*)::int FROM login_attempts WHERE login = 'clerk'", logger: TestDatabase.logger).decode(Int.self) {
+                attempts = value
+            }
+            #expect(attempts == 6)
+        }
+    }
+}
