@@ -25,30 +25,14 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import selenium, open
   "$venv/bin/pip" install -q "selenium==4.27.1" "openpyxl==3.1.5"
 fi
 
-bin="$(swift build --show-bin-path)/subsidy"
-[ -x "$bin" ] || swift build --product subsidy >&2
-
-name="browser_$$"
-with_db() { echo "$1" | sed "s|/[^/?]*?|/$name?|"; }
-owner_db=$(with_db "$DATABASE_OWNER_URL")
-service_db=$(with_db "$DATABASE_URL")
-psql "$DATABASE_OWNER_URL" -q -c "CREATE DATABASE $name"
-server=""
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  psql "$DATABASE_OWNER_URL" -q -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" || true
-}
-trap cleanup EXIT
-
-"$bin" migrate --owner-url "$owner_db" >/dev/null
+# shellcheck source=scripts/scratch.sh
+. "$here/scripts/scratch.sh"
+scratch_database browser
 SUBSIDY_NEW_PASSWORD=browser-admin-pass "$bin" init --admin admin --name 系统管理员 --rehearsal --database-url "$service_db" >/dev/null
 # The firm registry and the partner bank: reference data that exists before anyone signs in.
 psql "$owner_db" -q -v ON_ERROR_STOP=1 -f scripts/browser/registry.sql
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-LOG_LEVEL=${LOG_LEVEL:-warning} "$bin" serve --host 127.0.0.1 --port "$port" --no-migrate --no-daemon --database-url "$service_db" &
-server=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+scratch_serve
 
 shots="$here/.build/browser-screenshots"
 rm -rf "$shots" && mkdir -p "$shots"

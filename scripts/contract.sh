@@ -28,22 +28,9 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   "$venv/bin/pip" install -q "schemathesis==4.32.5"
 fi
 
-bin="$(swift build --show-bin-path)/subsidy"
-[ -x "$bin" ] || swift build --product subsidy >&2
-
-name="contract_$$"
-with_db() { echo "$1" | sed "s|/[^/?]*?|/$name?|"; }
-owner_db=$(with_db "$DATABASE_OWNER_URL")
-service_db=$(with_db "$DATABASE_URL")
-psql "$DATABASE_OWNER_URL" -q -c "CREATE DATABASE $name"
-server=""
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  psql "$DATABASE_OWNER_URL" -q -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" || true
-}
-trap cleanup EXIT
-
-"$bin" migrate --owner-url "$owner_db" >/dev/null
+# shellcheck source=scripts/scratch.sh
+. "$here/scripts/scratch.sh"
+scratch_database contract
 export SUBSIDY_NEW_PASSWORD=contract-admin-pass SUBSIDY_PASSWORD=contract-admin-pass
 "$bin" init --admin admin --rehearsal --database-url "$service_db" >/dev/null
 "$bin" bank add ICBC --name 中国工商银行 --user admin --database-url "$service_db" >/dev/null
@@ -55,10 +42,7 @@ INSERT INTO loans (bank_code, loan_no, firm_uscc, program, principal_fen, start_
 VALUES ('ICBC', 'L-1', '91350200776049653A', 'zhuangda', 500000000, '2025-01-10', '2026-01-09', 3.80);
 SQL
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-LOG_LEVEL=error "$bin" serve --host 127.0.0.1 --port "$port" --no-migrate --no-daemon --database-url "$service_db" &
-server=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+scratch_serve
 
 echo "contract.sh: schemathesis $("$venv/bin/schemathesis" --version | awk '{print $NF}') against http://127.0.0.1:$port/openapi.yaml (seed $seed, $examples examples per operation)"
 "$venv/bin/schemathesis" --config-file "$here/scripts/contract/schemathesis.toml" run "http://127.0.0.1:$port/openapi.yaml" \

@@ -246,12 +246,17 @@ extension WebApp {
     }
 
     func batchContext(_ summary: BatchSummary, _ language: Language) -> [String: Any] {
-        [
+        var context: [String: Any] = [
             "id": summary.id, "program": Show.program(summary.program, language), "programKey": summary.program.rawValue, "year": summary.year,
             "district": summary.district ?? "", "state": Show.state(summary.state, language), "stateKey": summary.state.rawValue,
             "total": Show.fen(summary.totalFen), "lines": summary.lines, "excludedItems": summary.excludedItems,
-            "publicityFrom": summary.publicityFrom?.description ?? "", "publicityUntil": summary.publicityUntil?.description ?? "",
         ]
+        // Absent, not empty: a Mustache section shows the 公示 dates only when there are some.
+        if let from = summary.publicityFrom, let until = summary.publicityUntil {
+            context["publicityFrom"] = from.description
+            context["publicityUntil"] = until.description
+        }
+        return context
     }
 
     func lineContext(_ line: BatchLine, batch: BatchSummary, _ language: Language) -> [String: Any] {
@@ -310,7 +315,7 @@ extension WebApp {
             FROM batches b LEFT JOIN users c ON c.id = b.computed_by LEFT JOIN users a ON a.id = b.approved_by WHERE b.id = \(id)
             """, logger: logger
         ).decode((String?, String?, String?, String?).self) {
-            page["signatures"] = ["computedBy": computedBy ?? "", "approvedBy": approvedBy ?? "", "computedAt": computedAt ?? "", "approvedAt": approvedAt ?? ""]
+            page["signatures"] = ["computedBy": computedBy, "approvedBy": approvedBy, "computedAt": computedAt, "approvedAt": approvedAt].compactMapValues { $0 }
         }
         // The lines, sorted and paged in the database.
         let sorts = ["no", "name", "amount", "status"]
