@@ -110,9 +110,7 @@ extension WebApp {
         }
         router.post("batches/:id/cancel") { request, context -> Response in
             try await batchAction(request, context, [.clerk]) { id, session, form in
-                let reason = form.trimmed("reason")
-                guard !reason.isEmpty else { throw BatchError.invalidInput(InputError(field: "reason", message: "a written reason is required")) }
-                try await batches.cancel(id, by: session.user, reason: reason)
+                try await batches.cancel(id, by: session.user, reason: form["reason"])
             }
         }
         router.post("batches/:id/export") { request, context -> Response in
@@ -126,7 +124,7 @@ extension WebApp {
             let id = try batchID(context)
             let number = Int(context.parameters.get("no") ?? "") ?? 0
             let summary = try await batches.summary(id)
-            guard let line = try await batches.lines(id).first(where: { $0.lineNo == number }) else {
+            guard let line = try await batches.line(id, number: number) else {
                 return errorPage(session, status: .notFound, message: Page.text("batch.noLine", session.language))
             }
             var page = Page("line", session: session)
@@ -160,11 +158,7 @@ extension WebApp {
                     let tables = BatchExport.tables(batch: summary, lines: try await batches.lines(id), ledgerHead: try await Ledger(logger: logger).head(client))
                     let table = kind == "payment" ? tables.payment : tables.publicity
                     let name = "batch-\(id)-\(kind == "payment" ? "payment 支付文件" : "publicity 公示名单")"
-                    try await users.actingAs(session.user) { connection in
-                        try await connection.query(
-                            "INSERT INTO audit_log (actor, action, subject, detail) VALUES (\(session.user.id), 'batch.download', \("batch:\(id)"), jsonb_build_object('file', \(kind + "." + format)::text))",
-                            logger: logger)
-                    }
+                    try await users.audit(session.user, action: "batch.download", subject: "batch:\(id)", detail: ["file": kind + "." + format])
                     if format == "xlsx" {
                         return file(try XLSX.workbook(sheet: kind == "payment" ? "支付文件 Payment" : "公示名单 Publicity", rows: table), name: name + ".xlsx",
                                     type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -296,8 +290,8 @@ extension WebApp {
             "submit": clerk && !running && BatchLifecycle.allowed(.submit).contains(state),
             // Four eyes: the approver who computed the batch sees no approve button (and the
             // store refuses a forged request all the same).
-            "approve": approver && !ownComputation && state == .publicity,
-            "sendBack": approver && !ownComputation && state == .publicity,
+            "approve": approver && !ownComputation && BatchLifecycle.allowed(.approve).contains(state),
+            "sendBack": approver && !ownComputation && BatchLifecycle.allowed(.sendBack).contains(state),
             "cancel": clerk && !running && BatchLifecycle.allowed(.cancel).contains(state),
             "export": clerk && BatchLifecycle.allowed(.export).contains(state),
             "downloadPayment": [.exported, .paid, .closed].contains(state),
@@ -308,15 +302,7 @@ extension WebApp {
             page["publicityOver"] = today > until
         }
         page["today"] = today.description
-        for try await (computedBy, approvedBy, computedAt, approvedAt) in try await client.query(
-            """
-            SELECT c.display_name || ' (' || c.login || ')', a.display_name || ' (' || a.login || ')',
-                   to_char(b.computed_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI'), to_char(b.approved_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')
-            FROM batches b LEFT JOIN users c ON c.id = b.computed_by LEFT JOIN users a ON a.id = b.approved_by WHERE b.id = \(id)
-            """, logger: logger
-        ).decode((String?, String?, String?, String?).self) {
-            page["signatures"] = ["computedBy": computedBy, "approvedBy": approvedBy, "computedAt": computedAt, "approvedAt": approvedAt].compactMapValues { $0 }
-        }
+        page["signatures"] = try await signatures(id)
         // The lines, sorted and paged in the database.
         let sorts = ["no", "name", "amount", "status"]
         let paging = Paging(request, sorts: sorts, defaultSort: "no")
@@ -358,25 +344,38 @@ extension WebApp {
         return render(page)
     }
 
+    /// Who computed and approved the batch, and when (Beijing time): `computedBy` "name (login)",
+    /// `computedAt` "YYYY-MM-DD HH:MM", the same for approval, and `approvedOn` the day alone.
+    /// Keys without a value are left out, so that a page shows only signatures there are.
+    func signatures(_ id: Int64) async throws -> [String: String] {
+        var result: [String: String] = [:]
+        for try await (computedName, computedBy, approvedName, approvedBy, computedAt, approvedAt) in try await client.query(
+            """
+            SELECT c.display_name, c.display_name || ' (' || c.login || ')', a.display_name, a.display_name || ' (' || a.login || ')',
+                   to_char(b.computed_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI'), to_char(b.approved_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')
+            FROM batches b LEFT JOIN users c ON c.id = b.computed_by LEFT JOIN users a ON a.id = b.approved_by WHERE b.id = \(id)
+            """, logger: logger
+        ).decode((String?, String?, String?, String?, String?, String?).self) {
+            result = [
+                "computedName": computedName, "computedBy": computedBy, "approvedName": approvedName, "approvedBy": approvedBy,
+                "computedAt": computedAt, "approvedAt": approvedAt, "approvedOn": approvedAt.map { String($0.prefix(10)) },
+            ].compactMapValues { $0 }
+        }
+        return result
+    }
+
     func voucher(_ session: WebSession, id: Int64, line number: Int?) async throws -> Response {
         let summary = try await batches.summary(id)
         guard [.approved, .exported, .paid, .closed].contains(summary.state) else {
             return errorPage(session, status: .conflict, message: Page.text("voucher.approveFirst", session.language))
         }
-        let all = try await batches.lines(id).filter { $0.status != "excluded" && $0.amount > .zero }
-        let chosen = number.map { n in all.filter { $0.lineNo == n } } ?? all
+        let lines = if let number { try await batches.line(id, number: number).map { [$0] } ?? [] } else { try await batches.lines(id) }
+        let chosen = lines.filter { $0.status != "excluded" && $0.amount > .zero }
         guard !chosen.isEmpty else { return errorPage(session, status: .notFound, message: Page.text("batch.noLine", session.language)) }
         var page = Page("voucher", session: session)
         page["title"] = page.t("voucher")
         page["batch"] = batchContext(summary, page.language)
-        for try await (computedBy, approvedBy, approvedAt) in try await client.query(
-            """
-            SELECT c.display_name, a.display_name, to_char(b.approved_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')
-            FROM batches b LEFT JOIN users c ON c.id = b.computed_by LEFT JOIN users a ON a.id = b.approved_by WHERE b.id = \(id)
-            """, logger: logger
-        ).decode((String?, String?, String?).self) {
-            page["signatures"] = ["computedBy": computedBy ?? "", "approvedBy": approvedBy ?? "", "approvedAt": approvedAt ?? ""]
-        }
+        page["signatures"] = try await signatures(id)
         page["vouchers"] = chosen.map { line -> [String: Any] in
             var item = lineContext(line, batch: summary, page.language)
             item["capital"] = ChineseCapital.amount(line.amount)

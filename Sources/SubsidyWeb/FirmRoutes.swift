@@ -75,7 +75,10 @@ extension WebApp {
 
         router.get("firms/import/:id") { request, context -> Response in
             let session = try await require(request, [.clerk])
-            return try await importReview(session, id: Int64(context.parameters.get("id") ?? "") ?? 0, chosen: [:], error: nil)
+            guard let draft = try await imports.draft(Int64(context.parameters.get("id") ?? "") ?? 0), draft.state == "pending" else {
+                return errorPage(session, status: .notFound, message: Page.text("import.gone", session.language))
+            }
+            return importReview(session, draft: draft, matches: try await imports.match(draft.rows), chosen: [:], error: nil)
         }
 
         router.post("firms/import/:id") { request, context -> Response in
@@ -93,7 +96,7 @@ extension WebApp {
             var resolved: [Int: String?] = [:]
             var chosen: [Int: String] = [:]
             var problems: [String] = []
-            let needing = matches.filter { if case .unmatched = $0.outcome { true } else if case .ambiguous = $0.outcome { true } else { false } }
+            let needing = matches.filter(\.needsClerk)
             var typed: [Int: String] = [:]
             for match in needing {
                 let values = form.lists["row\(match.row.row)", default: []].map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
@@ -123,7 +126,7 @@ extension WebApp {
                 }
             }
             guard problems.isEmpty else {
-                return try await importReview(session, id: id, chosen: chosen, error: problems.joined(separator: "\n"))
+                return importReview(session, draft: draft, matches: matches, chosen: chosen, error: problems.joined(separator: "\n"))
             }
             let outcome = try await imports.commit(draft, matches: matches, resolved: resolved, by: session.user)
             var page = Page("import-done", session: session)
@@ -150,11 +153,10 @@ extension WebApp {
         return render(page)
     }
 
-    func importReview(_ session: WebSession, id: Int64, chosen: [Int: String], error: String?) async throws -> Response {
-        guard let draft = try await imports.draft(id), draft.state == "pending" else {
-            return errorPage(session, status: .notFound, message: Page.text("import.gone", session.language))
-        }
-        let matches = try await imports.match(draft.rows)
+    func importReview(
+        _ session: WebSession, draft: QualificationImports.Draft, matches: [QualificationMatch], chosen: [Int: String], error: String?
+    ) -> Response {
+        let id = draft.id
         var page = Page("import-review", session: session, status: error == nil ? .ok : .unprocessableContent)
         page["title"] = page.t("import.title")
         page["draft"] = ["id": id, "file": draft.fileName, "level": Show.level(draft.level, page.language), "recognised": draft.recognisedOn.description, "source": draft.source, "rows": draft.rows.count]

@@ -11,15 +11,17 @@ extension WebApp {
             let session = try await require(request)
             var page = Page("home", session: session)
             page["title"] = page.t("home")
-            var states: [[String: Any]] = []
+            var byState: [String: (count: Int, total: Int64)] = [:]
             for try await (state, count, total) in try await client.query(
                 "SELECT state, count(*)::int, coalesce(sum(total_fen), 0)::bigint FROM batches GROUP BY state", logger: logger
             ).decode((String, Int, Int64).self) {
-                guard let state = BatchState(rawValue: state) else { continue }
-                states.append(["state": Show.state(state, page.language), "key": state.rawValue, "count": count, "total": Show.fen(total),
-                               "order": BatchState.allCases.firstIndex(of: state) ?? 0])
+                byState[state] = (count, total)
             }
-            page["states"] = states.sorted { ($0["order"] as! Int) < ($1["order"] as! Int) }
+            // In the lifecycle's order.
+            page["states"] = BatchState.allCases.compactMap { state -> [String: Any]? in
+                guard let row = byState[state.rawValue] else { return nil }
+                return ["state": Show.state(state, page.language), "key": state.rawValue, "count": row.count, "total": Show.fen(row.total)]
+            }
             var budgets: [[String: Any]] = []
             for try await (program, year, budget, used) in try await client.query(
                 """
@@ -73,13 +75,9 @@ extension WebApp {
                 expected = head
             }
             let report = try await Ledger(logger: logger).verify(client, expect: expected)
-            try await users.actingAs(session.user) { connection in
-                try await connection.query(
-                    """
-                    INSERT INTO audit_log (actor, action, subject, detail)
-                    VALUES (\(session.user.id), 'ledger.verify', 'ledger', jsonb_build_object('entries', \(report.entriesChecked)::int, 'intact', \(report.isIntact)::boolean, 'head', \(report.head?.description ?? "")::text))
-                    """, logger: logger)
-            }
+            try await users.audit(session.user, action: "ledger.verify", subject: "ledger", detail: [
+                "entries": String(report.entriesChecked), "intact": String(report.isIntact), "head": report.head?.description ?? "",
+            ])
             let text: String
             if let broken = report.firstBroken {
                 text = Page.text("ledgerBroken", session.language) + " #\(broken.seq): \(broken.reason)"
@@ -105,7 +103,8 @@ extension WebApp {
         } catch {
             page["error"] = message(error, session.language)
         }
-        let paging = Paging(request, sorts: ["at"], defaultSort: "at", size: 100)
+        // Newest first unless asked otherwise.
+        let paging = Paging(request, sorts: ["at"], defaultSort: "at", descendingByDefault: true, size: 100)
         var rows: [[String: Any]] = []
         var total = 0
         for try await (at, login, act, subj, detail, count) in try await client.query(
@@ -117,7 +116,7 @@ extension WebApp {
               AND (\(subject) = '' OR a.subject LIKE '%' || \(subject) || '%')
               AND (\(dates.0)::date IS NULL OR a.at >= (\(dates.0)::date)::timestamp AT TIME ZONE 'Asia/Shanghai')
               AND (\(dates.1)::date IS NULL OR a.at < (\(dates.1)::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')
-            ORDER BY CASE WHEN \(paging.descending) THEN a.id END ASC, a.id DESC
+            ORDER BY CASE WHEN NOT \(paging.descending) THEN a.id END ASC, a.id DESC
             LIMIT \(paging.size) OFFSET \(paging.offset)
             """, logger: logger
         ).decode((String, String, String, String, String, Int).self) {

@@ -30,7 +30,6 @@ struct Page {
                 "login": session.user.login,
                 "name": session.user.displayName,
                 "roles": Role.allCases.filter(roles.contains).map { Strings.text("role." + $0.rawValue, language) }.joined(separator: "、"),
-                "csrf": session.csrf,
                 "isClerk": admin || roles.contains(.clerk),
                 "isApprover": admin || roles.contains(.approver),
                 "isAuditor": admin || roles.contains(.auditor),
@@ -56,10 +55,6 @@ enum Show {
     static func money(_ money: Money) -> String { money.grouped }
     static func fen(_ fen: Int64) -> String { Money(fen: fen).grouped }
 
-    /// `timestamptz::text` → "YYYY-MM-DD HH:MM" (Beijing time is what the database prints when
-    /// its time zone is set so; the text keeps what it was given).
-    static func timestamp(_ text: String) -> String { String(text.prefix(16)) }
-
     static func program(_ program: Program, _ language: Language) -> String {
         language == .zh ? program.chineseName : Strings.text("program." + program.rawValue, .en)
     }
@@ -78,13 +73,13 @@ struct Paging {
     var sort: String
     var descending: Bool
 
-    init(_ request: Request, sorts: [String], defaultSort: String, size: Int = 50) {
+    init(_ request: Request, sorts: [String], defaultSort: String, descendingByDefault: Bool = false, size: Int = 50) {
         let query = request.uri.queryParameters
         page = max(1, Int(query.get("page") ?? "") ?? 1)
         self.size = size
         let asked = query.get("sort") ?? defaultSort
         sort = sorts.contains(asked) ? asked : defaultSort
-        descending = query.get("dir") == "desc"
+        descending = (query.get("dir") ?? (descendingByDefault ? "desc" : "asc")) == "desc"
     }
 
     var offset: Int { (page - 1) * size }

@@ -122,6 +122,14 @@ struct QualificationMatch: Sendable {
     var outcome: Outcome
     /// The registered name, when it differs from the list's.
     var registeredName: String?
+
+    /// Unmatched or ambiguous: a clerk resolves the row before anything is stored.
+    var needsClerk: Bool {
+        switch outcome {
+        case .unmatched, .ambiguous: true
+        case .firm, .newFirm: false
+        }
+    }
 }
 
 struct QualificationImports: Sendable {
@@ -226,46 +234,47 @@ struct QualificationImports: Sendable {
             }
         }
         let unique = Array(Set(firms)).sorted()
+        outcome.newFirms = newFirms.count
         return try await UserStore(client: client, logger: logger).actingAs(user) { connection in
+            // The guarded transition first: a list imported or abandoned meanwhile changes nothing.
+            var claimed = false
             for try await _ in try await connection.query(
-                "SELECT 1 FROM qualification_imports WHERE id = \(draft.id) AND state = 'pending' FOR UPDATE", logger: logger)
+                "UPDATE qualification_imports SET state = 'imported' WHERE id = \(draft.id) AND state = 'pending' RETURNING id", logger: logger)
             {
-                outcome.newFirms = newFirms.count
-                if !newFirms.isEmpty {
-                    try await connection.query(
-                        """
-                        INSERT INTO firms (uscc, name, district)
-                        SELECT u, n, nullif(d, '') FROM unnest(\(newFirms.map(\.uscc))::text[], \(newFirms.map(\.name))::text[], \(newFirms.map(\.district))::text[]) AS t(u, n, d)
-                        ON CONFLICT (uscc) DO NOTHING
-                        """, logger: logger)
-                }
-                for try await count in try await connection.query(
-                    """
-                    WITH added AS (
-                        INSERT INTO qualifications (firm_uscc, level, valid_from, valid_to, source)
-                        SELECT u, \(draft.level), \(draft.recognisedOn.description)::date, \(validTo.description)::date, \(draft.source)
-                        FROM unnest(\(unique)::text[]) AS t(u)
-                        WHERE NOT EXISTS (SELECT 1 FROM qualifications q WHERE q.firm_uscc = t.u AND q.level = \(draft.level)
-                                                                           AND q.valid_from = \(draft.recognisedOn.description)::date)
-                        RETURNING 1)
-                    SELECT count(*)::int FROM added
-                    """, logger: logger
-                ).decode(Int.self) {
-                    outcome.added = count
-                }
-                outcome.alreadyRecorded = unique.count - outcome.added
-                try await connection.query("UPDATE qualification_imports SET state = 'imported' WHERE id = \(draft.id) AND state = 'pending'", logger: logger)
+                claimed = true
+            }
+            guard claimed else { throw WebError.invalid(field: "import", message: "this list was already imported or abandoned") }
+            if !newFirms.isEmpty {
                 try await connection.query(
                     """
-                    INSERT INTO audit_log (actor, action, subject, detail)
-                    VALUES (\(user.id), 'qualification.import', \("import:\(draft.id)"),
-                            jsonb_build_object('file', \(draft.fileName)::text, 'level', \(draft.level)::text, 'recognised', \(draft.recognisedOn.description)::text,
-                                               'source', \(draft.source)::text, 'added', \(outcome.added)::int, 'alreadyRecorded', \(outcome.alreadyRecorded)::int,
-                                               'newFirms', \(outcome.newFirms)::int, 'leftOut', \(outcome.leftOut)::int))
+                    INSERT INTO firms (uscc, name, district)
+                    SELECT u, n, nullif(d, '') FROM unnest(\(newFirms.map(\.uscc))::text[], \(newFirms.map(\.name))::text[], \(newFirms.map(\.district))::text[]) AS t(u, n, d)
+                    ON CONFLICT (uscc) DO NOTHING
                     """, logger: logger)
-                return outcome
             }
-            throw WebError.invalid(field: "import", message: "this list was already imported or abandoned")
+            for try await count in try await connection.query(
+                """
+                WITH added AS (
+                    INSERT INTO qualifications (firm_uscc, level, valid_from, valid_to, source)
+                    SELECT u, \(draft.level), \(draft.recognisedOn.description)::date, \(validTo.description)::date, \(draft.source)
+                    FROM unnest(\(unique)::text[]) AS t(u)
+                    WHERE NOT EXISTS (SELECT 1 FROM qualifications q WHERE q.firm_uscc = t.u AND q.level = \(draft.level)
+                                                                       AND q.valid_from = \(draft.recognisedOn.description)::date)
+                    RETURNING 1)
+                SELECT count(*)::int FROM added
+                """, logger: logger
+            ).decode(Int.self) {
+                outcome.added = count
+            }
+            outcome.alreadyRecorded = unique.count - outcome.added
+            try await UserStore.audit(
+                actor: user.id, action: "qualification.import", subject: "import:\(draft.id)",
+                detail: [
+                    "file": draft.fileName, "level": draft.level, "recognised": draft.recognisedOn.description, "source": draft.source,
+                    "added": String(outcome.added), "alreadyRecorded": String(outcome.alreadyRecorded), "newFirms": String(outcome.newFirms),
+                    "leftOut": String(outcome.leftOut),
+                ], on: connection, logger: logger)
+            return outcome
         }
     }
 

@@ -109,7 +109,7 @@ extension WebApp {
         ).decode((Int64, String, String, String, String, String, String, Int, String, Int, Int).self) {
             statements.append(["id": id, "source": source, "format": format, "account": account, "number": number, "closing": closing,
                                "continuity": continuity, "entries": entries, "imported": imported, "matched": matched, "suggested": suggested,
-                               "byDaemon": !source.hasPrefix("web:") && !source.hasPrefix("api:")])
+                               "byDaemon": source.hasPrefix("file:") || source.hasPrefix("upload:")])
         }
         page["statements"] = statements
         var uploads: [[String: Any]] = []

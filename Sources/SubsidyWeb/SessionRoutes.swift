@@ -20,13 +20,13 @@ extension WebApp {
             }
             let login = form.trimmed("login").lowercased()
             do {
-                let (token, session) = try await sessions.signIn(login: login, password: form["password"], address: context.address)
+                let (token, user) = try await sessions.signIn(login: login, password: form["password"], address: context.address)
                 let next = form["next"]
                 let target = next.hasPrefix("/") && !next.hasPrefix("//") && !next.contains("\\") ? next : "/"
                 var response = Self.redirect(target)
                 response.setCookie(sessionCookie(token, request: request))
                 response.setCookie(Cookie(name: Self.loginCookie, value: "", maxAge: 0, path: "/login", secure: Self.isSecure(request), httpOnly: true, sameSite: .strict))
-                logger.info("signed in", metadata: ["user": "\(session.user.login)"])
+                logger.info("signed in", metadata: ["user": "\(user.login)"])
                 return response
             } catch let error as SessionStore.SignInError {
                 let text = switch error {

@@ -44,7 +44,7 @@ struct SessionStore: Sendable {
 
     /// Signs in: refused while the login or the address has too many recent failures (whether or
     /// not the password is right, so throttling cannot be used to guess); every attempt is kept.
-    func signIn(login: String, password: String, address: String) async throws -> (token: String, session: WebSession) {
+    func signIn(login: String, password: String, address: String) async throws -> (token: String, user: User) {
         let window = Self.throttleWindowMinutes
         var failures: (login: Int64, address: Int64) = (0, 0)
         for try await row in try await client.query(
@@ -71,22 +71,16 @@ struct SessionStore: Sendable {
         try await record(login: login, address: address, succeeded: true)
         let token = Self.newToken()
         let csrf = Self.newToken()
-        let tokenHash = Self.hash(token)
-        var language = Language.zh
         try await client.transaction(logger: logger) { connection in
             // Sessions idle for a day are gone for good.
             try await connection.query("DELETE FROM web_sessions WHERE last_seen < now() - interval '1 day'", logger: logger)
             try await connection.query(
-                "INSERT INTO web_sessions (token_hash, user_id, csrf_token, address) VALUES (\(Data(tokenHash)), \(user.id), \(csrf), \(address))",
+                "INSERT INTO web_sessions (token_hash, user_id, csrf_token, address) VALUES (\(Data(Self.hash(token))), \(user.id), \(csrf), \(address))",
                 logger: logger)
-            for try await value in try await connection.query("SELECT language FROM users WHERE id = \(user.id)", logger: logger).decode(String.self) {
-                language = Language(rawValue: value) ?? .zh
-            }
-            try await connection.query(
-                "INSERT INTO audit_log (actor, action, subject, detail) VALUES (\(user.id), 'session.signin', \("user:\(user.login)"), jsonb_build_object('address', \(address)::text))",
-                logger: logger)
+            try await UserStore.audit(
+                actor: user.id, action: "session.signin", subject: "user:\(user.login)", detail: ["address": address], on: connection, logger: logger)
         }
-        return (token, WebSession(user: user, csrf: csrf, language: language, tokenHash: tokenHash))
+        return (token, user)
     }
 
     func record(login: String, address: String, succeeded: Bool) async throws {
@@ -115,9 +109,8 @@ struct SessionStore: Sendable {
     func signOut(_ session: WebSession) async throws {
         try await client.transaction(logger: logger) { connection in
             try await connection.query("DELETE FROM web_sessions WHERE token_hash = \(Data(session.tokenHash))", logger: logger)
-            try await connection.query(
-                "INSERT INTO audit_log (actor, action, subject) VALUES (\(session.user.id), 'session.signout', \("user:\(session.user.login)"))",
-                logger: logger)
+            try await UserStore.audit(
+                actor: session.user.id, action: "session.signout", subject: "user:\(session.user.login)", detail: [:], on: connection, logger: logger)
         }
     }
 

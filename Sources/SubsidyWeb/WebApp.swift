@@ -14,7 +14,8 @@ public struct WebApp: Sendable {
     let client: PostgresClient
     let logger: Logger
     let library: MustacheLibrary
-    /// Cookies are marked Secure when the server is reached over TLS (behind a proxy that says so).
+    /// The style sheet, rendered once.
+    let css: String
     let jobs: ComputeJobs
 
     public init(client: PostgresClient, logger: Logger) async throws {
@@ -24,6 +25,7 @@ public struct WebApp: Sendable {
             throw WebError.badForm("the page templates are missing from the installation")
         }
         self.library = try await MustacheLibrary(directory: folder)
+        self.css = library.render([:], withTemplate: "app.css") ?? ""
         self.jobs = ComputeJobs()
     }
 
@@ -32,7 +34,8 @@ public struct WebApp: Sendable {
     var batches: BatchStore { BatchStore(client: client, logger: logger) }
 
     public func addRoutes(to router: Router<WebRequestContext>) {
-        router.add(middleware: SecurityHeadersMiddleware(logger: logger))
+        router.add(middleware: ErrorLoggingMiddleware(logger: logger))
+        router.add(middleware: SecurityHeadersMiddleware())
         addSessionRoutes(to: router)
         addHomeRoutes(to: router)
         addFirmRoutes(to: router)
@@ -42,7 +45,7 @@ public struct WebApp: Sendable {
         addAuditRoutes(to: router)
         router.get("static/app.css") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],
-                     body: .init(byteBuffer: ByteBuffer(string: library.render([:], withTemplate: "app.css") ?? "")))
+                     body: .init(byteBuffer: ByteBuffer(string: css)))
         }
     }
 
@@ -84,7 +87,8 @@ public struct WebApp: Sendable {
         do {
             form = try await Form.read(request, maxBytes: maxBytes)
         } catch let error as WebError {
-            throw PageError(response: errorPage(session, status: .contentTooLarge, message: error.description))
+            let status: HTTPResponse.Status = if case .tooLarge = error { .contentTooLarge } else { .badRequest }
+            throw PageError(response: errorPage(session, status: status, message: error.description))
         }
         guard SessionStore.tokensMatch(form["_csrf"], session.csrf) else {
             logger.warning("CSRF token missing or wrong", metadata: ["user": "\(session.user.login)", "path": "\(request.uri.path)"])
@@ -164,15 +168,13 @@ struct PageError: HTTPResponseError {
     func response(from request: Request, context: some RequestContext) throws -> Response { response }
 }
 
-/// Headers every page carries: no framing, no sniffing, no referrer, scripts from this origin only.
 /// An unexpected error is logged with the request's path (the user sees a 500 without details).
-struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response: Response
         do {
-            response = try await next(request, context)
+            return try await next(request, context)
         } catch let error as any HTTPResponseError {
             throw error
         } catch {
@@ -180,6 +182,13 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(detail)"])
             throw error
         }
+    }
+}
+
+/// Headers every page carries: no framing, no sniffing, no referrer, scripts from this origin only.
+struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
         response.headers[.init("X-Frame-Options")!] = "DENY"
         response.headers[.init("X-Content-Type-Options")!] = "nosniff"
         response.headers[.init("Referrer-Policy")!] = "no-referrer"

@@ -1,3 +1,4 @@
+import Foundation
 public import SubsidyRules
 
 public enum BatchState: String, Sendable, CaseIterable {
@@ -66,6 +67,14 @@ public struct BatchLine: Sendable {
     /// Whether the payee above was frozen on the line at approval (else it is the firm's current account).
     public var payeeFrozen: Bool
     public var explanation: String
+}
+
+/// A written reason (excluding a line, sending back, cancelling, rejecting a match): trimmed,
+/// and refused when empty.
+public func writtenReason(_ text: String) throws(BatchError) -> String {
+    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !trimmed.isEmpty else { throw .invalidInput(InputError(field: "reason", message: "a written reason is required")) }
+    return trimmed
 }
 
 /// Errors a clerk or approver can act on; each says what is wrong and what to do.

@@ -180,8 +180,7 @@ public struct BatchStore: Sendable {
     /// left out is refused: its amount is subtracted from the total once.
     public func exclude(_ id: Int64, recipient: String, reason: String, by user: User) async throws {
         try UserStore.require(user, .clerk)
-        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw BatchError.invalidInput(InputError(field: "reason", message: "a written reason is required")) }
+        let trimmed = try writtenReason(reason)
         try await users.actingAs(user) { connection in
             let locked = try await lock(id, on: connection)
             _ = try BatchLifecycle.next(from: locked.state, .exclude, batch: id)
@@ -359,8 +358,7 @@ public struct BatchStore: Sendable {
     /// excludes and submits again.
     public func sendBack(_ id: Int64, by user: User, reason: String) async throws {
         try UserStore.require(user, .approver)
-        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw BatchError.invalidInput(InputError(field: "reason", message: "a written reason is required")) }
+        let trimmed = try writtenReason(reason)
         try await users.actingAs(user) { connection in
             let locked = try await lock(id, on: connection)
             _ = try BatchLifecycle.next(from: locked.state, .sendBack, batch: id)
@@ -374,9 +372,10 @@ public struct BatchStore: Sendable {
         }
     }
 
+    /// Cancels a batch before approval, with a written reason.
     public func cancel(_ id: Int64, by user: User, reason: String) async throws {
         try UserStore.require(user, .clerk)
-        try await simpleTransition(id, .cancel, by: user, detail: ["reason": reason])
+        try await simpleTransition(id, .cancel, by: user, detail: ["reason": try writtenReason(reason)])
     }
 
     func simpleTransition(_ id: Int64, _ action: BatchAction, by user: User, detail: [String: String]) async throws {
@@ -396,7 +395,12 @@ public struct BatchStore: Sendable {
         try await lines(id, on: nil)
     }
 
-    func lines(_ id: Int64, on connection: PostgresConnection?) async throws -> [BatchLine] {
+    /// Line `number` of the batch, read alone (a page or voucher for one line of a large batch).
+    public func line(_ id: Int64, number: Int) async throws -> BatchLine? {
+        try await lines(id, number: number, on: nil).first
+    }
+
+    func lines(_ id: Int64, number: Int? = nil, on connection: PostgresConnection?) async throws -> [BatchLine] {
         let query: PostgresQuery = """
             SELECT bl.line_no, bl.recipient_uscc, bl.recipient_name, bl.computed_fen, bl.previously_fen, bl.amount_fen, bl.status,
                    bl.excluded_reason, bl.payment_ref,
@@ -405,7 +409,7 @@ public struct BatchStore: Sendable {
                    CASE WHEN bl.payee_name IS NOT NULL THEN bl.payee_bank ELSE f.account_bank END,
                    bl.payee_name IS NOT NULL, bl.explanation::text
             FROM batch_lines bl LEFT JOIN firms f ON f.uscc = bl.recipient_uscc
-            WHERE bl.batch_id = \(id) ORDER BY bl.line_no
+            WHERE bl.batch_id = \(id) AND (\(number)::int IS NULL OR bl.line_no = \(number)) ORDER BY bl.line_no
             """
         let rows = if let connection { try await connection.query(query, logger: logger) } else { try await client.query(query, logger: logger) }
         var result: [BatchLine] = []

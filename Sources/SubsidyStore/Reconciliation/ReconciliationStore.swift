@@ -342,8 +342,7 @@ extension ReconciliationStore {
     /// line stays open, and the rejection with its reason is audited. Nothing is posted.
     public func rejectSuggestion(entryID: Int64, lineID: Int64, reason: String, by user: User) async throws {
         guard user.roles.contains(.clerk) || user.roles.contains(.admin) else { throw BatchError.missingRole(login: user.login, role: .clerk) }
-        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw BatchError.invalidInput(InputError(field: "reason", message: "a written reason is required")) }
+        let trimmed = try writtenReason(reason)
         try await client.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
             var changed = false
@@ -359,11 +358,9 @@ extension ReconciliationStore {
                 changed = true
             }
             guard changed else { throw ReconciliationError.noSuchSuggestion(entry: entryID, line: lineID) }
-            try await connection.query(
-                """
-                INSERT INTO audit_log (actor, action, subject, detail)
-                VALUES (\(user.id), 'reconcile.reject', \("entry:\(entryID)"), jsonb_build_object('line', \(lineID)::bigint, 'reason', \(trimmed)::text))
-                """, logger: logger)
+            try await UserStore.audit(
+                actor: user.id, action: "reconcile.reject", subject: "entry:\(entryID)", detail: ["line": String(lineID), "reason": trimmed],
+                on: connection, logger: logger)
         }
     }
 }

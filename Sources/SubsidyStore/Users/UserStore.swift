@@ -118,7 +118,15 @@ public struct UserStore: Sendable {
         guard password.count >= 10 else { throw .invalidInput(InputError(field: "password", message: "the password must have at least 10 characters")) }
     }
 
-    static func audit(
+    /// Records an action done for `user` that changes nothing else (a download, a verification).
+    public func audit(_ user: User, action: String, subject: String, detail: [String: String] = [:]) async throws {
+        try await actingAs(user) { connection in
+            try await Self.audit(actor: user.id, action: action, subject: subject, detail: detail, on: connection, logger: logger)
+        }
+    }
+
+    /// Writes an audit-log row in the caller's transaction.
+    public static func audit(
         actor: Int64?, action: String, subject: String, detail: [String: String], on connection: PostgresConnection, logger: Logger
     ) async throws {
         let json = String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys]), as: UTF8.self)
