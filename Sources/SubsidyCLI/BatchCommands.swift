@@ -194,13 +194,15 @@ struct BatchCommand: AsyncParsableCommand {
         @OptionGroup var options: DatabaseOptions
         @OptionGroup var who: UserOptions
         @Argument var id: Int64
+        @Option(help: "Recipients computed at a time (memory is one chunk's inputs).") var chunk = BatchStore.defaultChunk
 
         func run() async throws {
             let id = self.id
+            let chunk = max(1, self.chunk)
             let clock = ContinuousClock()
             let started = clock.now
             let batch = try await BatchCommand.act(options, who) { store, user in
-                try await store.compute(id, by: user) { message in
+                try await store.compute(id, by: user, chunk: chunk) { message in
                     FileHandle.standardError.write(Data("[\(clock.now - started)] \(message)\n".utf8))
                 }
             }

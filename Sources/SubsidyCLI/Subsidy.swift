@@ -14,7 +14,7 @@ struct Subsidy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "subsidy",
         abstract: "SubsidyLedger: SME loan-interest subsidies and investment rewards (专精特新企业贴息与奖励).",
-        subcommands: [Serve.self, Migrate.self, InitCommand.self, Calc.self, LedgerCommand.self, BatchCommand.self, BudgetCommand.self, UserCommand.self, BankCommand.self, StatementCommand.self, DaemonCommand.self, ReportCommand.self, ReconcileCommand.self])
+        subcommands: [Serve.self, Migrate.self, InitCommand.self, Calc.self, LedgerCommand.self, BatchCommand.self, BudgetCommand.self, UserCommand.self, BankCommand.self, StatementCommand.self, DaemonCommand.self, ReportCommand.self, ReconcileCommand.self, GenerateCommand.self])
 }
 
 /// Settings shared by the commands that reach the database, read once from the environment.

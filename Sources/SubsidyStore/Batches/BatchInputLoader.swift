@@ -21,7 +21,44 @@ public struct BatchInputLoader: Sendable {
         do { return try Rate.parse(text, field: "database") } catch { throw BatchError.invalidInput(error) }
     }
 
-    func request(program: Program, year: Int, district: String?, policy document: PolicyDocument) async throws -> CalculationRequest {
+    /// The batch's recipients in byte order (the engine's order), for computing in chunks: the
+    /// loans' firms, the investors, or nil for guarantees (computed in one piece: a guarantee
+    /// paid to the guarantor counts against the guaranteed firm's cap).
+    func recipients(program: Program, year: Int, district: String?) async throws -> [String]? {
+        let yearStart = "\(year)-01-01"
+        let nextYear = "\(year + 1)-01-01"
+        let query: PostgresQuery
+        switch program {
+        case .zhuangda, .xinyidai:
+            query = """
+                SELECT DISTINCT l.firm_uscc::text COLLATE "C" AS u
+                FROM loans l JOIN firms f ON f.uscc = l.firm_uscc
+                WHERE l.program = \(program.rawValue) AND (\(district)::text IS NULL OR f.district = \(district))
+                  AND EXISTS (SELECT 1 FROM interest_records r WHERE r.loan_id = l.id AND r.status = 'accepted'
+                              AND r.paid_on >= \(yearStart)::date AND r.paid_on < \(nextYear)::date)
+                ORDER BY u
+                """
+        case .equity, .fund:
+            let dateColumn = program == .equity ? "i.invest_date" : "i.recognition_date"
+            query = """
+                SELECT DISTINCT i.investor_uscc::text COLLATE "C" AS u
+                FROM investments i JOIN firms f ON f.uscc = i.investor_uscc
+                WHERE i.kind = \(program.rawValue) AND \(unescaped: dateColumn) >= \(yearStart)::date AND \(unescaped: dateColumn) < \(nextYear)::date
+                  AND (\(district)::text IS NULL OR f.district = \(district))
+                ORDER BY u
+                """
+        case .guarantee:
+            return nil
+        }
+        var result: [String] = []
+        for try await uscc in try await client.query(query, logger: logger).decode(String.self) { result.append(uscc) }
+        return result
+    }
+
+    /// The engine's request for the batch's scope, or for `only` these recipients of it.
+    func request(
+        program: Program, year: Int, district: String?, policy document: PolicyDocument, only recipients: [String]? = nil, lpr: LPRTable? = nil
+    ) async throws -> CalculationRequest {
         let version = try document.version(forYear: year)
         let policy = try ResolvedPolicy(version: version, program: program, overrides: [:])
         let yearStart = "\(year)-01-01"
@@ -33,10 +70,10 @@ public struct BatchInputLoader: Sendable {
 
         switch program {
         case .zhuangda, .xinyidai:
-            loans = try await loadLoans(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district)
+            loans = try await loadLoans(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district, only: recipients)
             firmIDs.formUnion(loans.map(\.firm))
         case .equity, .fund:
-            investments = try await loadInvestments(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district)
+            investments = try await loadInvestments(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district, only: recipients)
             firmIDs.formUnion(investments.flatMap { [$0.investor, $0.investee] })
         case .guarantee:
             guarantees = try await loadGuarantees(yearStart: yearStart, nextYear: nextYear, district: district, payee: policy.guaranteePayee)
@@ -49,8 +86,10 @@ public struct BatchInputLoader: Sendable {
             copy.investeeQualifications = firms[investment.investee]?.qualifications ?? []
             return copy
         }
+        let table: LPRTable
+        if let lpr { table = lpr } else { table = try await lprTable() }
         return CalculationRequest(
-            program: program, year: year, policy: policy, lpr: try await lprTable(), firms: firms,
+            program: program, year: year, policy: policy, lpr: table, firms: firms,
             loans: loans, investments: investments, guarantees: guarantees)
     }
 
@@ -103,7 +142,7 @@ public struct BatchInputLoader: Sendable {
         return firms
     }
 
-    func loadLoans(program: Program, year: Int, yearStart: String, nextYear: String, district: String?) async throws -> [Loan] {
+    func loadLoans(program: Program, year: Int, yearStart: String, nextYear: String, district: String?, only: [String]?) async throws -> [Loan] {
         // Loans with records paid in the year, their records, what each loan received in earlier
         // years (新易贷's lifetime cap) and other-level awards on it this year: four set queries.
         var loans: [Int64: Loan] = [:]
@@ -114,6 +153,7 @@ public struct BatchInputLoader: Sendable {
                    l.start_date::text, l.maturity_date::text
             FROM loans l JOIN firms f ON f.uscc = l.firm_uscc
             WHERE l.program = \(program.rawValue) AND (\(district)::text IS NULL OR f.district = \(district))
+              AND (\(only)::char(18)[] IS NULL OR l.firm_uscc = ANY(\(only)::char(18)[]))
               AND EXISTS (SELECT 1 FROM interest_records r WHERE r.loan_id = l.id AND r.status = 'accepted'
                           AND r.paid_on >= \(yearStart)::date AND r.paid_on < \(nextYear)::date)
             ORDER BY l.id
@@ -166,7 +206,7 @@ public struct BatchInputLoader: Sendable {
         }
     }
 
-    func loadInvestments(program: Program, year: Int, yearStart: String, nextYear: String, district: String?) async throws -> [Investment] {
+    func loadInvestments(program: Program, year: Int, yearStart: String, nextYear: String, district: String?, only: [String]?) async throws -> [Investment] {
         // Equity rewards belong to the investment's year, fund rewards to the recognition's year.
         // The batch's district is the recipient's: the investor (or fund manager). A pair's
         // history is what it was granted in other years, under its cap key.
@@ -181,6 +221,7 @@ public struct BatchInputLoader: Sendable {
             FROM investments i JOIN firms f ON f.uscc = i.investor_uscc
             WHERE i.kind = \(program.rawValue) AND \(unescaped: dateColumn) >= \(yearStart)::date AND \(unescaped: dateColumn) < \(nextYear)::date
               AND (\(district)::text IS NULL OR f.district = \(district))
+              AND (\(only)::char(18)[] IS NULL OR i.investor_uscc = ANY(\(only)::char(18)[]))
             ORDER BY i.id
             """, logger: logger)
         var result: [Investment] = []

@@ -58,35 +58,60 @@ public enum ComputationPlanner {
         batch: Int64, district: String?, request: CalculationRequest, result: CalculationResult,
         granted: [String: GrantedToRecipient]
     ) -> ComputationPlan {
+        var plan = awards(batch: batch, request: request, result: result, granted: granted, firstLine: 1)
+        let recoveries = recoveries(
+            batch: batch, program: request.program, year: request.year, district: district, granted: granted,
+            awarded: Set(result.awards.map(\.recipient)), firstLine: plan.lines.count + 1)
+        plan.lines += recoveries
+        return plan
+    }
+
+    /// The lines of the recipients the engine awards, numbered from `firstLine`: one chunk of a
+    /// batch computed in chunks of recipients (in the engine's order), or the whole of it.
+    public static func awards(
+        batch: Int64, request: CalculationRequest, result: CalculationResult, granted: [String: GrantedToRecipient], firstLine: Int
+    ) -> ComputationPlan {
         let program = request.program
-        let awards = Dictionary(uniqueKeysWithValues: result.awards.map { ($0.recipient, $0) })
-        var recipients = result.awards.map(\.recipient)
-        let awarded = Set(recipients)
-        for (recipient, grant) in granted.sorted(by: { $0.key < $1.key })
-        where !awarded.contains(recipient) && grant.amount != .zero && (district == nil || grant.district == district) {
-            recipients.append(recipient)
-        }
         let capKeys = capKeys(request)
         var lines: [PlannedLine] = []
         var items: [PlannedItem] = []
-        for (index, recipient) in recipients.enumerated() {
-            let lineNo = index + 1
-            let award = awards[recipient]
+        lines.reserveCapacity(result.awards.count)
+        for (index, award) in result.awards.enumerated() {
+            let lineNo = firstLine + index
+            let recipient = award.recipient
             lines.append(PlannedLine(
-                lineNo: lineNo, recipient: recipient, recipientName: request.firms[recipient]?.name ?? award?.recipientName ?? "",
-                computed: award?.amount ?? .zero, previously: granted[recipient]?.amount ?? .zero,
+                lineNo: lineNo, recipient: recipient, recipientName: request.firms[recipient]?.name ?? award.recipientName,
+                computed: award.amount, previously: granted[recipient]?.amount ?? .zero,
                 paymentRef: PaymentReference.make(program: program, year: request.year, batch: batch, line: lineNo),
-                itemsJSON: JSONValue.array((award?.items ?? []).map {
+                itemsJSON: JSONValue.array(award.items.map {
                     .object([("id", .string($0.id)), ("kind", .string($0.kind.rawValue)), ("amount", .string($0.amount.plain))])
                 }).serialized(),
-                explanationJSON: (award.map { JSONValue.array($0.explanationJSON) } ?? .array([])).serialized()))
-            for item in award?.items ?? [] {
+                explanationJSON: JSONValue.array(award.explanationJSON).serialized()))
+            for item in award.items {
                 let cap = capKeys[item.id]
                 items.append(PlannedItem(lineNo: lineNo, id: item.id, kind: item.kind, amount: item.amount, capKey: cap?.key, awardedBefore: cap?.before))
             }
         }
         let used = result.awards.flatMap { $0.items.flatMap(\.records) }.compactMap { Int64($0.dropFirst()) }
         return ComputationPlan(lines: lines, items: items, usedRecords: used)
+    }
+
+    /// A recovery line for each recipient of the scope that approved batches granted something
+    /// and the computation awards nothing now (in byte order, after the awards). A district batch
+    /// never touches a recipient of another district; "previously granted" counts every district.
+    public static func recoveries(
+        batch: Int64, program: Program, year: Int, district: String?, granted: [String: GrantedToRecipient], awarded: Set<String>, firstLine: Int
+    ) -> [PlannedLine] {
+        var lines: [PlannedLine] = []
+        for (recipient, grant) in granted.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
+        where !awarded.contains(recipient) && grant.amount != .zero && (district == nil || grant.district == district) {
+            let lineNo = firstLine + lines.count
+            lines.append(PlannedLine(
+                lineNo: lineNo, recipient: recipient, recipientName: "", computed: .zero, previously: grant.amount,
+                paymentRef: PaymentReference.make(program: program, year: year, batch: batch, line: lineNo),
+                itemsJSON: "[]", explanationJSON: "[]"))
+        }
+        return lines
     }
 
     /// The cap key of every item under a cap that spans years, with what was granted under it in

@@ -96,61 +96,103 @@ public struct BatchStore: Sendable {
         throw BatchError.notFound(id)
     }
 
+    /// Recipients computed at a time: the engine's rules are independent per recipient (every cap
+    /// is per firm, per investor, per loan or per pair), so a batch computed in chunks of
+    /// recipients, in the engine's order, has exactly the lines of one computed whole, and the
+    /// memory held is one chunk's inputs and lines.
+    public static let defaultChunk = 5_000
+
     /// Runs the engine over the batch's scope and program-year and stores its lines, items and
-    /// exclusions, replacing an earlier computation. The engine runs outside the transaction; the
-    /// lines are stored only if the batch may still be computed when they are written.
+    /// exclusions, replacing an earlier computation: in one transaction holding the batch's row,
+    /// chunk by chunk of recipients, so the lines are stored only if the batch may be computed.
     public func compute(
-        _ id: Int64, by user: User, progress: @Sendable (String) -> Void = { _ in }
+        _ id: Int64, by user: User, chunk: Int = BatchStore.defaultChunk, progress: @Sendable (String) -> Void = { _ in }
     ) async throws -> BatchSummary {
         try UserStore.require(user, .clerk)
         let batch = try await summary(id)
         _ = try BatchLifecycle.next(from: batch.state, .compute, batch: id)
         let loader = BatchInputLoader(client: client, logger: logger)
         progress("读取数据 loading \(batch.program.rawValue) \(batch.year)\(batch.district.map { " \($0)" } ?? "")…")
-        let request = try await loader.request(program: batch.program, year: batch.year, district: batch.district, policy: try await loader.policyDocument())
-        let records = request.loans.reduce(0) { $0 + $1.interest.count }
-        progress("测算 computing: \(request.firms.count) firms, \(request.loans.count) loans, \(records) interest records, \(request.investments.count) investments, \(request.guarantees.count) guarantees…")
-        let result: CalculationResult
-        do {
-            result = try SubsidyEngine.compute(request)
-        } catch {
-            throw BatchError.invalidInput(error)
-        }
+        let document = try await loader.policyDocument()
+        let lpr = try await loader.lprTable()
+        let recipients = try await loader.recipients(program: batch.program, year: batch.year, district: batch.district)
         let granted = try await loader.granted(program: batch.program, year: batch.year, excluding: id)
-        let plan = ComputationPlanner.plan(batch: id, district: batch.district, request: request, result: result, granted: granted)
-        progress("保存 storing \(plan.lines.count) lines, \(plan.items.count) items, \(result.excluded.count) exclusions…")
+        let chunks: [[String]?] = recipients.map { all in
+            stride(from: 0, to: all.count, by: max(1, chunk)).map { Array(all[$0..<min(all.count, $0 + max(1, chunk))]) }
+        } ?? [nil]
         try await users.actingAs(user) { connection in
             let locked = try await lock(id, on: connection)
             _ = try BatchLifecycle.next(from: locked.state, .compute, batch: id)
-            try await store(plan, exclusions: result.excluded, batch: id, on: connection)
+            try await clear(batch: id, on: connection)
+            var lines = 0, items = 0, excluded = 0, records = 0, done = 0
+            var total = Money.zero
+            var policyVersion = ""
+            var awarded: Set<String> = []
+            for only in chunks {
+                let request = try await loader.request(
+                    program: batch.program, year: batch.year, district: batch.district, policy: document, only: only, lpr: lpr)
+                let result: CalculationResult
+                do {
+                    result = try SubsidyEngine.compute(request)
+                } catch let error as InputError {
+                    throw BatchError.invalidInput(error)
+                }
+                let plan = ComputationPlanner.awards(batch: id, request: request, result: result, granted: granted, firstLine: lines + 1)
+                try await store(plan, exclusions: result.excluded, batch: id, on: connection)
+                for award in result.awards where granted[award.recipient] != nil { awarded.insert(award.recipient) }
+                lines += plan.lines.count
+                items += plan.items.count
+                excluded += result.excluded.count
+                records += request.loans.reduce(0) { $0 + $1.interest.count }
+                total += plan.total
+                policyVersion = result.policyVersion
+                done += only?.count ?? request.firms.count
+                progress("测算 computing: \(done)/\(recipients?.count ?? done) recipients, \(records) interest records, \(request.investments.count) investments, \(request.guarantees.count) guarantees; \(lines) lines, \(excluded) exclusions stored…")
+            }
+            let recoveries = ComputationPlanner.recoveries(
+                batch: id, program: batch.program, year: batch.year, district: batch.district, granted: granted, awarded: awarded,
+                firstLine: lines + 1)
+            if !recoveries.isEmpty {
+                try await store(ComputationPlan(lines: recoveries, items: [], usedRecords: []), exclusions: [], batch: id, on: connection)
+                lines += recoveries.count
+                total += recoveries.map(\.amount).sum()
+            }
+            if policyVersion.isEmpty { policyVersion = try document.version(forYear: batch.year).id }
             try await expectWritten(try await connection.query(
                 """
-                UPDATE batches SET state = 'computed', computed_by = \(user.id), computed_at = now(), total_fen = \(plan.total.fen),
-                       policy_version = \(result.policyVersion), publicity_from = NULL, publicity_until = NULL
+                UPDATE batches SET state = 'computed', computed_by = \(user.id), computed_at = now(), total_fen = \(total.fen),
+                       policy_version = \(policyVersion), publicity_from = NULL, publicity_until = NULL
                 WHERE id = \(id) AND state = ANY(\(BatchLifecycle.allowedNames(.compute))) RETURNING id
                 """, logger: logger), batch: id, action: .compute)
             try await audit(user, "batch.compute", batch: id, [
-                "lines": String(plan.lines.count), "total": plan.total.plain, "excluded": String(result.excluded.count),
+                "lines": String(lines), "total": total.plain, "excluded": String(excluded), "chunks": String(chunks.count),
             ], on: connection)
         }
         return try await summary(id)
     }
 
-    /// Replaces the batch's lines, items, exclusions and used records with the plan's.
-    func store(_ plan: ComputationPlan, exclusions: [Exclusion], batch id: Int64, on connection: PostgresConnection) async throws {
+    /// Removes an earlier computation's lines, items, exclusions and used records.
+    func clear(batch id: Int64, on connection: PostgresConnection) async throws {
         try await connection.query(
             "DELETE FROM batch_line_items WHERE batch_line_id IN (SELECT id FROM batch_lines WHERE batch_id = \(id))", logger: logger)
         try await connection.query("DELETE FROM batch_lines WHERE batch_id = \(id)", logger: logger)
         try await connection.query("DELETE FROM batch_exclusions WHERE batch_id = \(id)", logger: logger)
         try await connection.query("DELETE FROM batch_records WHERE batch_id = \(id)", logger: logger)
-        try await connection.query(
-            "INSERT INTO batch_records (batch_id, record_id) SELECT DISTINCT \(id), r FROM unnest(\(plan.usedRecords)::bigint[]) AS t(r)", logger: logger)
+    }
+
+    /// Appends a plan's lines, items, exclusions and used records (a recovery line's name is
+    /// the firm's).
+    func store(_ plan: ComputationPlan, exclusions: [Exclusion], batch id: Int64, on connection: PostgresConnection) async throws {
+        if !plan.usedRecords.isEmpty {
+            try await connection.query(
+                "INSERT INTO batch_records (batch_id, record_id) SELECT DISTINCT \(id), r FROM unnest(\(plan.usedRecords)::bigint[]) AS t(r)", logger: logger)
+        }
         let lines = plan.lines
         try await connection.query(
             """
             INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen,
                                      payment_ref, items, explanation)
-            SELECT \(id), n, r, nm, c, p, c - p, ref, i::jsonb, e::jsonb
+            SELECT \(id), n, r, coalesce(nullif(nm, ''), (SELECT f.name FROM firms f WHERE f.uscc = r), ''), c, p, c - p, ref, i::jsonb, e::jsonb
             FROM unnest(\(lines.map(\.lineNo))::int[], \(lines.map(\.recipient))::text[], \(lines.map(\.recipientName))::text[],
                         \(lines.map(\.computed.fen))::bigint[], \(lines.map(\.previously.fen))::bigint[], \(lines.map(\.paymentRef))::text[],
                         \(lines.map(\.itemsJSON))::text[], \(lines.map(\.explanationJSON))::text[])
