@@ -2,6 +2,7 @@ public import Hummingbird
 public import Logging
 public import PostgresNIO
 import NIOCore
+import Foundation
 import OpenAPIHummingbird
 import ServiceLifecycle
 import SubsidyBankAPI
@@ -71,11 +72,19 @@ public struct BankServices: Sendable {
 
 /// The routes. Domain errors choose their own responses (`APIError`); the bank API's come from
 /// the OpenAPI document and answer RFC 9457 problems.
-public func buildRouter(health: (any HealthChecking)?, bank: BankServices? = nil, web: WebApp? = nil) throws -> Router<AppRequestContext> {
+public func buildRouter(
+    health: (any HealthChecking)?, bank: BankServices? = nil, web: WebApp? = nil
+) throws -> Router<AppRequestContext> {
+    _ = ServerMetrics.registry
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.info))
     router.add(middleware: MethodNotAllowedMiddleware())
     HealthController(health: health).addRoutes(to: router)
+    MetricsController(
+        client: bank?.client, logger: Logger(label: "subsidy.metrics"),
+        token: ProcessInfo.processInfo.environment["SUBSIDY_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    ).addRoutes(to: router)
     CalculatorController().addRoutes(to: router)
     router.get("openapi.yaml") { _, _ -> Response in
         Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: BankAPIDocument.yaml)))

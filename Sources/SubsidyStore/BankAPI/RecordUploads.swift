@@ -318,8 +318,15 @@ extension BankData {
         produce: (RecordSink) async throws -> [UInt8]
     ) async throws -> UploadOutcome {
         do {
-            return try await uploadRecords(bank: bank, contentType: contentType, idempotencyKey: idempotencyKey, today: today, produce: produce)
+            let outcome = try await uploadRecords(bank: bank, contentType: contentType, idempotencyKey: idempotencyKey, today: today, produce: produce)
+            switch outcome {
+            case .stored(let result): StoreMetrics.upload(kind: "interest_records", outcome: "stored", rows: result.accepted)
+            case .replayed: StoreMetrics.upload(kind: "interest_records", outcome: "replayed", rows: 0)
+            default: StoreMetrics.upload(kind: "interest_records", outcome: "rejected", rows: 0)
+            }
+            return outcome
         } catch let rejection as UploadRejection {
+            StoreMetrics.upload(kind: "interest_records", outcome: "rejected", rows: 0)
             return .rejected(rejection.problems, total: rejection.total)
         }
     }

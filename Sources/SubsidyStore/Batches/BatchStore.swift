@@ -113,9 +113,25 @@ public struct BatchStore: Sendable {
         _ = try BatchLifecycle.next(from: batch.state, .compute, batch: id)
         let loader = BatchInputLoader(client: client, logger: logger)
         progress("读取数据 loading \(batch.program.rawValue) \(batch.year)\(batch.district.map { " \($0)" } ?? "")…")
+        let recipients = try await loader.recipients(program: batch.program, year: batch.year, district: batch.district)
+        let clock = ContinuousClock()
+        let started = clock.now
+        do {
+            let summary = try await compute(id, batch: batch, loader: loader, recipients: recipients, chunk: chunk, by: user, progress: progress)
+            StoreMetrics.batchComputed(program: batch.program.rawValue, outcome: "stored", duration: clock.now - started, lines: summary.lines)
+            return summary
+        } catch {
+            StoreMetrics.batchComputed(program: batch.program.rawValue, outcome: "failed", duration: clock.now - started, lines: 0)
+            throw error
+        }
+    }
+
+    func compute(
+        _ id: Int64, batch: BatchSummary, loader: BatchInputLoader, recipients: [String]?, chunk: Int, by user: User,
+        progress: @Sendable (String) -> Void
+    ) async throws -> BatchSummary {
         let document = try await loader.policyDocument()
         let lpr = try await loader.lprTable()
-        let recipients = try await loader.recipients(program: batch.program, year: batch.year, district: batch.district)
         let granted = try await loader.granted(program: batch.program, year: batch.year, excluding: id)
         let chunks: [[String]?] = recipients.map { all in
             stride(from: 0, to: all.count, by: max(1, chunk)).map { Array(all[$0..<min(all.count, $0 + max(1, chunk))]) }
