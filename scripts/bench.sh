@@ -1,150 +1,189 @@
 #!/usr/bin/env bash
-# Benchmarks, each reported next to plain PostgreSQL doing the same work on the same data.
+# Benchmarks at city, province or nation scale, each figure beside plain PostgreSQL doing the
+# same work on the same data in the same run; medians of several runs; the report is appended to
+# BENCHMARKS.md (and kept in .build/bench-SCALE/report.md).
 #
-#   calc: the 壮大贷 calculator on 100,000 interest records (release build), against one SQL
-#         query computing round(balance × LPR × days / 360), min with paid, per-loan sums and the
-#         50 % ratio over the same rows in a bare table (data loaded by \copy beforehand).
+#   scripts/bench.sh [--scale city|province|nation] [--runs N] [--keep]
 #
-# Usage: scripts/bench.sh [RECORDS]     (uses DATABASE_URL, else the project cluster)
+# 1. generate   `subsidy generate --scale S --seed 1 --files DIR`: firms, loans … into a new
+#               rehearsal database; the interest records as the banks' CSV files
+# 2. ingest     every file through POST /v1/interest-records (release server, all checks), records/s
+#               per file, vs `psql \copy` of the same file into a bare table
+# 3. batch      zhuangda and xinyidai 2025 computed and stored with explanations (N times: a
+#               recomputation replaces the lines) vs plain SQL computing the same per-firm amounts
+# 4. approve    submit, approve (four eyes) and export each batch, vs plain SQL writing the same rows
+# 5. reconcile  statements paying every exported zhuangda line, one per payment day (`subsidy
+#               generate --statements`), imported one by one, vs \copy of the entries + a join on reference
+# 6. HTTP       wrk, 64 connections, 10 s: POST /v1/calculate, GET /v1/interest-records with a bank
+#               token, GET /health; requests/s, p50, p99
+#    and the peak RSS of the server and of every command (measure.py: wait4's ru_maxrss).
+#
+# Uses the project's PostgreSQL cluster (scripts/pg.sh), wrk from Debian (installed if missing).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
-records=${1:-100000}
-# The benchmark databases are scratch: made, migrated and loaded by the schema's owner, each
-# initialised as a rehearsal database whose administrator `bench` runs the commands.
-scripts/pg.sh start >/dev/null
-url=$(scripts/pg.sh url --owner)
+scale=city runs=3 keep=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --scale) scale=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    *) echo "usage: scripts/bench.sh [--scale city|province|nation] [--runs N] [--keep]" >&2; exit 2 ;;
+  esac
+done
+case "$scale" in city|province|nation) ;; *) echo "scale: city, province or nation" >&2; exit 2 ;; esac
+command -v wrk >/dev/null || { sudo -n apt-get install -y -q wrk >/dev/null 2>&1 || apt-get install -y -q wrk >/dev/null; }
 
+scripts/pg.sh start >/dev/null
+export DATABASE_URL=${DATABASE_URL:-$(scripts/pg.sh url)}
+export DATABASE_OWNER_URL=${DATABASE_OWNER_URL:-$(env -u DATABASE_URL scripts/pg.sh url --owner)}
 swift build -c release --product subsidy >&2
 bin="$(swift build -c release --show-bin-path)/subsidy"
-python3 scripts/bench/gen_calc.py "$records" /tmp/bench-calc.json /tmp/bench-records.tsv
+work="$here/.build/bench-$scale"
+rm -rf "$work"; mkdir -p "$work"
+export BENCH_LOG="$work/log"
+: > "$BENCH_LOG"
+note() { echo "note $*" >> "$BENCH_LOG"; echo "  $*" >&2; }
+m() { python3 scripts/bench/measure.py "$@"; }
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
-best() { sort -n | head -1; }
-# BENCH_ONLY=calc|batch|upload|reconcile runs one section.
-want() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
-admin_url=$url
-if want calc; then
-echo "== calc: $records interest records (best of 5)"
-for _ in 1 2 3 4 5; do "$bin" calc /tmp/bench-calc.json --timing 2>&1 >/dev/null | sed -n 's/.*compute_ms=\([0-9.]*\).*/\1/p'; done | best > /tmp/bench-compute
-for _ in 1 2 3 4 5; do
-  start=$(date +%s%N); "$bin" calc /tmp/bench-calc.json > /dev/null; end=$(date +%s%N)
-  echo $(( (end - start) / 1000000 ))
-done | best > /tmp/bench-total
-"$bin" calc /tmp/bench-calc.json --timing 2>&1 >/dev/null | tail -1
+name="bench_$scale"
+owner_db=$(echo "$DATABASE_OWNER_URL" | sed "s|/[^/?]*?|/$name?|")
+db=$(echo "$DATABASE_URL" | sed "s|/[^/?]*?|/$name?|")
+psql "$DATABASE_OWNER_URL" -q -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name"
+server=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  [ "$keep" = 1 ] || psql "$DATABASE_OWNER_URL" -q -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" || true
+}
+trap cleanup EXIT
+"$bin" migrate --owner-url "$owner_db" >/dev/null
+pw=bench-password-1
+SUBSIDY_NEW_PASSWORD=$pw "$bin" init --admin bench --rehearsal --database-url "$db" >/dev/null
+for role in clerk approver; do
+  SUBSIDY_PASSWORD=$pw SUBSIDY_NEW_PASSWORD=$pw "$bin" user add "$role" --name "$role" --role "$role" --user bench --database-url "$db" >/dev/null
+done
+# as USER LABEL CMD…: a measured subsidy command acting for USER.
+as() { local user=$1 label=$2; shift 2; SUBSIDY_PASSWORD=$pw m "$label" "$bin" "$@" --user "$user" --database-url "$db"; }
+timed_sql() {  # timed_sql SQL…: the server-side time of the last statement, in ms
+  psql "$owner_db" -qAt -v ON_ERROR_STOP=1 -c '\timing on' "$@" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
+}
 
-psql "$url" -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
-DROP TABLE IF EXISTS bench_records;
-CREATE TABLE bench_records (loan text, id text, period_from date, period_to date, balance_fen bigint, paid_fen bigint);
-\copy bench_records FROM '/tmp/bench-records.tsv'
-ANALYZE bench_records;
-SQL
-# The same arithmetic in SQL: 1-year LPR 3.10 % fixed at the loans' start (January 2025),
-# round half away from zero (numeric round does that), per-loan sum × 50 %.
-query="SELECT sum(s) FROM (SELECT round(sum(least(round(balance_fen * 3.10 * (period_to - period_from) / 36000.0), paid_fen)) * 0.5) AS s FROM bench_records GROUP BY loan) t"
-for _ in 1 2 3 4 5; do
-  psql "$url" -qAt -c '\timing on' -c "$query" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
-done | best > /tmp/bench-pg
-compute=$(cat /tmp/bench-compute); total=$(cat /tmp/bench-total); pg=$(cat /tmp/bench-pg)
-echo "engine compute: ${compute} ms; whole command (parse + compute + JSON out): ${total} ms"
-echo "plain PostgreSQL, same arithmetic over the same rows: ${pg} ms"
-python3 -c "print(f'ratio engine compute / PostgreSQL query: {float(\"$compute\") / float(\"$pg\"):.2f}; whole command / PostgreSQL query: {float(\"$total\") / float(\"$pg\"):.2f}')"
-fi
-if want batch; then
+echo "== 1. generate ($scale, seed 1)" >&2
+as bench cmd_generate generate --scale "$scale" --seed 1 --files "$work/records"
+psql "$owner_db" -q -c "ANALYZE" 2>/dev/null
 
-# batch: computing a 壮大贷 batch of 10,000 firms × 24 interest records from the database,
-# against plain PostgreSQL reading the same rows (the SELECT the batch's loader runs, alone).
-echo
-echo "== batch: 10,000 firms × 24 interest records"
-bench_url=$(echo "$url" | sed 's|/[^/?]*?|/subsidy_bench?|')
-psql "$admin_url" -q -c "DROP DATABASE IF EXISTS subsidy_bench WITH (FORCE)" -c "CREATE DATABASE subsidy_bench"
-"$bin" migrate --database-url "$bench_url" >/dev/null
-psql "$bench_url" -q -v ON_ERROR_STOP=1 -f scripts/bench/batch-data.sql
-SUBSIDY_NEW_PASSWORD=bench-password-1 "$bin" init --admin bench --rehearsal --database-url "$bench_url" >/dev/null
-"$bin" batch create --program zhuangda --year 2025 --user bench --database-url "$bench_url" <<< bench-password-1 >/dev/null
-start=$(date +%s%N)
-SUBSIDY_PASSWORD=bench-password-1 "$bin" batch compute 1 --user bench --database-url "$bench_url" 2>&1 | sed 's/^/  /'
-end=$(date +%s%N)
-batch_ms=$(( (end - start) / 1000000 ))
-read_query="SELECT count(*), sum(r.paid_fen) FROM loans l JOIN interest_records r ON r.loan_id = l.id AND r.status = 'accepted' WHERE l.program = 'zhuangda' AND r.paid_on >= '2025-01-01' AND r.paid_on < '2026-01-01'"
-for _ in 1 2 3; do
-  psql "$bench_url" -qAt -c '\timing on' -c "$read_query" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
-done | best > /tmp/bench-pg-read
-echo "batch compute (load 240,000 records, engine, store 10,000 lines): ${batch_ms} ms"
-echo "plain PostgreSQL reading the same rows: $(cat /tmp/bench-pg-read) ms"
-python3 -c "print(f'ratio batch compute / PostgreSQL read: {$batch_ms / float(\"$(cat /tmp/bench-pg-read)\"):.1f}')"
-fi
-if want upload; then
-
-# upload: a 100,000-record CSV through POST /v1/interest-records (release server, all checks,
-# COPY into staging, set-based validation, versioned insert), against psql \copy of the same file
-# into a bare table with no checks.
-echo
-echo "== upload: 100,000 interest records as one CSV"
-python3 scripts/bench/gen_upload.py /tmp/bench-upload.csv /tmp/bench-loans.json
-psql "$admin_url" -q -c "DROP DATABASE IF EXISTS subsidy_bench_upload WITH (FORCE)" -c "CREATE DATABASE subsidy_bench_upload"
-upload_url=$(echo "$url" | sed 's|/[^/?]*?|/subsidy_bench_upload?|')
-"$bin" migrate --database-url "$upload_url" >/dev/null
-psql "$upload_url" -q -v ON_ERROR_STOP=1 -f scripts/demo/demo.sql
-SUBSIDY_NEW_PASSWORD=bench-password-1 "$bin" init --admin bench --rehearsal --database-url "$upload_url" >/dev/null
-token=$(SUBSIDY_PASSWORD=bench-password-1 "$bin" bank token create ICBC --label bench --user bench --database-url "$upload_url" | tail -1)
+echo "== 2. ingest: $(ls "$work/records" | wc -l) CSV files through the API" >&2
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-LOG_LEVEL=warning "$bin" serve --port "$port" --database-url "$upload_url" --no-migrate &
+LOG_LEVEL=warning "$bin" serve --host 127.0.0.1 --port "$port" --no-migrate --no-daemon --database-url "$db" &
 server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
-curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' --data-binary @/tmp/bench-loans.json \
-  "http://127.0.0.1:$port/v1/loans" >/dev/null
-start=$(date +%s%N)
-result=$(curl -s -X POST -H "Authorization: Bearer $token" -H 'Content-Type: text/csv' --data-binary @/tmp/bench-upload.csv \
-  "http://127.0.0.1:$port/v1/interest-records")
-end=$(date +%s%N)
-upload_ms=$(( (end - start) / 1000000 ))
-echo "  response: $result"
-kill $server; wait $server 2>/dev/null || true
-psql "$upload_url" -q -c "CREATE TABLE bare (loan_no text, period_from text, period_to text, balance text, paid text, paid_on text, firm_name text, bank_reference text)"
-start=$(date +%s%N)
-psql "$upload_url" -q -c "\copy bare FROM '/tmp/bench-upload.csv' WITH (FORMAT csv, HEADER true)"
-end=$(date +%s%N)
-copy_ms=$(( (end - start) / 1000000 ))
-python3 -c "print(f'API upload: {$upload_ms} ms = {100000 / ($upload_ms / 1000):,.0f} records/s; psql \\\\copy into a bare table: {$copy_ms} ms = {100000 / ($copy_ms / 1000):,.0f} records/s; ratio {$upload_ms / $copy_ms:.1f}')"
-fi
-if want reconcile; then
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+declare -A token
+for bank in $(ls "$work/records" | cut -d- -f1 | sort -u); do
+  token[$bank]=$(SUBSIDY_PASSWORD=$pw "$bin" bank token create "$bank" --label bench --user bench --database-url "$db" | tail -1)
+done
+psql "$owner_db" -q -c "CREATE TABLE bench_bare (loan_no text, period_from text, period_to text, balance text, paid text, paid_on text, firm_name text, bank_reference text)"
+started=$(date +%s%N)
+files=0
+for file in "$work"/records/*.csv; do
+  bank=$(basename "$file" | cut -d- -f1)
+  rows=$(( $(wc -l < "$file") - 1 ))
+  result=$(curl -s -o "$work/upload.json" -w '%{http_code} %{time_total}' -X POST -H "Authorization: Bearer ${token[$bank]}" \
+    -H 'Content-Type: text/csv' --data-binary @"$file" "http://127.0.0.1:$port/v1/interest-records")
+  [ "${result%% *}" = 200 ] || { echo "upload of $file: $result $(head -c 600 "$work/upload.json")" >&2; exit 1; }
+  echo "ingest_api_rps $(python3 -c "print($rows / ${result#* })")" >> "$BENCH_LOG"
+  psql "$owner_db" -q -c "TRUNCATE bench_bare"
+  t=$(date +%s%N)
+  psql "$owner_db" -q -c "\\copy bench_bare FROM '$file' WITH (FORMAT csv, HEADER true)"
+  echo "ingest_copy_rps $(python3 -c "print($rows / ($(ms_since "$t") / 1000))")" >> "$BENCH_LOG"
+  files=$((files + 1))
+  [ $((files % 20)) -eq 0 ] && echo "  $files files, $(( $(ms_since "$started") / 1000 )) s" >&2
+done
+note "ingest: $files files, $(psql "$owner_db" -qAt -c 'SELECT count(*) FROM interest_records') records stored through the API in $(( $(ms_since "$started") / 1000 )) s"
+psql "$owner_db" -q -c "DROP TABLE bench_bare" -c "ANALYZE" 2>/dev/null
 
-# reconcile: importing a 100,000-line MT940 statement that pays 100,000 exported lines (parse,
-# match, 100,000 ledger entries, lines paid), against plain PostgreSQL loading the same entries
-# and joining them to the lines by reference in one query.
-echo
-echo "== reconcile: 100,000 statement lines against 100,000 payments"
-python3 scripts/bench/gen_statement.py 100000 /tmp/bench-statement.sta /tmp/bench-entries.tsv
-psql "$admin_url" -q -c "DROP DATABASE IF EXISTS subsidy_bench_recon WITH (FORCE)" -c "CREATE DATABASE subsidy_bench_recon"
-recon_url=$(echo "$url" | sed 's|/[^/?]*?|/subsidy_bench_recon?|')
-"$bin" migrate --database-url "$recon_url" >/dev/null
-SUBSIDY_NEW_PASSWORD=bench-password-1 "$bin" init --admin bench --rehearsal --database-url "$recon_url" >/dev/null
-psql "$recon_url" -q -v ON_ERROR_STOP=1 <<'SQL'
-INSERT INTO banks (code, name) VALUES ('ICBC', '中国工商银行');
-INSERT INTO disbursement_accounts (account_no, bank_code, name) VALUES ('6222020000009999', 'ICBC', 'bench');
-INSERT INTO batches (program, year, state, created_by, exported_at, total_fen) VALUES ('zhuangda', 2025, 'exported', 1, '2025-10-10 10:00+08', 0);
-INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen, payment_ref, items, explanation)
-SELECT 1, i, '9151RECON' || lpad(i::text, 9, '0'), 'firm ' || i, 10000 + i, 0, 10000 + i,
-       'SLZ25' || lpad(i::text, 10, '0') || '0',
-       '[]', '[]'
-FROM generate_series(1, 100000) i;
-ANALYZE;
-SQL
-start=$(date +%s%N)
-SUBSIDY_PASSWORD=bench-password-1 "$bin" statement import /tmp/bench-statement.sta --user bench --database-url "$recon_url" | sed 's/^/  /'
-end=$(date +%s%N)
-recon_ms=$(( (end - start) / 1000000 ))
-start=$(date +%s%N)
-psql "$recon_url" -q <<'SQL'
-CREATE TABLE bare_entries (n int, amount_fen bigint, ref text);
-\copy bare_entries FROM '/tmp/bench-entries.tsv'
-SELECT count(*) FROM bare_entries e JOIN batch_lines l ON l.payment_ref = e.ref AND l.amount_fen = -e.amount_fen;
-SQL
-end=$(date +%s%N)
-plain_ms=$(( (end - start) / 1000000 ))
-echo "reconcile (parse, match, post 100,000 ledger entries, mark paid): ${recon_ms} ms; plain PostgreSQL load + join: ${plain_ms} ms"
-python3 -c "print(f'ratio reconcile / plain PostgreSQL: {$recon_ms / $plain_ms:.1f}')"
-"$bin" ledger verify --database-url "$recon_url"
+echo "== 3. batches" >&2
+declare -A batch
+for program in zhuangda xinyidai; do
+  batch[$program]=$(SUBSIDY_PASSWORD=$pw "$bin" batch create --program "$program" --year 2025 --user clerk --database-url "$db" | sed -n 's/^批次 Batch \([0-9]*\):.*/\1/p')
+  for _ in $(seq 1 "$runs"); do
+    as clerk "batch_${program}_ms" batch compute "${batch[$program]}" 2>/dev/null | tail -1 >&2
+  done
+done
+lpr="JOIN LATERAL (SELECT CASE WHEN l.maturity_date > (l.start_date + interval '5 years')::date THEN x.five_year_pct ELSE x.one_year_pct END AS pct
+                  FROM lpr_fixings x WHERE x.published <= l.start_date ORDER BY x.published DESC LIMIT 1) f ON true"
+records="JOIN interest_records r ON r.loan_id = l.id AND r.status = 'accepted' AND r.paid_on >= '2025-01-01' AND r.paid_on < '2026-01-01'"
+for _ in $(seq 1 "$runs"); do
+  # 壮大贷: round(balance × LPR × days / 360), at most paid; × 50 % per loan; 800,000.00 per firm.
+  echo "plain_zhuangda_ms $(timed_sql -c 'DROP TABLE IF EXISTS plain_lines' -c "CREATE TABLE plain_lines AS
+    SELECT firm_uscc, least(80000000, sum(s))::bigint AS award FROM (
+      SELECT l.firm_uscc, round(sum(least(round(r.balance_fen * f.pct * (r.period_to - r.period_from) / 36000.0), r.paid_fen)) * 0.5) AS s
+      FROM loans l $lpr $records WHERE l.program = 'zhuangda' GROUP BY l.id, l.firm_uscc) t GROUP BY firm_uscc")" >> "$BENCH_LOG"
+  # 新易贷: min(principal × tier rate, paid in the year) per loan; 600,000.00 per firm.
+  echo "plain_xinyidai_ms $(timed_sql -c 'DROP TABLE IF EXISTS plain_lines' -c "CREATE TABLE plain_lines AS
+    SELECT firm_uscc, least(60000000, sum(a))::bigint AS award FROM (
+      SELECT l.firm_uscc, least(round(l.principal_fen * CASE l.tier WHEN 'xinedai' THEN 0.010 WHEN 'touliandai' THEN 0.020 ELSE 0.015 END),
+                                sum(r.paid_fen)) AS a
+      FROM loans l $records WHERE l.program = 'xinyidai' AND l.principal_fen <= 5000000000 GROUP BY l.id, l.firm_uscc) t GROUP BY firm_uscc")" >> "$BENCH_LOG"
+done
+psql "$owner_db" -q -c "DROP TABLE IF EXISTS plain_lines"
 
-fi
+echo "== 4. approve and export" >&2
+for program in zhuangda xinyidai; do
+  id=${batch[$program]}
+  SUBSIDY_PASSWORD=$pw "$bin" batch submit "$id" --today 2026-01-05 --user clerk --database-url "$db" >/dev/null
+  as approver "approve_${program}_ms" batch approve "$id" --today 2026-01-20 >/dev/null
+  mkdir -p "$work/export-$program"
+  as clerk "export_${program}_ms" batch export "$id" --out "$work/export-$program" >/dev/null
+  echo "plain_approve_${program}_ms $(timed_sql -c 'DROP TABLE IF EXISTS plain_journal' -c "CREATE TABLE plain_journal AS
+    SELECT l.id, s.side, s.side * l.amount_fen AS amount_fen, l.recipient_uscc FROM batch_lines l, (VALUES (1), (-1)) s(side)
+    WHERE l.batch_id = $id AND l.status = 'active' AND l.amount_fen <> 0")" >> "$BENCH_LOG"
+  t=$(date +%s%N)
+  psql "$owner_db" -q -c "\\copy (SELECT line_no, recipient_uscc, payee_name, payee_account, payee_bank, amount_fen, payment_ref FROM batch_lines WHERE batch_id = $id ORDER BY line_no) TO '$work/plain-export.csv' WITH (FORMAT csv, HEADER true)"
+  echo "plain_export_${program}_ms $(ms_since "$t")" >> "$BENCH_LOG"
+  psql "$owner_db" -q -c "DROP TABLE IF EXISTS plain_journal"
+done
+
+echo "== 5. reconcile" >&2
+SUBSIDY_PASSWORD=$pw "$bin" generate --statements "${batch[zhuangda]}" --files "$work/statements" --paid-after 2026-01-21 --days 3 \
+  --user clerk --database-url "$db" > "$work/statements.txt"
+psql "$owner_db" -q -c "CREATE TABLE bench_entries (fen bigint, ref text)"
+for file in $(cat "$work/statements.txt"); do
+  as clerk reconcile_ms statement import "$file" | tail -2 >&2
+  awk -F'D' '/^:61:/ { split($2, a, "N"); gsub(",", "", a[1]); fen = a[1] } /^:86:\/REMI\// { sub(/^:86:\/REMI\//, ""); sub(/\r$/, ""); print fen "\t" $0 }' \
+    "$file" > "$work/entries.tsv"
+  t=$(date +%s%N)
+  psql "$owner_db" -qAt -c "TRUNCATE bench_entries" -c "\\copy bench_entries FROM '$work/entries.tsv'" \
+    -c "SELECT count(*) FROM bench_entries e JOIN batch_lines l ON l.payment_ref = e.ref AND l.amount_fen = e.fen" > /dev/null
+  echo "plain_reconcile_ms $(ms_since "$t")" >> "$BENCH_LOG"
+done
+note "reconcile: $(psql "$owner_db" -qAt -c "SELECT count(*) FILTER (WHERE status = 'paid') || ' of ' || count(*) FILTER (WHERE amount_fen > 0) FROM batch_lines WHERE batch_id = ${batch[zhuangda]}") payable zhuangda lines paid after $(wc -l < "$work/statements.txt") statements"
+note "ledger: $("$bin" ledger verify --database-url "$db" 2>&1 | tail -1)"
+
+echo "== 6. HTTP (wrk, 64 connections, 10 s)" >&2
+cat > "$work/calculate.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open("$here/scripts/demo/calc-zhuangda.json", "r"); wrk.body = f:read("*a"); f:close()
+LUA
+to_ms() { python3 -c "import sys; v = sys.argv[1]; print(float(v[:-2]) if v.endswith('ms') else float(v[:-2]) / 1000 if v.endswith('us') else float(v[:-1]) * 1000)" "$1"; }
+bank=$(ls "$work/records" | head -1 | cut -d- -f1)
+for _ in $(seq 1 "$runs"); do
+  for target in calculate records health; do
+    case $target in
+      calculate) out=$(wrk -t2 -c64 -d10s --latency -s "$work/calculate.lua" "http://127.0.0.1:$port/v1/calculate") ;;
+      records) out=$(wrk -t2 -c64 -d10s --latency -H "Authorization: Bearer ${token[$bank]}" "http://127.0.0.1:$port/v1/interest-records?limit=100") ;;
+      health) out=$(wrk -t2 -c64 -d10s --latency "http://127.0.0.1:$port/health") ;;
+    esac
+    if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; exit 1; fi
+    echo "http_${target}_rps $(echo "$out" | awk '/^Requests\/sec/ { print $2 }')" >> "$BENCH_LOG"
+    echo "http_${target}_p50 $(to_ms "$(echo "$out" | awk '$1 == "50%" { print $2 }')")" >> "$BENCH_LOG"
+    echo "http_${target}_p99 $(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')")" >> "$BENCH_LOG"
+  done
+done
+echo "server 0 $(awk '/^VmHWM/ { print $2 }' "/proc/$server/status")" >> "$BENCH_LOG"
+note "database size after the run: $(psql "$owner_db" -qAt -c "SELECT pg_size_pretty(pg_database_size(current_database()))")"
+
+python3 scripts/bench/report.py "$BENCH_LOG" "$scale" "$work/report.md"
+{ echo; date -u +"Run of %Y-%m-%d %H:%M UTC: \`scripts/bench.sh --scale $scale --runs $runs\`"; echo; cat "$work/report.md"; } >> BENCHMARKS.md
+echo "report appended to BENCHMARKS.md ($work/report.md)" >&2

@@ -144,26 +144,48 @@ public struct BatchStore: Sendable {
             var total = Money.zero
             var policyVersion = ""
             var awarded: Set<String> = []
-            for only in chunks {
-                let request = try await loader.request(
-                    program: batch.program, year: batch.year, district: batch.district, policy: document, only: only, lpr: lpr)
-                let result: CalculationResult
-                do {
-                    result = try SubsidyEngine.compute(request)
-                } catch let error as InputError {
-                    throw BatchError.invalidInput(error)
+            // Each chunk's lines are stored on the transaction's connection while the next chunk
+            // is read (through the pool) and computed: the database writes as the engine works.
+            let clock = ContinuousClock()
+            var storing: Task<Void, any Error>?
+            do {
+                for only in chunks {
+                    let started = clock.now
+                    let request = try await loader.request(
+                        program: batch.program, year: batch.year, district: batch.district, policy: document, only: only, lpr: lpr)
+                    let loaded = clock.now
+                    let result: CalculationResult
+                    do {
+                        result = try SubsidyEngine.compute(request)
+                    } catch let error as InputError {
+                        throw BatchError.invalidInput(error)
+                    }
+                    let computed = clock.now
+                    let plan = ComputationPlanner.awards(batch: id, request: request, result: result, granted: granted, firstLine: lines + 1)
+                    let planned = clock.now
+                    try await storing?.value
+                    let waited = clock.now
+                    storing = Task { try await store(plan, exclusions: result.excluded, batch: id, on: connection) }
+                    logger.debug("batch chunk", metadata: [
+                        "batch": "\(id)", "load": "\(loaded - started)", "engine": "\(computed - loaded)", "plan": "\(planned - computed)",
+                        "waitedForStore": "\(waited - planned)",
+                    ])
+                    for award in result.awards where granted[award.recipient] != nil { awarded.insert(award.recipient) }
+                    lines += plan.lines.count
+                    items += plan.items.count
+                    excluded += result.excluded.count
+                    records += request.loans.reduce(0) { $0 + $1.interest.count }
+                    total += plan.total
+                    policyVersion = result.policyVersion
+                    done += only?.count ?? request.firms.count
+                    progress("测算 computing: \(done)/\(recipients?.count ?? done) recipients, \(records) interest records, \(request.investments.count) investments, \(request.guarantees.count) guarantees; \(lines) lines, \(excluded) exclusions stored…")
                 }
-                let plan = ComputationPlanner.awards(batch: id, request: request, result: result, granted: granted, firstLine: lines + 1)
-                try await store(plan, exclusions: result.excluded, batch: id, on: connection)
-                for award in result.awards where granted[award.recipient] != nil { awarded.insert(award.recipient) }
-                lines += plan.lines.count
-                items += plan.items.count
-                excluded += result.excluded.count
-                records += request.loans.reduce(0) { $0 + $1.interest.count }
-                total += plan.total
-                policyVersion = result.policyVersion
-                done += only?.count ?? request.firms.count
-                progress("测算 computing: \(done)/\(recipients?.count ?? done) recipients, \(records) interest records, \(request.investments.count) investments, \(request.guarantees.count) guarantees; \(lines) lines, \(excluded) exclusions stored…")
+                try await storing?.value
+            } catch {
+                // Never leave a write running on the connection past the transaction.
+                storing?.cancel()
+                _ = try? await storing?.value
+                throw error
             }
             let recoveries = ComputationPlanner.recoveries(
                 batch: id, program: batch.program, year: batch.year, district: batch.district, granted: granted, awarded: awarded,

@@ -212,7 +212,7 @@ public struct DataGenerator: Sendable {
         if !random.chance(4) {
             let level = random.chance(5) ? "little_giant" : (random.chance(40) ? "specialized" : "innovative")
             let lapsed = random.chance(5)
-            let from = CivilDate(year: lapsed ? 2021 : 2022 + random.below(3), month: 1 + random.below(12), day: 1 + random.below(28))!
+            let from = CivilDate(year: lapsed ? 2021 : (random.chance(10) ? 2022 : 2023 + random.below(2)), month: 1 + random.below(12), day: 1 + random.below(28))!
             qualification = (level, from, from.adding(years: 3) + -1)
         }
         return GeneratedFirm(
