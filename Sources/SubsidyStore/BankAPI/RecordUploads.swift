@@ -176,6 +176,9 @@ extension BankData {
                     }
                 }
             }
+            // Statistics for the planner: without them it guessed the staging table's size and, past
+            // a few hundred thousand stored records, chose plans that scanned `loans` per row.
+            try await connection.query("ANALYZE upload_staging", logger: logger)
             if let idempotencyKey {
                 for try await (hash, response) in try await connection.query(
                     "SELECT encode(body_sha256, 'hex'), response::text FROM uploads WHERE bank_code = \(bank) AND kind = 'interest_records' AND idempotency_key = \(idempotencyKey)",
@@ -267,6 +270,7 @@ extension BankData {
                    EXISTS (SELECT 1 FROM batch_records br JOIN granted_batches b ON b.id = br.batch_id WHERE br.record_id = o.id)
             FROM old o
             """, logger: logger)
+        try await connection.query("ANALYZE upload_old", logger: logger)
         var accepted = 0
         var replaced = 0
         var corrections = 0

@@ -221,11 +221,18 @@ struct ChunkBuffers {
 /// The interest records as the banks' CSV uploads: one file per bank and payment month, split
 /// every `DataLoader.recordsPerFile` records.
 final class RecordFiles {
-    struct File {
-        var handle: FileHandle
-        var rows: Int
-        var part: Int
+    /// A class, so that appending to its buffer in the dictionary never copies the buffer.
+    final class File {
+        let handle: FileHandle
+        var rows = 0
+        let part: Int
         var pending: [UInt8] = []
+
+        init(handle: FileHandle, part: Int) {
+            self.handle = handle
+            self.part = part
+            pending.reserveCapacity(1 << 20 + 4096)
+        }
     }
 
     let folder: URL
@@ -266,7 +273,7 @@ final class RecordFiles {
         let handle = try FileHandle(forWritingTo: url)
         handle.seekToEndOfFile()
         count += 1
-        return File(handle: handle, rows: 0, part: part)
+        return File(handle: handle, part: part)
     }
 
     func finish(_ file: File) throws {
