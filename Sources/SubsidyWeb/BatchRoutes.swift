@@ -155,7 +155,7 @@ extension WebApp {
                     if kind == "publicity" && [.draft, .computed, .cancelled].contains(summary.state) {
                         return errorPage(session, status: .conflict, message: Page.text("batch.submitFirst", session.language))
                     }
-                    let tables = BatchExport.tables(batch: summary, lines: try await batches.lines(id), ledgerHead: try await Ledger(logger: logger).head(client))
+                    let tables = BatchExport.tables(batch: summary, lines: try await batches.lines(id, explanations: false), ledgerHead: try await Ledger(logger: logger).head(client))
                     let table = kind == "payment" ? tables.payment : tables.publicity
                     let name = "batch-\(id)-\(kind == "payment" ? "payment 支付文件" : "publicity 公示名单")"
                     try await users.audit(session.user, action: "batch.download", subject: "batch:\(id)", detail: ["file": kind + "." + format])
@@ -369,7 +369,7 @@ extension WebApp {
         guard [.approved, .exported, .paid, .closed].contains(summary.state) else {
             return errorPage(session, status: .conflict, message: Page.text("voucher.approveFirst", session.language))
         }
-        let lines = if let number { try await batches.line(id, number: number).map { [$0] } ?? [] } else { try await batches.lines(id) }
+        let lines = if let number { try await batches.line(id, number: number).map { [$0] } ?? [] } else { try await batches.lines(id, explanations: false) }
         let chosen = lines.filter { $0.status != "excluded" && $0.amount > .zero }
         guard !chosen.isEmpty else { return errorPage(session, status: .notFound, message: Page.text("batch.noLine", session.language)) }
         var page = Page("voucher", session: session)

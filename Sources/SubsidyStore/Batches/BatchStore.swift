@@ -471,8 +471,8 @@ public struct BatchStore: Sendable {
 
     /// The batch's lines. Before approval the payee shown is the firm's current account (what
     /// approval will freeze); from approval on, the frozen one.
-    public func lines(_ id: Int64) async throws -> [BatchLine] {
-        try await lines(id, on: nil)
+    public func lines(_ id: Int64, explanations: Bool = true) async throws -> [BatchLine] {
+        try await lines(id, explanations: explanations, on: nil)
     }
 
     /// Line `number` of the batch, read alone (a page or voucher for one line of a large batch).
@@ -480,14 +480,16 @@ public struct BatchStore: Sendable {
         try await lines(id, number: number, on: nil).first
     }
 
-    func lines(_ id: Int64, number: Int? = nil, on connection: PostgresConnection?) async throws -> [BatchLine] {
+    /// Without `explanations` (exports, vouchers of a whole batch) the lines leave their
+    /// explanations, a few kB each, in the database: a nation-scale batch's would not fit in memory.
+    func lines(_ id: Int64, number: Int? = nil, explanations: Bool = true, on connection: PostgresConnection?) async throws -> [BatchLine] {
         let query: PostgresQuery = """
             SELECT bl.line_no, bl.recipient_uscc, bl.recipient_name, bl.computed_fen, bl.previously_fen, bl.amount_fen, bl.status,
                    bl.excluded_reason, bl.payment_ref,
                    CASE WHEN bl.payee_name IS NOT NULL THEN bl.payee_name ELSE f.account_name END,
                    CASE WHEN bl.payee_name IS NOT NULL THEN bl.payee_account ELSE f.account_no END,
                    CASE WHEN bl.payee_name IS NOT NULL THEN bl.payee_bank ELSE f.account_bank END,
-                   bl.payee_name IS NOT NULL, bl.explanation::text
+                   bl.payee_name IS NOT NULL, CASE WHEN \(explanations) THEN bl.explanation::text ELSE '[]' END
             FROM batch_lines bl LEFT JOIN firms f ON f.uscc = bl.recipient_uscc
             WHERE bl.batch_id = \(id) AND (\(number)::int IS NULL OR bl.line_no = \(number)) ORDER BY bl.line_no
             """
@@ -512,7 +514,7 @@ public struct BatchStore: Sendable {
         return try await users.actingAs(user) { connection in
             let locked = try await lock(id, on: connection)
             _ = try BatchLifecycle.next(from: locked.state, .export, batch: id)
-            let lines = try await lines(id, on: connection)
+            let lines = try await lines(id, explanations: false, on: connection)
             let unpayable = lines.filter { BatchExport.isPayable($0) && (!$0.payeeFrozen || ($0.accountNo ?? "").isEmpty) }.map(\.recipient)
             guard unpayable.isEmpty else { throw BatchError.missingAccount(unpayable) }
             try await expectWritten(try await connection.query(
