@@ -144,7 +144,9 @@ struct Serve: AsyncParsableCommand {
             }
         }
         let port = self.port ?? ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 8080
-        let app = try await buildApplication(config: AppConfig(host: host, port: port, database: database, logLevel: try options.level()))
+        let metricsToken = ProcessInfo.processInfo.environment["SUBSIDY_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        let app = try await buildApplication(config: AppConfig(
+            host: host, port: port, database: database, logLevel: try options.level(), metricsToken: metricsToken))
         guard !noDaemon else {
             try await app.runService()
             return

@@ -2,7 +2,6 @@ public import Hummingbird
 public import Logging
 public import PostgresNIO
 import NIOCore
-import Foundation
 import OpenAPIHummingbird
 import ServiceLifecycle
 import SubsidyBankAPI
@@ -16,12 +15,17 @@ public struct AppConfig: Sendable {
     public var port: Int
     public var database: DatabaseURL?
     public var logLevel: Logger.Level
+    /// When set, a scrape of /metrics must present it as a bearer token.
+    public var metricsToken: String?
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL?, logLevel: Logger.Level = .info) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL?, logLevel: Logger.Level = .info, metricsToken: String? = nil
+    ) {
         self.host = host
         self.port = port
         self.database = database
         self.logLevel = logLevel
+        self.metricsToken = metricsToken
     }
 }
 
@@ -44,7 +48,7 @@ public func buildApplication(config: AppConfig) async throws -> some Application
         bank = BankServices(client: client, logger: logger)
         web = try await WebApp(client: client, logger: logger)
     }
-    let router = try buildRouter(health: health, bank: bank, web: web)
+    let router = try buildRouter(health: health, bank: bank, web: web, metricsToken: config.metricsToken)
     return Application(
         router: router,
         // A connection that sends nothing for a minute (a stalled upload among them) is closed:
@@ -73,7 +77,7 @@ public struct BankServices: Sendable {
 /// The routes. Domain errors choose their own responses (`APIError`); the bank API's come from
 /// the OpenAPI document and answer RFC 9457 problems.
 public func buildRouter(
-    health: (any HealthChecking)?, bank: BankServices? = nil, web: WebApp? = nil
+    health: (any HealthChecking)?, bank: BankServices? = nil, web: WebApp? = nil, metricsToken: String? = nil
 ) throws -> Router<AppRequestContext> {
     _ = ServerMetrics.registry
     let router = Router(context: AppRequestContext.self)
@@ -83,7 +87,7 @@ public func buildRouter(
     HealthController(health: health).addRoutes(to: router)
     MetricsController(
         client: bank?.client, logger: Logger(label: "subsidy.metrics"),
-        token: ProcessInfo.processInfo.environment["SUBSIDY_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        token: metricsToken
     ).addRoutes(to: router)
     CalculatorController().addRoutes(to: router)
     router.get("openapi.yaml") { _, _ -> Response in

@@ -163,19 +163,10 @@ extension BankData {
                 CREATE TEMP TABLE upload_staging (line int, idx int, loan_no text, period_from date, period_to date, balance_fen bigint,
                     paid_fen bigint, paid_on date, firm_uscc text, firm_name text, bank_reference text) ON COMMIT DROP
                 """, logger: logger)
-            if copyText.readableBytes > 0 {
-                try await connection.copyFrom(
-                    table: "upload_staging",
-                    columns: ["line", "idx", "loan_no", "period_from", "period_to", "balance_fen", "paid_fen", "paid_on", "firm_uscc", "firm_name", "bank_reference"],
-                    logger: logger
-                ) { writer in
-                    // In slices, so that the server reads while the rest is sent.
-                    var rest = copyText
-                    while rest.readableBytes > 0, let slice = rest.readSlice(length: min(rest.readableBytes, 256 * 1024)) {
-                        try await writer.write(slice)
-                    }
-                }
-            }
+            try await connection.copy(
+                copyText, into: "upload_staging",
+                columns: ["line", "idx", "loan_no", "period_from", "period_to", "balance_fen", "paid_fen", "paid_on", "firm_uscc", "firm_name", "bank_reference"],
+                logger: logger)
             // Statistics for the planner: without them it guessed the staging table's size and, past
             // a few hundred thousand stored records, chose plans that scanned `loans` per row.
             try await connection.query("ANALYZE upload_staging", logger: logger)

@@ -57,7 +57,7 @@ public struct BatchInputLoader: Sendable {
 
     /// The engine's request for the batch's scope, or for `only` these recipients of it.
     func request(
-        program: Program, year: Int, district: String?, policy document: PolicyDocument, only recipients: [String]? = nil, lpr: LPRTable? = nil
+        program: Program, year: Int, district: String?, policy document: PolicyDocument, only recipients: [String]?, lpr: LPRTable
     ) async throws -> CalculationRequest {
         let version = try document.version(forYear: year)
         let policy = try ResolvedPolicy(version: version, program: program, overrides: [:])
@@ -86,10 +86,8 @@ public struct BatchInputLoader: Sendable {
             copy.investeeQualifications = firms[investment.investee]?.qualifications ?? []
             return copy
         }
-        let table: LPRTable
-        if let lpr { table = lpr } else { table = try await lprTable() }
         return CalculationRequest(
-            program: program, year: year, policy: policy, lpr: table, firms: firms,
+            program: program, year: year, policy: policy, lpr: lpr, firms: firms,
             loans: loans, investments: investments, guarantees: guarantees)
     }
 

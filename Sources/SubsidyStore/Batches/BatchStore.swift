@@ -111,13 +111,11 @@ public struct BatchStore: Sendable {
         try UserStore.require(user, .clerk)
         let batch = try await summary(id)
         _ = try BatchLifecycle.next(from: batch.state, .compute, batch: id)
-        let loader = BatchInputLoader(client: client, logger: logger)
         progress("读取数据 loading \(batch.program.rawValue) \(batch.year)\(batch.district.map { " \($0)" } ?? "")…")
-        let recipients = try await loader.recipients(program: batch.program, year: batch.year, district: batch.district)
         let clock = ContinuousClock()
         let started = clock.now
         do {
-            let summary = try await compute(id, batch: batch, loader: loader, recipients: recipients, chunk: chunk, by: user, progress: progress)
+            let summary = try await compute(id, batch: batch, chunk: max(1, chunk), by: user, progress: progress)
             StoreMetrics.batchComputed(program: batch.program.rawValue, outcome: "stored", duration: clock.now - started, lines: summary.lines)
             return summary
         } catch {
@@ -127,20 +125,21 @@ public struct BatchStore: Sendable {
     }
 
     func compute(
-        _ id: Int64, batch: BatchSummary, loader: BatchInputLoader, recipients: [String]?, chunk: Int, by user: User,
-        progress: @Sendable (String) -> Void
+        _ id: Int64, batch: BatchSummary, chunk: Int, by user: User, progress: @Sendable (String) -> Void
     ) async throws -> BatchSummary {
+        let loader = BatchInputLoader(client: client, logger: logger)
+        let recipients = try await loader.recipients(program: batch.program, year: batch.year, district: batch.district)
         let document = try await loader.policyDocument()
         let lpr = try await loader.lprTable()
         let granted = try await loader.granted(program: batch.program, year: batch.year, excluding: id)
         let chunks: [[String]?] = recipients.map { all in
-            stride(from: 0, to: all.count, by: max(1, chunk)).map { Array(all[$0..<min(all.count, $0 + max(1, chunk))]) }
+            stride(from: 0, to: all.count, by: chunk).map { Array(all[$0..<min(all.count, $0 + chunk)]) }
         } ?? [nil]
         try await users.actingAs(user) { connection in
             let locked = try await lock(id, on: connection)
             _ = try BatchLifecycle.next(from: locked.state, .compute, batch: id)
             try await clear(batch: id, on: connection)
-            var lines = 0, items = 0, excluded = 0, records = 0, done = 0
+            var lines = 0, excluded = 0, records = 0, done = 0
             var total = Money.zero
             var policyVersion = ""
             var awarded: Set<String> = []
@@ -172,7 +171,6 @@ public struct BatchStore: Sendable {
                     ])
                     for award in result.awards where granted[award.recipient] != nil { awarded.insert(award.recipient) }
                     lines += plan.lines.count
-                    items += plan.items.count
                     excluded += result.excluded.count
                     records += request.loans.reduce(0) { $0 + $1.interest.count }
                     total += plan.total

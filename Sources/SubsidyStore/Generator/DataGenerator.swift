@@ -59,13 +59,19 @@ public struct GeneratedFirm: Sendable, Equatable {
     public var district: String
     public var accountNo: String
     public var accountBank: String
-    public var qualification: (level: String, from: CivilDate, to: CivilDate)?
+    public var qualification: GeneratedQualification?
+}
 
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.uscc == rhs.uscc && lhs.name == rhs.name && lhs.district == rhs.district && lhs.accountNo == rhs.accountNo
-            && lhs.accountBank == rhs.accountBank && lhs.qualification?.level == rhs.qualification?.level
-            && lhs.qualification?.from == rhs.qualification?.from && lhs.qualification?.to == rhs.qualification?.to
-    }
+public struct GeneratedQualification: Sendable, Equatable {
+    public var level: String
+    public var from: CivilDate
+    public var to: CivilDate
+}
+
+/// A fund investee's recognition after the investment.
+public struct GeneratedRecognition: Sendable, Equatable {
+    public var level: String
+    public var date: CivilDate
 }
 
 public struct GeneratedLoan: Sendable, Equatable {
@@ -106,12 +112,7 @@ public struct GeneratedInvestment: Sendable, Equatable {
     public var date: CivilDate
     public var stage: String?
     public var registeredInCity: Bool
-    public var recognition: (level: String, date: CivilDate)?
-
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.ref == rhs.ref && lhs.investor == rhs.investor && lhs.investee == rhs.investee && lhs.amountFen == rhs.amountFen
-            && lhs.date == rhs.date && lhs.recognition?.level == rhs.recognition?.level && lhs.recognition?.date == rhs.recognition?.date
-    }
+    public var recognition: GeneratedRecognition?
 }
 
 public struct GeneratedGuarantee: Sendable, Equatable {
@@ -208,12 +209,12 @@ public struct DataGenerator: Sendable {
         let bank = random.pick(Self.banks)
         let account = "62" + String((0..<17).map { _ in Character(String(random.below(10))) })
         // Most hold a qualification valid through 2025; some lapsed in 2024, some never had one.
-        var qualification: (String, CivilDate, CivilDate)?
+        var qualification: GeneratedQualification?
         if !random.chance(4) {
             let level = random.chance(5) ? "little_giant" : (random.chance(40) ? "specialized" : "innovative")
             let lapsed = random.chance(5)
             let from = CivilDate(year: lapsed ? 2021 : (random.chance(10) ? 2022 : 2023 + random.below(2)), month: 1 + random.below(12), day: 1 + random.below(28))!
-            qualification = (level, from, from.adding(years: 3) + -1)
+            qualification = GeneratedQualification(level: level, from: from, to: from.adding(years: 3) + -1)
         }
         return GeneratedFirm(
             uscc: uscc, name: name, district: district.name, accountNo: account, accountBank: bank.name + district.name + "支行",
@@ -287,8 +288,11 @@ public struct DataGenerator: Sendable {
             let kind = equity ? "equity" : "fund"
             let date = CivilDate(year: 2024, month: 1, day: 1)! + random.below(700)
             let wan = Int64(200 + random.below(4_801))
-            var recognition: (String, CivilDate)?
-            if kind == "fund", random.chance(70) { recognition = (random.chance(20) ? "little_giant" : "specialized", date + 30 + random.below(500)) }
+            var recognition: GeneratedRecognition?
+            if kind == "fund", random.chance(70) {
+                let level = random.chance(20) ? "little_giant" : "specialized"
+                recognition = GeneratedRecognition(level: level, date: date + 30 + random.below(500))
+            }
             result.append(GeneratedInvestment(
                 ref: "\(kind == "equity" ? "EQ" : "FD")\(index + 1)-\(number + 1)", investor: uscc, investee: target.uscc, kind: kind,
                 amountFen: wan * 1_000_000, date: date, stage: kind == "equity" ? random.pick(["seed", "early", "growth", "late"]) : nil,

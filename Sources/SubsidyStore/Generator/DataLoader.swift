@@ -96,15 +96,15 @@ public struct DataLoader: Sendable {
                     summary.firms += 1
                     if firm.qualification != nil { summary.qualifications += 1 }
                 }
-                try await copy(out.firms, "firms", ["uscc", "name", "district", "account_name", "account_no", "account_bank"], on: connection)
-                try await copy(out.qualifications, "qualifications", ["firm_uscc", "level", "valid_from", "valid_to", "source"], on: connection)
-                try await copy(out.loans, "loans", [
+                try await connection.copy(out.firms, into: "firms", columns: ["uscc", "name", "district", "account_name", "account_no", "account_bank"], logger: logger)
+                try await connection.copy(out.qualifications, into: "qualifications", columns: ["firm_uscc", "level", "valid_from", "valid_to", "source"], logger: logger)
+                try await connection.copy(out.loans, into: "loans", columns: [
                     "id", "bank_code", "loan_no", "firm_uscc", "program", "tier", "principal_fen", "start_date", "maturity_date", "contract_rate_pct",
-                ], on: connection)
-                try await copy(out.records, "interest_records", [
+                ], logger: logger)
+                try await connection.copy(out.records, into: "interest_records", columns: [
                     "loan_id", "period_from", "period_to", "balance_fen", "paid_fen", "paid_on", "bank_reference",
-                ], on: connection)
-                try await copy(out.others, "other_subsidies", ["loan_id", "year", "level", "amount_fen", "source"], on: connection)
+                ], logger: logger)
+                try await connection.copy(out.others, into: "other_subsidies", columns: ["loan_id", "year", "level", "amount_fen", "source"], logger: logger)
                 start = end
                 let seconds = (clock.now - started).components.seconds
                 progress("firms \(end)/\(scale.firms), loans \(summary.loans), interest records \(summary.records)\(files == nil ? "" : " (to files)"), \(seconds) s")
@@ -112,12 +112,11 @@ public struct DataLoader: Sendable {
             var out = ChunkBuffers()
             investments.forEach { out.investment($0) }
             guarantees.forEach { out.guarantee($0) }
-            try await copy(out.investments, "investments", [
+            try await connection.copy(out.investments, into: "investments", columns: [
                 "ref", "investor_uscc", "investee_uscc", "kind", "amount_fen", "invest_date", "stage", "registered_in_city", "recognition_level",
                 "recognition_date",
-            ], on: connection)
-            try await copy(out.guarantees, "guarantees", ["ref", "firm_uscc", "guarantor_uscc", "principal_fen", "period_from", "period_to", "fee_fen", "paid_on"],
-                           on: connection)
+            ], logger: logger)
+            try await connection.copy(out.guarantees, into: "guarantees", columns: ["ref", "firm_uscc", "guarantor_uscc", "principal_fen", "period_from", "period_to", "fee_fen", "paid_on"], logger: logger)
             summary.investments = investments.count
             summary.guarantees = guarantees.count
             summary.recordFiles = try files?.close() ?? 0
@@ -130,7 +129,7 @@ public struct DataLoader: Sendable {
             try await connection.query(
                 """
                 INSERT INTO budgets (program, year, amount_fen, source)
-                SELECT p, y, a, 'generated (\(unescaped: scale.name))' FROM unnest(\(budgets.map(\.0))::text[], \(budgets.map(\.1))::bigint[]) AS t(p, a),
+                SELECT p, y, a, 'generated (' || \(scale.name) || ')' FROM unnest(\(budgets.map(\.0))::text[], \(budgets.map(\.1))::bigint[]) AS t(p, a),
                      (VALUES (2025), (2026)) AS years(y)
                 ON CONFLICT (program, year) DO NOTHING
                 """, logger: logger)
@@ -140,20 +139,10 @@ public struct DataLoader: Sendable {
                     "seed": String(generator.seed), "firms": String(summary.firms), "loans": String(summary.loans), "records": String(summary.records),
                     "recordFiles": String(summary.recordFiles),
                 ], on: connection, logger: logger)
-            progress("analyse…")
             return summary
         }
     }
 
-    func copy(_ buffer: ByteBuffer, _ table: String, _ columns: [String], on connection: PostgresConnection) async throws {
-        guard buffer.readableBytes > 0 else { return }
-        try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
-            var rest = buffer
-            while rest.readableBytes > 0, let slice = rest.readSlice(length: min(rest.readableBytes, 1 << 20)) {
-                try await writer.write(slice)
-            }
-        }
-    }
 }
 
 /// One chunk's rows as COPY text, a buffer per table. Generated text holds no tab, newline or
@@ -261,7 +250,6 @@ final class RecordFiles {
                 file.handle.write(Data(file.pending))
                 file.pending.removeAll(keepingCapacity: true)
             }
-            open[key] = file
         }
     }
 
@@ -273,7 +261,9 @@ final class RecordFiles {
         let handle = try FileHandle(forWritingTo: url)
         handle.seekToEndOfFile()
         count += 1
-        return File(handle: handle, part: part)
+        let file = File(handle: handle, part: part)
+        open[key] = file
+        return file
     }
 
     func finish(_ file: File) throws {
