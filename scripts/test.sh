@@ -38,8 +38,13 @@ echo "test.sh: throwaway cluster at ${url%%:*}://…@127.0.0.1 ($cluster)"
 # Build everything first: the CLI tests run the `subsidy` binary itself.
 swift build --build-tests
 status=0
-# Tests create their databases as the schema owner and run the service as its own role.
-DATABASE_URL="$url" DATABASE_OWNER_URL="$owner_url" SUBSIDY_TEST_REQUIRE_DB=1 swift test --skip-build "$@" || status=$?
+# Tests create their databases as the schema owner and run the service as its own role. The
+# output is also kept, so that the failures can be repeated at the very end (CI shows the tail).
+log="$here/.build/swift-test.log"
+set +e
+DATABASE_URL="$url" DATABASE_OWNER_URL="$owner_url" SUBSIDY_TEST_REQUIRE_DB=1 swift test --skip-build "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
 
 # The bank API against its own contract (schemathesis, all checks, deterministic), on a real
 # server and database — skipped when a filter picks some tests only.
@@ -52,5 +57,9 @@ if [ $# -eq 0 ]; then
   browser=0
   DATABASE_URL="$url" DATABASE_OWNER_URL="$owner_url" scripts/browser.sh || browser=$?
   [ $browser -eq 0 ] || { echo "test.sh: the browser journey (scripts/browser.sh) failed" >&2; [ $status -ne 0 ] || status=$browser; }
+fi
+if [ $status -ne 0 ]; then
+  echo "test.sh: failed (status $status); the Swift tests' issues, from $log:" >&2
+  grep -E -A4 "recorded an issue|✘ Test .* failed|Fatal error|Crash|signal [0-9]" "$log" | grep -v "^.* info " | head -80 >&2 || true
 fi
 exit $status
