@@ -98,11 +98,14 @@ struct LedgerTests {
             _ = try await postSample(client)
             do {
                 try await client.withTransaction(logger: logger) { connection in
+                    // An entry with its balanced pair of lines, in one statement as Ledger.post writes them …
                     try await connection.query(
-                        "INSERT INTO journal_entries (seq, posted_at, kind, memo, prev_hash, hash) VALUES (990, now(), 'adjustment', 'x', decode(repeat('00', 32), 'hex'), decode(repeat('22', 32), 'hex'))",
-                        logger: logger)
-                    try await connection.query("INSERT INTO journal_lines VALUES (990, 1, (SELECT min(id) FROM accounts), 100), (990, 2, (SELECT max(id) FROM accounts), -100)", logger: logger)
-                    // The balanced pair passes the entry's check now …
+                        """
+                        WITH e AS (INSERT INTO journal_entries (seq, posted_at, kind, memo, prev_hash, hash)
+                                   VALUES (990, now(), 'adjustment', 'x', decode(repeat('00', 32), 'hex'), decode(repeat('22', 32), 'hex')))
+                        INSERT INTO journal_lines VALUES (990, 1, (SELECT min(id) FROM accounts), 100), (990, 2, (SELECT max(id) FROM accounts), -100)
+                        """, logger: logger)
+                    // … passes the entry's check; a constraint mode changes nothing (none is deferred) …
                     try await connection.query("SET CONSTRAINTS ALL IMMEDIATE", logger: logger)
                     // … and one more line must not slip through after it.
                     try await connection.query("INSERT INTO journal_lines VALUES (990, 3, (SELECT min(id) FROM accounts), 1)", logger: logger)
@@ -120,18 +123,22 @@ struct LedgerTests {
     func balancedOnly() async throws {
         try await TestDatabase.withFresh { client, _ in
             let seqs = try await postSample(client)
-            // One line of 1.00 with nothing against it: refused at commit by the deferred trigger.
-            do {
-                try await client.withTransaction(logger: logger) { connection in
-                    try await connection.query(
-                        "INSERT INTO journal_entries (seq, posted_at, kind, memo, prev_hash, hash) VALUES (999, now(), 'adjustment', 'x', decode(repeat('00', 32), 'hex'), decode(repeat('11', 32), 'hex'))",
-                        logger: logger)
-                    try await connection.query("INSERT INTO journal_lines VALUES (999, 1, (SELECT min(id) FROM accounts), 100)", logger: logger)
+            // One line of 1.00 with nothing against it, and an entry with no lines at all (to have
+            // its lines follow in a later statement): each refused by the statement that wrote it.
+            let entry999 = "INSERT INTO journal_entries (seq, posted_at, kind, memo, prev_hash, hash) VALUES (999, now(), 'adjustment', 'x', decode(repeat('00', 32), 'hex'), decode(repeat('11', 32), 'hex'))"
+            for (sql, expected) in [
+                ("WITH e AS (\(entry999)) INSERT INTO journal_lines VALUES (999, 1, (SELECT min(id) FROM accounts), 100)", "journal entry 999 is unbalanced: 1 lines summing to 100 fen"),
+                (entry999, "journal entry 999 is unbalanced: 0 lines summing to 0 fen"),
+            ] {
+                do {
+                    try await client.withTransaction(logger: logger) { connection in
+                        try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+                    }
+                    Issue.record("an unbalanced entry was committed: \(sql)")
+                } catch let error as PostgresTransactionError {
+                    let message = ((error.closureError ?? error.commitError) as? PSQLError)?.serverInfo?[.message] ?? "\(error)"
+                    #expect(message.contains(expected), "\(message)")
                 }
-                Issue.record("an unbalanced entry was committed")
-            } catch let error as PostgresTransactionError {
-                let message = (error.commitError as? PSQLError)?.serverInfo?[.message] ?? "\(error)"
-                #expect(message.contains("unbalanced"), "\(message)")
             }
             // A balanced pair added later to a committed entry: refused, the entry is sealed.
             await expectRefused(

@@ -167,18 +167,19 @@ public struct Ledger: Sendable {
             }
             previous = hash
         }
+        // One statement for the entries and their lines: the database checks each statement's
+        // entries for balance once, at its end (sql/015), and refuses an entry inserted alone.
         try await connection.query(
             """
-            INSERT INTO journal_entries (seq, posted_at, kind, memo, batch_id, reverses, created_by, prev_hash, hash)
-            SELECT s, timestamptz 'epoch' + \(postedMicros) * interval '1 microsecond', k, m, nullif(b, 0), nullif(r, 0), nullif(u, 0),
-                   decode(p, 'hex'), decode(h, 'hex')
-            FROM unnest(\(columns.seq)::bigint[], \(columns.kind)::text[], \(columns.memo)::text[], \(columns.batch)::bigint[],
-                        \(columns.reverses)::bigint[], \(columns.by)::bigint[], \(columns.prev)::text[], \(columns.hash)::text[])
-                 AS t(s, k, m, b, r, u, p, h)
-            ORDER BY s
-            """, logger: logger)
-        try await connection.query(
-            """
+            WITH entries AS (
+                INSERT INTO journal_entries (seq, posted_at, kind, memo, batch_id, reverses, created_by, prev_hash, hash)
+                SELECT s, timestamptz 'epoch' + \(postedMicros) * interval '1 microsecond', k, m, nullif(b, 0), nullif(r, 0), nullif(u, 0),
+                       decode(p, 'hex'), decode(h, 'hex')
+                FROM unnest(\(columns.seq)::bigint[], \(columns.kind)::text[], \(columns.memo)::text[], \(columns.batch)::bigint[],
+                            \(columns.reverses)::bigint[], \(columns.by)::bigint[], \(columns.prev)::text[], \(columns.hash)::text[])
+                     AS t(s, k, m, b, r, u, p, h)
+                ORDER BY s
+            )
             INSERT INTO journal_lines (entry_seq, line_no, account_id, amount_fen)
             SELECT t.s, t.n, a.id, t.amount
             FROM unnest(\(lineColumns.seq)::bigint[], \(lineColumns.no)::int[], \(lineColumns.account)::text[], \(lineColumns.amount)::bigint[])
