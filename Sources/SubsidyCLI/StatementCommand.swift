@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SubsidyReconciliation
 import SubsidyRules
 import SubsidyStore
@@ -48,17 +49,20 @@ extension StatementCommand {
         func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
             let parsed: ParsedStatements
+            let started = ContinuousClock.now
             do {
                 parsed = try StatementParser.parse(data, format: format.flatMap(StatementFormat.init(rawValue:)), profile: profile)
             } catch {
                 FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
                 throw ExitCode(2)
             }
+            let parsing = ContinuousClock.now - started
             let source = "cli:" + URL(fileURLWithPath: file).lastPathComponent
             let summary: ImportSummary
             do {
                 summary = try await actAsUser(options, who, label: "subsidy.statement") { client, logger, user in
-                    try await ReconciliationStore(client: client, logger: logger).importStatements(parsed, source: source, by: user)
+                    logger.debug("statement parsed", metadata: ["bytes": "\(data.count)", "duration": "\(parsing)"])
+                    return try await ReconciliationStore(client: client, logger: logger).importStatements(parsed, source: source, by: user)
                 }
             } catch let error as ReconciliationError {
                 FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
