@@ -203,5 +203,5 @@ echo "server 0 $(awk '/^VmHWM/ { print $2 }' "/proc/$server/status")" >> "$BENCH
 note "database size after the run: $(psql "$owner_db" -qAt -c "SELECT pg_size_pretty(pg_database_size(current_database()))")"
 
 python3 scripts/bench/report.py "$BENCH_LOG" "$scale" "$work/report.md"
-{ echo; date -u +"Run of %Y-%m-%d %H:%M UTC: \`scripts/bench.sh --scale $scale --runs $runs\`"; echo; sed "s/^## Scale/### Scale/" "$work/report.md"; } >> BENCHMARKS.md
+{ echo; date -u +"Run of %Y-%m-%d %H:%M UTC: \`scripts/bench.sh --scale $scale --runs $runs --records $records_mode\`"; echo; sed "s/^## Scale/### Scale/" "$work/report.md"; } >> BENCHMARKS.md
 echo "report appended to BENCHMARKS.md ($work/report.md)" >&2
