@@ -6,8 +6,8 @@ import SubsidyRules
 import SubsidyStore
 
 /// Batch computations running in the background: the page that started one stays usable and
-/// shows the progress the store reports. A computation writes nothing until its last step, in
-/// one transaction, so a server stopped midway leaves the batch as it was.
+/// shows the progress the store reports. A computation writes in one transaction, so a server
+/// stopped midway leaves the batch as it was.
 actor ComputeJobs {
     struct Job: Sendable {
         var running: Bool
@@ -73,12 +73,12 @@ extension WebApp {
 
         router.get("batches/:id") { request, context -> Response in
             let session = try await require(request)
-            return try await batchPage(request, session: session, id: batchID(context), error: nil)
+            return try await batchPage(request, session: session, id: pathID(context), error: nil)
         }
 
         router.post("batches/:id/compute") { request, context -> Response in
             let (session, _) = try await change(request, [.clerk])
-            let id = try batchID(context)
+            let id = try pathID(context)
             let store = batches
             let user = session.user
             let language = session.language
@@ -121,7 +121,7 @@ extension WebApp {
 
         router.get("batches/:id/lines/:no") { request, context -> Response in
             let session = try await require(request)
-            let id = try batchID(context)
+            let id = try pathID(context)
             let number = Int(context.parameters.get("no") ?? "") ?? 0
             let summary = try await batches.summary(id)
             guard let line = try await batches.line(id, number: number) else {
@@ -147,13 +147,11 @@ extension WebApp {
             for format in ["xlsx", "csv"] {
                 router.get("batches/:id/\(kind).\(format)") { request, context -> Response in
                     let session = try await require(request)
-                    let id = try batchID(context)
+                    let id = try pathID(context)
                     let summary = try await batches.summary(id)
-                    if kind == "payment" && ![.exported, .paid, .closed].contains(summary.state) {
-                        return errorPage(session, status: .conflict, message: Page.text("batch.exportFirst", session.language))
-                    }
-                    if kind == "publicity" && [.draft, .computed, .cancelled].contains(summary.state) {
-                        return errorPage(session, status: .conflict, message: Page.text("batch.submitFirst", session.language))
+                    guard Self.canDownload(kind, summary.state) else {
+                        return errorPage(
+                            session, status: .conflict, message: Page.text(kind == "payment" ? "batch.exportFirst" : "batch.submitFirst", session.language))
                     }
                     let tables = BatchExport.tables(batch: summary, lines: try await batches.lines(id, explanations: false), ledgerHead: try await Ledger(logger: logger).head(client))
                     let table = kind == "payment" ? tables.payment : tables.publicity
@@ -170,15 +168,22 @@ extension WebApp {
 
         router.get("batches/:id/voucher") { request, context -> Response in
             let session = try await require(request)
-            return try await voucher(session, id: batchID(context), line: nil)
+            return try await voucher(session, id: pathID(context), line: nil)
         }
         router.get("batches/:id/lines/:no/voucher") { request, context -> Response in
             let session = try await require(request)
-            return try await voucher(session, id: batchID(context), line: Int(context.parameters.get("no") ?? "") ?? 0)
+            return try await voucher(session, id: pathID(context), line: Int(context.parameters.get("no") ?? "") ?? 0)
         }
     }
 
-    func batchID(_ context: WebRequestContext) throws -> Int64 {
+    /// Whether a batch in `state` gives its `payment` file (once exported) or its `publicity`
+    /// (公示) list (from submission on, unless cancelled).
+    static func canDownload(_ kind: String, _ state: BatchState) -> Bool {
+        kind == "payment" ? [.exported, .paid, .closed].contains(state) : ![.draft, .computed, .cancelled].contains(state)
+    }
+
+    /// The page's `:id` (a batch, a statement); a page that does not exist otherwise.
+    func pathID(_ context: WebRequestContext) throws -> Int64 {
         guard let id = Int64(context.parameters.get("id") ?? "") else { throw PageError(response: Response(status: .notFound)) }
         return id
     }
@@ -190,7 +195,7 @@ extension WebApp {
         _ body: (Int64, WebSession, Form) async throws -> Void
     ) async throws -> Response {
         let (session, form) = try await change(request, roles)
-        let id = try batchID(context)
+        let id = try pathID(context)
         do {
             try await body(id, session, form)
             return Self.redirect("/batches/\(id)")
@@ -277,9 +282,7 @@ extension WebApp {
         if let job {
             page["job"] = ["running": job.running, "message": job.message, "error": job.error ?? "", "failed": job.error != nil]
         }
-        let roles = session.user.roles
-        let admin = roles.contains(.admin)
-        let clerk = admin || roles.contains(.clerk), approver = admin || roles.contains(.approver)
+        let clerk = session.user.acts(as: .clerk), approver = session.user.acts(as: .approver)
         let state = summary.state
         let running = job?.running == true
         let ownComputation = summary.computedBy == session.user.id
@@ -294,8 +297,8 @@ extension WebApp {
             "sendBack": approver && !ownComputation && BatchLifecycle.allowed(.sendBack).contains(state),
             "cancel": clerk && !running && BatchLifecycle.allowed(.cancel).contains(state),
             "export": clerk && BatchLifecycle.allowed(.export).contains(state),
-            "downloadPayment": [.exported, .paid, .closed].contains(state),
-            "downloadPublicity": ![.draft, .computed, .cancelled].contains(state),
+            "downloadPayment": Self.canDownload("payment", state),
+            "downloadPublicity": Self.canDownload("publicity", state),
         ]
         page["ownComputation"] = ownComputation && state == .publicity && approver
         if state == .publicity, let until = summary.publicityUntil {

@@ -24,16 +24,15 @@ struct Page {
             "otherLangLabel": language == .zh ? "English" : "中文",
         ]
         if let session {
-            let roles = session.user.roles
-            let admin = roles.contains(.admin)
+            let user = session.user
             context["session"] = [
-                "login": session.user.login,
-                "name": session.user.displayName,
-                "roles": Role.allCases.filter(roles.contains).map { Strings.text("role." + $0.rawValue, language) }.joined(separator: "、"),
-                "isClerk": admin || roles.contains(.clerk),
-                "isApprover": admin || roles.contains(.approver),
-                "isAuditor": admin || roles.contains(.auditor),
-                "isAdmin": admin,
+                "login": user.login,
+                "name": user.displayName,
+                "roles": Role.allCases.filter(user.roles.contains).map { Strings.text("role." + $0.rawValue, language) }.joined(separator: "、"),
+                "isClerk": user.acts(as: .clerk),
+                "isApprover": user.acts(as: .approver),
+                "isAuditor": user.acts(as: .auditor),
+                "isAdmin": user.acts(as: .admin),
             ] as [String: Any]
             context["csrf"] = session.csrf
         }

@@ -39,12 +39,11 @@ extension WebApp {
 
         router.get("reconciliation/statements/:id") { request, context -> Response in
             let session = try await require(request)
-            guard let id = Int64(context.parameters.get("id") ?? "") else { return Response(status: .notFound) }
-            return try await reportPage(session, scope: .statement(id), back: "/reconciliation")
+            return try await reportPage(session, scope: .statement(pathID(context)), back: "/reconciliation")
         }
         router.get("reconciliation/batches/:id") { request, context -> Response in
             let session = try await require(request)
-            guard let id = Int64(context.parameters.get("id") ?? "") else { return Response(status: .notFound) }
+            let id = try pathID(context)
             return try await reportPage(session, scope: .batch(id), back: "/batches/\(id)")
         }
 
@@ -135,11 +134,10 @@ extension WebApp {
                                 "reference": reference, "recipient": recipient, "lineAmount": Show.fen(lineAmount), "batch": batch])
         }
         page["suggestions"] = suggestions
-        // Lines still waiting for their money, oldest export first, with their age in days.
+        // Lines still waiting for their money, oldest export first (the first 500), with their
+        // age in days; the age buckets count all of them.
         let today = try await businessDay() ?? .todayInBeijing()
         var outstanding: [[String: Any]] = []
-        var buckets = [0, 0, 0, 0]
-        var bucketSums: [Int64] = [0, 0, 0, 0]
         for try await (batch, reference, name, amount, exported, age) in try await client.query(
             """
             SELECT p.batch_id, p.payment_ref, p.recipient_name, p.amount_fen, to_char(p.exported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'),
@@ -147,13 +145,24 @@ extension WebApp {
             FROM payable_lines p WHERE p.open AND p.exported_at IS NOT NULL ORDER BY p.exported_at, p.batch_id, p.line_no LIMIT 500
             """, logger: logger
         ).decode((Int64, String, String, Int64, String, Int).self) {
-            let bucket = age <= 7 ? 0 : age <= 30 ? 1 : age <= 90 ? 2 : 3
-            buckets[bucket] += 1
-            bucketSums[bucket] += amount
             outstanding.append(["batch": batch, "reference": reference, "name": name, "amount": Show.fen(amount), "exported": exported, "age": max(0, age),
-                                "old": bucket >= 2])
+                                "old": age > 30])
         }
         page["outstanding"] = outstanding
+        var buckets = [0, 0, 0, 0]
+        var bucketSums: [Int64] = [0, 0, 0, 0]
+        for try await (bucket, count, sum) in try await client.query(
+            """
+            SELECT b, count(*)::int, sum(amount_fen)::bigint FROM (
+                SELECT p.amount_fen, CASE WHEN a <= 7 THEN 0 WHEN a <= 30 THEN 1 WHEN a <= 90 THEN 2 ELSE 3 END AS b
+                FROM payable_lines p, LATERAL (SELECT \(today.description)::date - (p.exported_at AT TIME ZONE 'Asia/Shanghai')::date AS a) age
+                WHERE p.open AND p.exported_at IS NOT NULL) t
+            GROUP BY b
+            """, logger: logger
+        ).decode((Int, Int, Int64).self) {
+            buckets[bucket] = count
+            bucketSums[bucket] = sum
+        }
         page["buckets"] = ["0–7", "8–30", "31–90", "> 90"].enumerated().map { ["label": $0.element, "count": buckets[$0.offset], "sum": Show.fen(bucketSums[$0.offset])] }
         return render(page)
     }

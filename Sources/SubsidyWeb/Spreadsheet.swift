@@ -233,12 +233,11 @@ final class XMLCollector: BoundedXMLDelegate {
     }
 
     override func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes attributeDict: [String: String] = [:]) {
-        let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
-        guard elements.contains(local) else { return }
+        guard elements.contains(BoundedXMLDelegate.local(elementName)) else { return }
         var values: [String: String] = [:]
         for name in attributes {
             // `r:id` may come with another prefix for the same namespace.
-            let localName = name.split(separator: ":").last.map(String.init) ?? name
+            let localName = BoundedXMLDelegate.local(name)
             values[name] = attributeDict[name] ?? attributeDict.first(where: { $0.key.hasSuffix(":" + localName) || $0.key == localName })?.value
         }
         found.append(values)

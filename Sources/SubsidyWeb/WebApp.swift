@@ -70,7 +70,7 @@ public struct WebApp: Sendable {
             let next = request.uri.path == "/" ? "" : "?next=" + (request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_"))) ?? "")
             throw PageError(response: Self.redirect("/login" + next))
         }
-        if !roles.isEmpty && !session.user.roles.contains(.admin) && session.user.roles.isDisjoint(with: roles) {
+        if !roles.isEmpty && !roles.contains(where: session.user.acts(as:)) {
             var page = Page("error", session: session, status: .forbidden)
             page["title"] = page.t("forbidden")
             page["message"] = page.t("needsRole") + " " + roles.map { page.t("role." + $0.rawValue) }.joined(separator: " / ")

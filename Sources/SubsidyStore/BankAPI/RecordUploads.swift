@@ -93,15 +93,7 @@ public final class RecordSink {
             line.map(String.init), index.map(String.init), loanNo, from.description, to.description, String(balance.fen),
             String(paid.fen), paidOn.description, firm, record.firmName, record.bankReference,
         ]
-        buffer.writeString(cells.map { $0.map(Self.copyEscaped) ?? "\\N" }.joined(separator: "\t"))
-        buffer.writeString("\n")
-    }
-
-    /// COPY text format: backslash, tab, line feed and carriage return escaped.
-    static func copyEscaped(_ text: String) -> String {
-        guard text.contains(where: { $0 == "\\" || $0 == "\t" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t")
-            .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
+        buffer.writeCopyRow(cells)
     }
 }
 

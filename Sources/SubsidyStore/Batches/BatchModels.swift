@@ -34,6 +34,9 @@ public struct User: Sendable, Hashable {
         self.displayName = displayName
         self.roles = roles
     }
+
+    /// Whether the user may act in `role`: an administrator acts in every role.
+    public func acts(as role: Role) -> Bool { roles.contains(role) || roles.contains(.admin) }
 }
 
 public struct BatchSummary: Sendable {

@@ -145,30 +145,26 @@ public struct BatchStore: Sendable {
             var awarded: Set<String> = []
             // Each chunk's lines are stored on the transaction's connection while the next chunk
             // is read (through the pool) and computed: the database writes as the engine works.
-            let clock = ContinuousClock()
             var storing: Task<Void, any Error>?
             do {
                 for only in chunks {
-                    let started = clock.now
+                    var laps = Laps()
                     let request = try await loader.request(
                         program: batch.program, year: batch.year, district: batch.district, policy: document, only: only, lpr: lpr)
-                    let loaded = clock.now
+                    laps.mark("load")
                     let result: CalculationResult
                     do {
                         result = try SubsidyEngine.compute(request)
                     } catch let error as InputError {
                         throw BatchError.invalidInput(error)
                     }
-                    let computed = clock.now
+                    laps.mark("engine")
                     let plan = ComputationPlanner.awards(batch: id, request: request, result: result, granted: granted, firstLine: lines + 1)
-                    let planned = clock.now
+                    laps.mark("plan")
                     try await storing?.value
-                    let waited = clock.now
+                    laps.mark("waitedForStore")
                     storing = Task { try await store(plan, exclusions: result.excluded, batch: id, on: connection) }
-                    logger.debug("batch chunk", metadata: [
-                        "batch": "\(id)", "load": "\(loaded - started)", "engine": "\(computed - loaded)", "plan": "\(planned - computed)",
-                        "waitedForStore": "\(waited - planned)",
-                    ])
+                    logger.debug("batch chunk", metadata: laps.metadata(["batch": "\(id)"]))
                     for award in result.awards where granted[award.recipient] != nil { awarded.insert(award.recipient) }
                     lines += plan.lines.count
                     excluded += result.excluded.count

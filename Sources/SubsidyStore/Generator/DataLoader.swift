@@ -145,8 +145,7 @@ public struct DataLoader: Sendable {
 
 }
 
-/// One chunk's rows as COPY text, a buffer per table. Generated text holds no tab, newline or
-/// backslash, so nothing needs escaping.
+/// One chunk's rows as COPY text, a buffer per table.
 struct ChunkBuffers {
     var firms = ByteBuffer()
     var qualifications = ByteBuffer()
@@ -156,54 +155,44 @@ struct ChunkBuffers {
     var investments = ByteBuffer()
     var guarantees = ByteBuffer()
 
-    static func row(_ cells: [String], into buffer: inout ByteBuffer) {
-        var first = true
-        for cell in cells {
-            if !first { buffer.writeInteger(UInt8(ascii: "\t")) }
-            buffer.writeString(cell)
-            first = false
-        }
-        buffer.writeInteger(UInt8(ascii: "\n"))
-    }
-
     mutating func firm(_ firm: GeneratedFirm) {
-        Self.row([firm.uscc, firm.name, firm.district, firm.name, firm.accountNo, firm.accountBank], into: &firms)
+        firms.writeCopyRow([firm.uscc, firm.name, firm.district, firm.name, firm.accountNo, firm.accountBank])
         if let q = firm.qualification {
-            Self.row([firm.uscc, q.level, q.from.description, q.to.description, "generated 认定公告"], into: &qualifications)
+            qualifications.writeCopyRow([firm.uscc, q.level, q.from.description, q.to.description, "generated 认定公告"])
         }
     }
 
     mutating func loan(_ loan: GeneratedLoan, id: Int64) {
-        Self.row([
-            String(id), loan.bank, loan.loanNo, loan.firm, loan.program, loan.tier ?? "\\N", String(loan.principalFen), loan.start.description,
+        loans.writeCopyRow([
+            String(id), loan.bank, loan.loanNo, loan.firm, loan.program, loan.tier, String(loan.principalFen), loan.start.description,
             loan.maturity.description, loan.ratePercent,
-        ], into: &loans)
+        ])
         if let provincial = loan.provincialFen {
-            Self.row([String(id), "2025", "provincial", String(provincial), "generated 省级贴息"], into: &others)
+            others.writeCopyRow([String(id), "2025", "provincial", String(provincial), "generated 省级贴息"])
         }
     }
 
     mutating func records(_ loan: GeneratedLoan, id: Int64) {
         let loanID = String(id)
         for record in loan.records {
-            Self.row([
+            records.writeCopyRow([
                 loanID, record.from.description, record.to.description, String(record.balanceFen), String(record.paidFen), record.paidOn.description,
                 record.reference,
-            ], into: &records)
+            ])
         }
     }
 
     mutating func investment(_ i: GeneratedInvestment) {
-        Self.row([
-            i.ref, i.investor, i.investee, i.kind, String(i.amountFen), i.date.description, i.stage ?? "\\N", i.registeredInCity ? "t" : "f",
-            i.recognition?.level ?? "\\N", i.recognition?.date.description ?? "\\N",
-        ], into: &investments)
+        investments.writeCopyRow([
+            i.ref, i.investor, i.investee, i.kind, String(i.amountFen), i.date.description, i.stage, i.registeredInCity ? "t" : "f",
+            i.recognition?.level, i.recognition?.date.description,
+        ])
     }
 
     mutating func guarantee(_ g: GeneratedGuarantee) {
-        Self.row([
+        guarantees.writeCopyRow([
             g.ref, g.firm, g.guarantor, String(g.principalFen), g.from.description, g.to.description, String(g.feeFen), g.paidOn.description,
-        ], into: &guarantees)
+        ])
     }
 }
 
@@ -234,8 +223,6 @@ final class RecordFiles {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }
 
-    static func amount(_ fen: Int64) -> String { Money(fen: fen).plain }
-
     func write(_ loan: GeneratedLoan, firmName: String) throws {
         for record in loan.records {
             let key = "\(loan.bank)-\(record.paidOn.monthText)"
@@ -244,7 +231,7 @@ final class RecordFiles {
                 try finish(file)
                 file = try newFile(key, part: file.part + 1)
             }
-            file.pending.append(contentsOf: "\(loan.loanNo),\(record.from),\(record.to),\(Self.amount(record.balanceFen)),\(Self.amount(record.paidFen)),\(record.paidOn),\(firmName),\(record.reference)\r\n".utf8)
+            file.pending.append(contentsOf: "\(loan.loanNo),\(record.from),\(record.to),\(Money(fen: record.balanceFen).plain),\(Money(fen: record.paidFen).plain),\(record.paidOn),\(firmName),\(record.reference)\r\n".utf8)
             file.rows += 1
             if file.pending.count > 1 << 20 {
                 file.handle.write(Data(file.pending))

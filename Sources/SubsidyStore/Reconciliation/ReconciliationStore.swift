@@ -69,15 +69,7 @@ public struct ReconciliationStore: Sendable {
     /// it). Every statement must be for one of the bureau's disbursement accounts and, when a bank
     /// sent it through the API (`sentBy`), held at that bank: otherwise nothing is imported.
     public func importStatements(_ parsed: ParsedStatements, source: String, sentBy bank: String?, on connection: PostgresConnection) async throws -> ImportSummary {
-        // Where an import's time goes, at debug level (profiling, BENCHMARKS.md).
-        let clock = ContinuousClock()
-        var lap = clock.now
-        var laps: [(String, Duration)] = []
-        func mark(_ phase: String) {
-            let now = clock.now
-            laps.append((phase, now - lap))
-            lap = now
-        }
+        var laps = Laps()
         try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
         let accounts = try await DisbursementAccounts(client: client, logger: logger).all(on: connection)
         for statement in parsed.statements {
@@ -97,15 +89,15 @@ public struct ReconciliationStore: Sendable {
         let fresh = parsed.statements.indices.filter { !existing.contains(fingerprints[$0]) && seen.insert(fingerprints[$0]).inserted }
         var summary = ImportSummary(statementIDs: [], alreadyImported: parsed.statements.count - fresh.count, entries: 0, categories: [:])
         guard !fresh.isEmpty else { return summary }
-        mark("lock, accounts, fingerprints")
+        laps.mark("lock, accounts, fingerprints")
 
         let (payments, paymentOwners) = try await expectedPayments(on: connection)
         let recoveries = try await expectedRecoveries(on: connection)
         let calendar = try await BatchInputLoader(client: client, logger: logger).calendar()
-        mark("expected payments and recoveries")
+        laps.mark("expected payments and recoveries")
         let entries = fresh.flatMap { parsed.statements[$0].entries }
         let outcomes = Matcher(calendar: calendar, windowWorkingDays: windowWorkingDays).match(entries, against: payments, recoveries: recoveries.expected)
-        mark("match")
+        laps.mark("match")
 
         // Statements, with their balance and continuity checks.
         var lastClosing: [String: (Money?, CivilDate?)] = [:]
@@ -131,16 +123,14 @@ public struct ReconciliationStore: Sendable {
             summary.statementIDs.append(statementID)
             entryIDs += try await insertEntries(statement, statementID: statementID, outcomes: outcomes[entryIDs.count..<(entryIDs.count + statement.entries.count)], on: connection)
         }
-        mark("statements and entries stored")
+        laps.mark("statements and entries stored")
         summary.entries = entries.count
         for outcome in outcomes { summary.categories[outcome.category, default: 0] += 1 }
         let owners = paymentOwners.merging(recoveries.owners) { payment, _ in payment }
         let plan = ReconciliationPlanner.effects(outcomes, entryIDs: entryIDs, payments: payments, recoveries: recoveries.expected, owners: owners)
-        mark("plan")
-        try await apply(plan.effects, batches: plan.batches, on: connection, mark: mark)
-        logger.debug("statement import timings", metadata: [
-            "entries": "\(entries.count)", "ms": "\(laps.map { "\($0.0) \($0.1.components.seconds * 1000 + $0.1.components.attoseconds / 1_000_000_000_000_000)" }.joined(separator: "; "))",
-        ])
+        laps.mark("plan")
+        try await apply(plan.effects, batches: plan.batches, on: connection, laps: &laps)
+        logger.debug("statement import timings", metadata: laps.metadata(["entries": "\(entries.count)"]))
         return summary
     }
 
@@ -218,7 +208,7 @@ public struct ReconciliationStore: Sendable {
     /// Applies the planner's effects in order: payments and repayments are posted in runs (one
     /// ledger entry per line); a return first flushes the run, then reverses its payment's entry.
     func apply(
-        _ effects: [ReconciliationEffect], batches: Set<Int64>, on connection: PostgresConnection, mark: (String) -> Void = { _ in }
+        _ effects: [ReconciliationEffect], batches: Set<Int64>, on connection: PostgresConnection, laps: inout Laps
     ) async throws {
         var run: [(entry: Int64, line: Int64, kind: String, journal: NewJournalEntry)] = []
         var notes = (entry: [Int64](), line: [Int64](), kind: [String]())
@@ -226,7 +216,7 @@ public struct ReconciliationStore: Sendable {
         func flush() async throws {
             guard !run.isEmpty else { return }
             let seqs = try await ledger.post(run.map(\.journal), on: connection)
-            mark("ledger entries posted")
+            laps.mark("ledger entries posted")
             try await connection.query(
                 """
                 INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq)
@@ -238,7 +228,7 @@ public struct ReconciliationStore: Sendable {
                 UPDATE batch_lines bl SET status = CASE t.k WHEN 'payment' THEN 'paid' ELSE 'repaid' END
                 FROM unnest(\(run.map(\.line))::bigint[], \(run.map(\.kind))::text[]) AS t(l, k) WHERE bl.id = t.l
                 """, logger: logger)
-            mark("entry links and lines paid")
+            laps.mark("entry links and lines paid")
             run.removeAll()
         }
 
@@ -270,7 +260,7 @@ public struct ReconciliationStore: Sendable {
             WHERE b.id = ANY(\(Array(batches))::bigint[])
               AND b.state = ANY(\(BatchLifecycle.allowedNames(.settle) + BatchLifecycle.allowedNames(.reopen)))
             """, logger: logger)
-        mark("notes and batches settled")
+        laps.mark("notes and batches settled")
     }
 
     /// The reversal of a returned line's payment entry, linked to the return.
@@ -316,7 +306,7 @@ extension ReconciliationStore {
     /// the payment is posted and the line marked paid, as an automatic match would be, and the
     /// confirmation is audited.
     public func confirmSuggestion(entryID: Int64, lineID: Int64, by user: User) async throws {
-        guard user.roles.contains(.clerk) || user.roles.contains(.admin) else { throw BatchError.missingRole(login: user.login, role: .clerk) }
+        try UserStore.require(user, .clerk)
         try await client.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
             var found: (Int64, Int64, String, String, String, Int64)?
@@ -363,7 +353,7 @@ extension ReconciliationStore {
     /// A clerk rejects a suggested match: the entry becomes unexpected (to be investigated), the
     /// line stays open, and the rejection with its reason is audited. Nothing is posted.
     public func rejectSuggestion(entryID: Int64, lineID: Int64, reason: String, by user: User) async throws {
-        guard user.roles.contains(.clerk) || user.roles.contains(.admin) else { throw BatchError.missingRole(login: user.login, role: .clerk) }
+        try UserStore.require(user, .clerk)
         let trimmed = try writtenReason(reason)
         try await client.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)

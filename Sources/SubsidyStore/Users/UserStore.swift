@@ -111,7 +111,7 @@ public struct UserStore: Sendable {
     }
 
     static func require(_ user: User, _ role: Role) throws(BatchError) {
-        guard user.roles.contains(role) || user.roles.contains(.admin) else { throw .missingRole(login: user.login, role: role) }
+        guard user.acts(as: role) else { throw .missingRole(login: user.login, role: role) }
     }
 
     static func checkPassword(_ password: String) throws(BatchError) {
