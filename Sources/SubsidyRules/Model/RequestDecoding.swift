@@ -196,7 +196,7 @@ struct RequestValidator {
             case .table(let table): overrides[name] = .table(table)
             }
         }
-        let policy = try ResolvedPolicy(version: version, program: program, overrides: overrides)
+        let policy = try ResolvedPolicy.resolved(version: version, program: program, overrides: overrides)
         let lpr = try dto.lpr.map { fixings throws(InputError) in try validateLPR(fixings) } ?? defaultLPR
 
         var firms: [String: Firm] = [:]

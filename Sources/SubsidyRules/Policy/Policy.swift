@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One parameter of a policy version: its value as text, the clause it comes from, and whether
 /// the value is this project's assumption rather than the policy's own words.
@@ -233,6 +234,42 @@ public struct ResolvedPolicy: Sendable {
         guaranteeFeeCeilingRate = try rate("guarantee.feeCeilingRate")
         guaranteeOffsetRatio = try rate("guarantee.offsetRatio")
         guaranteeFirmCap = try money("guarantee.firmCap")
+    }
+
+    /// The same as `init(version:program:overrides:)`, remembered: every calculator request
+    /// resolves its policy, and building it afresh (≈ 35 values parsed, two dictionaries) was
+    /// 12 % of the server's CPU under load (`perf`, BENCHMARKS.md). A hit needs the same
+    /// version — compared whole, so a changed version with the same id is resolved anew —, the
+    /// same program and the same overrides. Refusals are not remembered; at most
+    /// `resolvedCacheLimit` entries are kept (the cache is emptied when full), so requests with
+    /// ever-new overrides cannot grow it.
+    public static func resolved(version: PolicyVersion, program: Program, overrides: [String: PolicyOverride]) throws(InputError) -> ResolvedPolicy {
+        let key = ResolvedKey(version: version, program: program, overrides: overrides)
+        if let hit = resolvedCache.withLock({ $0[key] }) { return hit }
+        let policy = try ResolvedPolicy(version: version, program: program, overrides: overrides)
+        resolvedCache.withLock { cache in
+            if cache.count >= resolvedCacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[key] = policy
+        }
+        return policy
+    }
+
+    static let resolvedCacheLimit = 256
+    private static let resolvedCache = Mutex<[ResolvedKey: ResolvedPolicy]>([:])
+
+    /// Hashes the version by its id only (hashing every parameter would cost much of what the
+    /// cache saves); equality compares the whole version, which is quick for the same stored
+    /// array.
+    struct ResolvedKey: Hashable, Sendable {
+        let version: PolicyVersion
+        let program: Program
+        let overrides: [String: PolicyOverride]
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(version.id)
+            hasher.combine(program)
+            hasher.combine(overrides)
+        }
     }
 
     /// The parameter key a request's override name refers to: `<program>.<name>` first, then
