@@ -132,10 +132,10 @@ public enum BankCSVParser {
             let location = "line \(record.line)"
             func cell(_ index: Int?) -> String {
                 guard let index, index < record.fields.count else { return "" }
-                return record.fields[index].trimmingCharacters(in: .whitespaces)
+                return record.fields[index].trimmingSpaces()
             }
             let first = cell(0)
-            if record.fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) || first.hasPrefix("合计") || first.hasPrefix("总计") {
+            if record.fields.allSatisfy({ $0.trimmingSpaces().isEmpty }) || first.hasPrefix("合计") || first.hasPrefix("总计") {
                 continue
             }
             let date = try parseDate(cell(dateColumn), location: "\(location), column \(header[dateColumn])")

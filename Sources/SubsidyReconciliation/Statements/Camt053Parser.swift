@@ -36,7 +36,7 @@ public enum Camt053Parser {
         }
 
         func value(_ path: String) -> String? {
-            guard let text = at(path)?.text.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
+            guard let text = at(path)?.text.trimmingSpacesAndNewlines(), !text.isEmpty else { return nil }
             return text
         }
 
@@ -203,7 +203,7 @@ public enum Camt053Parser {
 
     /// `<Amt Ccy="EUR">8.85</Amt>` with `<CdtDbtInd>`: signed, credits positive.
     static func amount(_ node: Node, location: String) throws(StatementError) -> (Money, String) {
-        guard let amountNode = node.child("Amt"), let text = amountNode.value("") ?? Optional(amountNode.text.trimmingCharacters(in: .whitespacesAndNewlines)), !text.isEmpty else {
+        guard let amountNode = node.child("Amt"), let text = amountNode.value("") ?? Optional(amountNode.text.trimmingSpacesAndNewlines()), !text.isEmpty else {
             throw StatementError(location: location, message: "no <Amt>")
         }
         let amount = try StatementAmount.parse(text, decimalMark: ".", location: location + "/Amt")
@@ -237,7 +237,7 @@ public enum Camt053Parser {
         if let info = node.value("AddtlNtryInf") { texts.append(info) }
         for detail in details {
             for unstructured in detail.at("RmtInf")?.all("Ustrd") ?? [] {
-                let text = unstructured.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                let text = unstructured.text.trimmingSpacesAndNewlines()
                 if !text.isEmpty { texts.append(text) }
             }
             for structured in detail.at("RmtInf")?.all("Strd") ?? [] {

@@ -34,11 +34,11 @@ public final class RecordSink {
         }
         var faults: [FieldProblem] = []
         func required(_ value: String?, _ field: String) -> String? {
-            guard let value, !value.trimmingCharacters(in: .whitespaces).isEmpty else {
+            guard let trimmed = value?.trimmingSpaces(), !trimmed.isEmpty else {
                 faults.append(FieldProblem(position: record.position, field: field, message: "is required"))
                 return nil
             }
-            return value.trimmingCharacters(in: .whitespaces)
+            return trimmed
         }
         func date(_ value: String?, _ field: String) -> CivilDate? {
             guard let text = required(value, field) else { return nil }
@@ -69,7 +69,7 @@ public final class RecordSink {
         if let paidOn, paidOn > today {
             faults.append(FieldProblem(position: record.position, field: "paid_on", message: "\(paidOn) is in the future (today is \(today))"))
         }
-        let firm = record.firm.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        let firm = record.firm.map { $0.trimmingSpaces() }.flatMap { $0.isEmpty ? nil : $0 }
         if let firm, !USCC.isValid(firm) {
             faults.append(FieldProblem(position: record.position, field: "firm_uscc", message: "\"\(firm)\" is not a valid USCC (GB 32100-2015 check)"))
         }
@@ -140,13 +140,17 @@ extension BankData {
         produce: (RecordSink) async throws -> [UInt8]
     ) async throws -> UploadOutcome {
         // The body first, with no connection held: parsing and the per-row checks.
+        var laps = Laps()
         let sink = RecordSink(today: today)
         let bodyHash = try await produce(sink)
+        laps.mark("parse and field checks")
         var problems = sink.problems
         var problemCount = sink.problemCount
         let sinkRows = sink.rows
         let copyText = sink.buffer
         return try await client.transaction(logger: logger) { connection in
+            laps.mark("connection")
+            defer { logger.debug("record upload timings", metadata: laps.metadata(["records": "\(sinkRows)"])) }
             if let idempotencyKey {
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(bank + "\u{1F}" + idempotencyKey)))", logger: logger)
             }
@@ -162,6 +166,7 @@ extension BankData {
             // Statistics for the planner: without them it guessed the staging table's size and, past
             // a few hundred thousand stored records, chose plans that scanned `loans` per row.
             try await connection.query("ANALYZE upload_staging", logger: logger)
+            laps.mark("staged")
             if let idempotencyKey {
                 for try await (hash, response) in try await connection.query(
                     "SELECT encode(body_sha256, 'hex'), response::text FROM uploads WHERE bank_code = \(bank) AND kind = 'interest_records' AND idempotency_key = \(idempotencyKey)",
@@ -176,6 +181,7 @@ extension BankData {
                 problemCount = 1
             }
             let found = try await setProblems(bank: bank, on: connection)
+            laps.mark("set checks")
             problemCount += found.count
             problems.append(contentsOf: found.prefix(max(0, Self.maxProblemsListed - problems.count)))
             guard problemCount == 0 else {
@@ -183,7 +189,8 @@ extension BankData {
                 throw UploadRejection(problems: problems.sorted { ($0.position?.sortKey ?? -1, $0.field) < ($1.position?.sortKey ?? -1, $1.field) }, total: problemCount)
             }
             do {
-                return .stored(try await apply(bank: bank, contentType: contentType, idempotencyKey: idempotencyKey, bodyHash: bodyHash, on: connection))
+                return .stored(try await apply(
+                    bank: bank, contentType: contentType, idempotencyKey: idempotencyKey, bodyHash: bodyHash, on: connection, laps: &laps))
             } catch let error as PSQLError where ["23P01", "23505"].contains(error.serverInfo?[.sqlState] ?? "") {
                 // Another upload for the same loan committed an overlapping period while this one
                 // was checked: the database refused the second. Nothing of this one is stored.
@@ -224,9 +231,14 @@ extension BankData {
             WHERE period_from < prev_max
             UNION ALL
             SELECT s.line, s.idx, 'period_from', 'period overlaps the stored record ' || r.period_from || '…' || r.period_to || ' (id ' || r.id || ')'
-            FROM s JOIN interest_records r ON r.loan_id = s.loan_id AND r.status = 'accepted'
-                 AND r.period_from < s.period_to AND s.period_from < r.period_to
-                 AND NOT (r.period_from = s.period_from AND r.period_to = s.period_to)
+            -- An index lookup per staged record (OFFSET 0 keeps the subquery a parameterised nested
+            -- loop): as a join the planner hashed every stored record, 1.7 s an upload at 3.4
+            -- million records and growing with the table.
+            FROM s CROSS JOIN LATERAL (
+                SELECT r.id, r.period_from, r.period_to FROM interest_records r
+                WHERE r.loan_id = s.loan_id AND r.status = 'accepted' AND r.period_from < s.period_to AND s.period_from < r.period_to
+                  AND NOT (r.period_from = s.period_from AND r.period_to = s.period_to)
+                OFFSET 0) r
             """, logger: logger)
         var problems: [FieldProblem] = []
         for try await (line, index, field, message) in rows.decode((Int?, Int?, String, String).self) {
@@ -237,7 +249,9 @@ extension BankData {
 
     /// Stores a checked upload: earlier versions of the same loan and period are superseded (kept),
     /// and the new versions are corrections where an approved batch used the old one.
-    func apply(bank: String, contentType: String, idempotencyKey: String?, bodyHash: [UInt8], on connection: PostgresConnection) async throws -> UploadResult {
+    func apply(
+        bank: String, contentType: String, idempotencyKey: String?, bodyHash: [UInt8], on connection: PostgresConnection, laps: inout Laps
+    ) async throws -> UploadResult {
         try await connection.query(
             """
             CREATE TEMP TABLE upload_old (record_id bigint, loan_id bigint, period_from date, period_to date, version int, used boolean) ON COMMIT DROP
@@ -254,6 +268,7 @@ extension BankData {
             FROM old o
             """, logger: logger)
         try await connection.query("ANALYZE upload_old", logger: logger)
+        laps.mark("superseded")
         var accepted = 0
         var replaced = 0
         var corrections = 0
@@ -288,6 +303,7 @@ extension BankData {
             LEFT JOIN upload_old o ON o.loan_id = l.id AND o.period_from = s.period_from AND o.period_to = s.period_to
             ORDER BY coalesce(s.line, s.idx)
             """, logger: logger)
+        laps.mark("inserted")
         return result
     }
 }
