@@ -42,6 +42,21 @@ struct MatcherTests {
         #expect(outcomes[1].explanation.contains("truncated to 14 characters"))
     }
 
+    @Test("after entries matched by full reference, the indexes for the other rules are built and used")
+    func referencesThenOtherRules() {
+        // The first two entries need only the references; the third (payee account, no
+        // reference) and the fourth (name only) build the other indexes part-way through.
+        let outcomes = matcher.match([
+            debit("15069.45", text: "SLZ2500001000022"),
+            debit("15069.45", text: "SLZ2500001000022"),
+            debit("7663.89", account: "6226-0900-0000-0002"),
+            debit("5000.00", name: "成都甲科技 有限责任公司"),
+        ], against: payments)
+        #expect(outcomes.map(\.category) == [.matched, .duplicate, .matched, .suggested])
+        #expect(outcomes.map(\.lineIDs) == [[2], [2], [1], [3]])
+        #expect(outcomes.map(\.rule) == ["reference", "reference", "account-amount", "name-amount"])
+    }
+
     @Test("a reference with another amount is a mismatch; a second debit for a paid line a duplicate")
     func mismatchAndDuplicate() {
         let outcomes = matcher.match([

@@ -125,7 +125,7 @@ public struct Matcher: Sendable {
         // Rule 3: payee account and exact amount within the window after export.
         let day = entry.bookingDate ?? entry.valueDate
         if let account = entry.counterparty.account.map(Self.normaliseAccount), !account.isEmpty {
-            let candidates = (state.byAccountAmount[AccountAmount(account: account, fen: amount.fen)] ?? [])
+            let candidates = (state.secondary.byAccountAmount[AccountAmount(account: account, fen: amount.fen)] ?? [])
                 .filter { !state.used.contains($0) && !state.payments[$0].paid && self.inWindow(state.payments[$0].exportedOn, day) }
             if candidates.count == 1 {
                 let payment = state.payments[candidates[0]]
@@ -134,7 +134,7 @@ public struct Matcher: Sendable {
                                     explanation: "payee account \(account) and amount \(amount.grouped) within \(windowWorkingDays) working days of export (\(payment.exportedOn))")
             }
             // 1:N by sum: all open lines to this payee add up to the debit.
-            let open = (state.byAccount[account] ?? []).filter { !state.used.contains($0) && !state.payments[$0].paid && self.inWindow(state.payments[$0].exportedOn, day) }
+            let open = (state.secondary.byAccount[account] ?? []).filter { !state.used.contains($0) && !state.payments[$0].paid && self.inWindow(state.payments[$0].exportedOn, day) }
             if open.count > 1, open.map({ state.payments[$0].amount }).sum() == amount {
                 open.forEach { state.use($0) }
                 return EntryOutcome(entryIndex: index, category: .matched, lineIDs: open.map { state.payments[$0].lineID }, rule: "account-sum",
@@ -147,7 +147,7 @@ public struct Matcher: Sendable {
         }
         // Rule 4: payee name and amount — only ever a suggestion.
         if let name = entry.counterparty.name.map(Self.normaliseName), !name.isEmpty {
-            let candidates = (state.byNameAmount[NameAmount(name: name, fen: amount.fen)] ?? []).filter { !state.used.contains($0) && !state.payments[$0].paid }
+            let candidates = (state.secondary.byNameAmount[NameAmount(name: name, fen: amount.fen)] ?? []).filter { !state.used.contains($0) && !state.payments[$0].paid }
             if !candidates.isEmpty {
                 return EntryOutcome(entryIndex: index, category: .suggested, lineIDs: candidates.map { state.payments[$0].lineID }, rule: "name-amount",
                                     explanation: "payee name \(entry.counterparty.name ?? "") and amount \(amount.grouped) match; confirm before it counts as paid")
@@ -170,7 +170,7 @@ public struct Matcher: Sendable {
         }
         let account = entry.counterparty.account.map(Self.normaliseAccount) ?? ""
         if !account.isEmpty, Self.isFlaggedReturn(entry) {
-            let paid = (state.byAccountAmount[AccountAmount(account: account, fen: entry.amount.fen)] ?? [])
+            let paid = (state.secondary.byAccountAmount[AccountAmount(account: account, fen: entry.amount.fen)] ?? [])
                 .filter { state.payments[$0].paid || state.used.contains($0) }
             if paid.count == 1 {
                 state.unuse(paid[0])
@@ -246,11 +246,11 @@ struct MatchState {
     let payments: [ExpectedPayment]
     var used: Set<Int> = []
     var byReference: [String: Int] = [:]
-    /// Every prefix of at least `Matcher.minimumFragment` characters → the payments it begins.
-    var byPrefix: [String: [Int]] = [:]
-    var byAccountAmount: [AccountAmount: [Int]] = [:]
-    var byAccount: [String: [Int]] = [:]
-    var byNameAmount: [NameAmount: [Int]] = [:]
+    /// The indexes for entries without a full reference, built when the first such entry comes:
+    /// a statement whose every entry carries its reference — the usual case — never needs them,
+    /// and building them (ten prefixes and a normalised name per payment, over every exported
+    /// line of every batch) was most of an import's matching time.
+    lazy var secondary = SecondaryIndexes(payments)
     let recoveries: [ExpectedRecovery]
     var recoveryByReference: [String: Int] = [:]
     var recoveryByAccountAmount: [AccountAmount: [Int]] = [:]
@@ -264,17 +264,30 @@ struct MatchState {
             recoveryByAccountAmount[AccountAmount(account: Matcher.normaliseAccount(recovery.payerAccount), fen: recovery.amount.fen), default: []].append(index)
         }
         for (index, payment) in payments.enumerated() {
-            let reference = payment.reference.uppercased()
-            byReference[reference] = index
-            if reference.count > Matcher.minimumFragment {
-                for length in Matcher.minimumFragment..<reference.count {
-                    byPrefix[String(reference.prefix(length)), default: []].append(index)
+            byReference[payment.reference.uppercased()] = index
+        }
+    }
+
+    struct SecondaryIndexes {
+        /// Every prefix of at least `Matcher.minimumFragment` characters → the payments it begins.
+        var byPrefix: [String: [Int]] = [:]
+        var byAccountAmount: [AccountAmount: [Int]] = [:]
+        var byAccount: [String: [Int]] = [:]
+        var byNameAmount: [NameAmount: [Int]] = [:]
+
+        init(_ payments: [ExpectedPayment]) {
+            for (index, payment) in payments.enumerated() {
+                let reference = payment.reference.uppercased()
+                if reference.count > Matcher.minimumFragment {
+                    for length in Matcher.minimumFragment..<reference.count {
+                        byPrefix[String(reference.prefix(length)), default: []].append(index)
+                    }
                 }
+                let account = Matcher.normaliseAccount(payment.payeeAccount)
+                byAccountAmount[AccountAmount(account: account, fen: payment.amount.fen), default: []].append(index)
+                byAccount[account, default: []].append(index)
+                byNameAmount[NameAmount(name: Matcher.normaliseName(payment.payeeName), fen: payment.amount.fen), default: []].append(index)
             }
-            let account = Matcher.normaliseAccount(payment.payeeAccount)
-            byAccountAmount[AccountAmount(account: account, fen: payment.amount.fen), default: []].append(index)
-            byAccount[account, default: []].append(index)
-            byNameAmount[NameAmount(name: Matcher.normaliseName(payment.payeeName), fen: payment.amount.fen), default: []].append(index)
         }
     }
 
@@ -314,7 +327,7 @@ struct MatchState {
 
     /// The references an entry's texts contain. A fragment shorter than a full reference counts
     /// when exactly one payment begins with it.
-    func references(in entry: StatementEntry) -> [Found] {
+    mutating func references(in entry: StatementEntry) -> [Found] {
         var results: [Found] = []
         var seen: Set<Int> = []
         for token in Self.tokens(in: entry) {
@@ -324,7 +337,7 @@ struct MatchState {
                 // The longest prefix of the token that one payment begins with (a truncated reference).
                 var length = min(token.count, payments.first.map { $0.reference.count - 1 } ?? token.count)
                 while length >= Matcher.minimumFragment {
-                    if var matches = byPrefix[String(token.prefix(length))] {
+                    if var matches = secondary.byPrefix[String(token.prefix(length))] {
                         // Lines of one batch share their prefix: the amount tells them apart.
                         if matches.count > 1 {
                             let amount = Money(fen: entry.amount.fen < 0 ? -entry.amount.fen : entry.amount.fen)
