@@ -279,14 +279,26 @@ public enum MT940Parser {
         if joined.hasPrefix("/") {
             var result = Subfields()
             let tags = ["/EREF/", "/BENM/", "/ORDP/", "/NAME/", "/REMI/", "/IBAN/", "/BIC/", "/ISDT/", "/CSID/", "/MARF/", "/PREF/", "/ID/", "/ADDR/"]
+            // The first tag in a text: one pass over its bytes, trying the tags at each `/` (the
+            // first of the list wins at a position). Searching for each of the 13 tags with
+            // Foundation's `range(of:)`, twice per tag found, was a third of a statement's parse.
+            func firstTag(in text: Substring) -> (tag: String, range: Range<Substring.Index>)? {
+                let bytes = text.utf8
+                var from = bytes.startIndex
+                while let slash = bytes[from...].firstIndex(of: UInt8(ascii: "/")) {
+                    for tag in tags where bytes[slash...].starts(with: tag.utf8) {
+                        return (tag, slash..<bytes.index(slash, offsetBy: tag.utf8.count))
+                    }
+                    from = bytes.index(after: slash)
+                }
+                return nil
+            }
             var values: [String: String] = [:]
             var rest = Substring(joined)
-            while let start = tags.compactMap({ tag -> (String, Range<Substring.Index>)? in
-                rest.range(of: tag).map { (tag, $0) }
-            }).min(by: { $0.1.lowerBound < $1.1.lowerBound }) {
-                rest = rest[start.1.upperBound...]
-                let next = tags.compactMap { rest.range(of: $0)?.lowerBound }.min() ?? rest.endIndex
-                values[start.0, default: ""] += String(rest[..<next]).trimmed(" /")
+            while let start = firstTag(in: rest) {
+                rest = rest[start.range.upperBound...]
+                let next = firstTag(in: rest)?.range.lowerBound ?? rest.endIndex
+                values[start.tag, default: ""] += String(rest[..<next]).trimmed(" /")
                 rest = rest[next...]
             }
             result.name = values["/NAME/"]
