@@ -123,6 +123,12 @@ struct BatchTests {
             let computed = try await store.compute(id, by: fixture.clerk)
             // 15,069.45 + 7,663.89 = 22,733.34
             #expect(computed.totalFen == 2_273_334)
+            // The computation left fresh statistics (sql/016, called by the service's own role):
+            // a fresh database has never analysed batch_lines (reltuples -1); now it counts the 2 lines.
+            let counted = try await client.query(
+                "SELECT reltuples::bigint FROM pg_class WHERE relname = 'batch_lines'", logger: TestDatabase.logger
+            ).collect().first?.decode(Int64.self)
+            #expect(counted == 2)
             #expect(try await fixture.amounts(id) == [firmA: money("15069.45"), firmB: money("7663.89")])
             // Lines in recipient order (USCC as text): B (…0728319549) before A (…776049653A).
             let lines = try await store.lines(id)

@@ -117,10 +117,23 @@ public struct BatchStore: Sendable {
         do {
             let summary = try await compute(id, batch: batch, chunk: max(1, chunk), by: user, progress: progress)
             StoreMetrics.batchComputed(program: batch.program.rawValue, outcome: "stored", duration: clock.now - started, lines: summary.lines)
+            await refreshStatistics()
             return summary
         } catch {
             StoreMetrics.batchComputed(program: batch.program.rawValue, outcome: "failed", duration: clock.now - started, lines: 0)
             throw error
+        }
+    }
+
+    /// Fresh statistics for the lines and items a computation just stored (sql/016): without
+    /// them the planner takes the new batch for one line, and approving a province batch right
+    /// after computing it ran for minutes instead of seconds. After the commit, so that no lock is
+    /// held meanwhile; a failure only leaves the statistics to autovacuum.
+    func refreshStatistics() async {
+        do {
+            try await client.query("SELECT refresh_batch_statistics()", logger: logger)
+        } catch {
+            logger.warning("batch statistics not refreshed", metadata: ["error": "\(String(reflecting: error))"])
         }
     }
 
@@ -352,26 +365,31 @@ public struct BatchStore: Sendable {
     /// What approval decides on, read under the locks: each active line with what other
     /// batches grant its recipient now, each cross-year cap item with what other years grant
     /// now, the per-recipient cap of the policy in force, and the budget with what it has spent.
+    /// The grants are summed once per recipient and per cap key and joined, not looked up per
+    /// line: a subquery per row made approval's time depend on the planner's guess of the
+    /// batch's size (minutes with a stale guess at province scale).
     func approvalInputs(_ batch: LockedBatch, on connection: PostgresConnection) async throws -> ApprovalInputs {
         var inputs = ApprovalInputs()
         let program = batch.program.rawValue
         for try await (recipient, previously, amount, granted) in try await connection.query(
             """
-            SELECT bl.recipient_uscc::text, bl.previously_fen, bl.amount_fen,
-                   coalesce((SELECT sum(g.amount_fen) FROM granted_lines g
-                             WHERE g.program = \(program) AND g.year = \(batch.year) AND g.batch_id <> \(batch.id)
-                               AND g.recipient_uscc = bl.recipient_uscc), 0)::bigint
-            FROM batch_lines bl WHERE bl.batch_id = \(batch.id) AND bl.status = 'active' ORDER BY bl.line_no
+            SELECT bl.recipient_uscc::text, bl.previously_fen, bl.amount_fen, coalesce(o.fen, 0)::bigint
+            FROM batch_lines bl
+            LEFT JOIN (SELECT g.recipient_uscc, sum(g.amount_fen) AS fen FROM granted_lines g
+                       WHERE g.program = \(program) AND g.year = \(batch.year) AND g.batch_id <> \(batch.id)
+                       GROUP BY g.recipient_uscc) o ON o.recipient_uscc = bl.recipient_uscc
+            WHERE bl.batch_id = \(batch.id) AND bl.status = 'active' ORDER BY bl.line_no
             """, logger: logger
         ).decode((String, Int64, Int64, Int64).self) {
             inputs.lines.append(ApprovalLine(recipient: recipient, previously: Money(fen: previously), amount: Money(fen: amount), grantedNow: Money(fen: granted)))
         }
         for try await (key, before, granted) in try await connection.query(
             """
-            SELECT i.cap_key, i.awarded_before_fen,
-                   coalesce((SELECT sum(g.amount_fen) FROM granted_items g
-                             WHERE g.cap_key = i.cap_key AND g.program = \(program) AND g.year <> \(batch.year)), 0)::bigint
+            SELECT i.cap_key, i.awarded_before_fen, coalesce(o.fen, 0)::bigint
             FROM batch_line_items i JOIN batch_lines bl ON bl.id = i.batch_line_id
+            LEFT JOIN (SELECT g.cap_key, sum(g.amount_fen) AS fen FROM granted_items g
+                       WHERE g.program = \(program) AND g.year <> \(batch.year) AND g.cap_key IS NOT NULL
+                       GROUP BY g.cap_key) o ON o.cap_key = i.cap_key
             WHERE bl.batch_id = \(batch.id) AND bl.status = 'active' AND i.cap_key IS NOT NULL
             ORDER BY bl.line_no, i.item_id
             """, logger: logger
