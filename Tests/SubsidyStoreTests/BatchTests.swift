@@ -129,6 +129,11 @@ struct BatchTests {
                 "SELECT reltuples::bigint FROM pg_class WHERE relname = 'batch_lines'", logger: TestDatabase.logger
             ).collect().first?.decode(Int64.self)
             #expect(counted == 2)
+            // Every connection asks the server to watch for its client (a stopped command's query
+            // must not run on holding locks): the service's pool sets it at start-up.
+            let interval = try await client.query("SHOW client_connection_check_interval", logger: TestDatabase.logger)
+                .collect().first?.decode(String.self)
+            #expect(interval == "5s")
             #expect(try await fixture.amounts(id) == [firmA: money("15069.45"), firmB: money("7663.89")])
             // Lines in recipient order (USCC as text): B (…0728319549) before A (…776049653A).
             let lines = try await store.lines(id)

@@ -104,6 +104,13 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: tls)
         configuration.options.maximumConnections = 10
+        // A command stopped mid-query (Ctrl-C, a timeout) used to leave its backend running the
+        // query, and holding its locks, until the query ended: an approval killed after 90 s
+        // blocked the next one for nine minutes. With this, the server looks for the client every
+        // 5 s while a query runs and ends the query and its transaction when the client is gone.
+        configuration.options.additionalStartupParameters = [
+            ("client_connection_check_interval", "5s"), ("application_name", "subsidy"),
+        ]
         return configuration
     }
 }
