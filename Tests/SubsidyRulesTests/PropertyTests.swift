@@ -201,15 +201,26 @@ struct PropertyTests {
 
     @Test("items add up, caps hold, nothing negative, input order irrelevant", arguments: programs)
     func properties(program: String) async {
-        let coverage = Coverage()
+        // New random seeds every run, for the invariants.
         await propertyCheck(count: 150, input: Gen.int(in: 0...Int(Int32.max))) { seed in
             do {
-                try check(program: program, seed: seed, coverage: coverage)
+                try check(program: program, seed: seed, coverage: Coverage())
             } catch {
                 Issue.record("seed \(seed): \(error)")
             }
         }
-        // At least a tenth of the cases must pay something, bind a cap and exclude something.
+        // The same invariants over 300 fixed seeds, which must also reach the cases that matter:
+        // at least 15 pay something, bind a cap and exclude something. Counted over fixed seeds,
+        // not the random ones: the guarantee program pays in about one case in ten, and over 150
+        // random seeds it sometimes paid in only 13 (two CI runs failed so, with nothing wrong).
+        let coverage = Coverage()
+        for seed in 0..<300 {
+            do {
+                try check(program: program, seed: seed, coverage: coverage)
+            } catch {
+                Issue.record("fixed seed \(seed): \(error)")
+            }
+        }
         #expect(coverage.paying >= 15, "only \(coverage.paying) paying cases")
         #expect(coverage.capBinding >= 15, "only \(coverage.capBinding) cases with a binding cap")
         #expect(coverage.excluding >= 15, "only \(coverage.excluding) cases with exclusions")
