@@ -142,16 +142,16 @@ public struct ReconciliationStore: Sendable {
         let rows = try await connection.query(
             """
             SELECT p.id, p.payment_ref, coalesce(p.payee_name, p.recipient_name), coalesce(p.payee_account, ''), p.amount_fen,
-                   coalesce((p.exported_at AT TIME ZONE 'Asia/Shanghai')::date - DATE '1970-01-01', 0), NOT p.open, p.recipient_uscc::text, p.batch_id
+                   (p.exported_at AT TIME ZONE 'Asia/Shanghai')::date, NOT p.open, p.recipient_uscc::text, p.batch_id
             FROM payable_lines p
             ORDER BY p.id
             """, logger: logger)
         for try await (id, reference, name, account, amount, exported, paid, recipient, batch) in rows.decode(
-            (Int64, String, String, String, Int64, Int32, Bool, String, Int64).self)
+            (Int64, String, String, String, Int64, CivilDate?, Bool, String, Int64).self)
         {
             payments.append(ExpectedPayment(
                 lineID: id, reference: reference, payeeName: name, payeeAccount: account, amount: Money(fen: amount),
-                exportedOn: CivilDate(dayNumber: Int(exported)), paid: paid))
+                exportedOn: exported ?? CivilDate(dayNumber: 0), paid: paid))
             owners[id] = ReconciliationPlanner.Owner(recipient: recipient, batch: batch)
         }
         return (payments, owners)
