@@ -119,9 +119,9 @@ struct LedgerTests {
         }
     }
 
-    @Test("the database refuses an unbalanced entry and lines added to a committed entry")
+    @Test("the database refuses an unbalanced entry, lines added to a committed entry, and lines naming no entry or account")
     func balancedOnly() async throws {
-        try await TestDatabase.withFresh { client, _ in
+        try await TestDatabase.withFresh { client, url in
             let seqs = try await postSample(client)
             // One line of 1.00 with nothing against it, and an entry with no lines at all (to have
             // its lines follow in a later statement): each refused by the statement that wrote it.
@@ -145,6 +145,24 @@ struct LedgerTests {
                 client,
                 "INSERT INTO journal_lines SELECT \(seqs[1]), n, (SELECT min(id) FROM accounts), a FROM (VALUES (3, 100), (4, -100)) v(n, a)",
                 containing: "sealed")
+            // The references the foreign keys checked per row, checked per statement (sql/017):
+            // a balanced pair for an entry that does not exist, and a new entry's line naming an
+            // account that does not exist.
+            await expectRefused(
+                client,
+                "INSERT INTO journal_lines SELECT 12345, n, (SELECT min(id) FROM accounts), a FROM (VALUES (1, 100), (2, -100)) v(n, a)",
+                containing: "journal entry 12345 does not exist")
+            await expectRefused(
+                client,
+                "WITH e AS (\(entry999)) INSERT INTO journal_lines VALUES (999, 1, 987654, 100), (999, 2, (SELECT min(id) FROM accounts), -100)",
+                containing: "account 987654 does not exist")
+            // An account, once in the chart, stays: not even the schema's owner may change or
+            // remove one (the lines naming it would lose their account).
+            try await TestDatabase.withOwnerClient(of: url) { owner in
+                for sql in ["DELETE FROM accounts WHERE code = 'bank:bureau'", "UPDATE accounts SET name = 'x'", "TRUNCATE accounts CASCADE"] {
+                    await expectRefused(owner, sql, containing: "immutable")
+                }
+            }
             // Swift refuses to send one at all.
             await #expect {
                 try await client.withTransaction(logger: logger) { connection in
