@@ -51,10 +51,7 @@ public func buildApplication(config: AppConfig) async throws -> some Application
     let router = try buildRouter(health: health, bank: bank, web: web, metricsToken: config.metricsToken)
     return Application(
         router: router,
-        // A connection that sends nothing for a minute (a stalled upload among them) is closed:
-        // uploads are read whole before they take a database connection, and this bounds how
-        // long a stalled one holds its buffer.
-        server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+        server: .subsidyHTTP1,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "SubsidyLedger"),
         services: services,
         logger: logger)

@@ -395,9 +395,92 @@ import Glibc
 
 /// A client that sends an upload's headers and the first bytes of its body, then stalls.
 struct StalledUpload {
-    let socket: Int32
+    let client: RawHTTPClient
 
     init(port: Int, token: String, declaredBytes: Int) throws {
+        client = try RawHTTPClient(port: port)
+        client.send("POST /v1/interest-records HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
+            + "Content-Type: text/csv\r\nContent-Length: \(declaredBytes)\r\n\r\nloan_no,period_from,period_to,balance,paid,paid_on\r\n")
+    }
+
+    func close() { client.close() }
+}
+
+@Suite("Slow uploads", .enabled(if: TestDatabase.isConfigured))
+struct SlowUploadTests {
+    /// The bank API served as the service serves it (`.subsidyHTTP1`), over a real socket, with
+    /// one loan registered; the body's upload stores the three records of `dailyCSV(lines: 3)`.
+    func withLiveBankAPI(_ body: @escaping @Sendable (BankAPIFixture, Int, any TestClientProtocol) async throws -> Void) async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BankAPIFixture.make(client)
+            #expect(try await fixture.registerLoan() == 200)
+            let app = Application(responder: fixture.responder, server: .subsidyHTTP1, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            try await app.test(.live) { http in try await body(fixture, try #require(http.port), http) }
+            #expect(try await fixture.recordCount() == 3)
+        }
+    }
+
+    @Test("twenty uploads stalled mid-body hold no database connection: other requests go on")
+    func stalledUploads() async throws {
+        try await withLiveBankAPI { fixture, port, http in
+            // The pool holds 20 connections: were each stalled upload to hold one, nothing else could run.
+            let stalled = try (0..<20).map { _ in try StalledUpload(port: port, token: fixture.icbc, declaredBytes: 1_000_000) }
+            defer { stalled.forEach { $0.close() } }
+            try await Task.sleep(for: .milliseconds(300))
+            let clock = ContinuousClock()
+            let started = clock.now
+            for _ in 0..<30 {
+                let status = try await http.execute(uri: "/v1/loans", method: .get, headers: [.authorization: "Bearer \(fixture.icbc)"]) {
+                    Int($0.status.code)
+                }
+                #expect(status == 200)
+            }
+            // 30 reads while 20 uploads stall: served at once, not after a pool timeout.
+            #expect(clock.now - started < .seconds(10))
+            // And a whole upload still goes through.
+            let csv = dailyCSV(lines: 3)
+            let stored = try await http.execute(
+                uri: "/v1/interest-records", method: .post,
+                headers: [.authorization: "Bearer \(fixture.icbc)", .contentType: "text/csv"], body: ByteBuffer(string: csv)
+            ) { Int($0.status.code) }
+            #expect(stored == 200)
+        }
+    }
+
+    @Test("a client that asks for 100-continue gets it before it sends the body, then the upload's answer")
+    func expectContinue() async throws {
+        try await withLiveBankAPI { fixture, port, http in
+            let csv = dailyCSV(lines: 3)
+            // As curl sends any body over 1 MB: the head, then a wait for the interim answer
+            // (curl gives up waiting after a second and sends anyway).
+            let raw = try RawHTTPClient(port: port)
+            defer { raw.close() }
+            raw.send("POST /v1/interest-records HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(fixture.icbc)\r\n"
+                + "Content-Type: text/csv\r\nContent-Length: \(csv.utf8.count)\r\nExpect: 100-continue\r\n\r\n")
+            let interim = raw.receiveHead(timeoutSeconds: 2)
+            #expect(interim.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(interim)")
+            raw.send(csv)
+            let final = raw.receiveHead(timeoutSeconds: 20)
+            #expect(final.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(final)")
+            // The token in another case is answered too; without the header no interim answer
+            // comes: the first head is the final one.
+            for (expect, interimExpected) in [("Expect: 100-Continue\r\n", true), ("", false)] {
+                let other = try RawHTTPClient(port: port)
+                defer { other.close() }
+                other.send("GET /v1/loans HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(fixture.icbc)\r\n\(expect)\r\n")
+                let first = other.receiveHead(timeoutSeconds: 10)
+                #expect(first.hasPrefix(interimExpected ? "HTTP/1.1 100 Continue\r\n" : "HTTP/1.1 200 OK\r\n"), "\(first)")
+            }
+        }
+    }
+}
+
+/// A blocking HTTP/1.1 client over a socket, for what URLSession and Hummingbird's test client
+/// hide: interim responses.
+struct RawHTTPClient {
+    let socket: Int32
+
+    init(port: Int) throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -407,47 +490,24 @@ struct StalledUpload {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        let head = "POST /v1/interest-records HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
-            + "Content-Type: text/csv\r\nContent-Length: \(declaredBytes)\r\n\r\nloan_no,period_from,period_to,balance,paid,paid_on\r\n"
-        _ = head.withCString { Glibc.send(socket, $0, strlen($0), 0) }
+    }
+
+    func send(_ text: String) {
+        _ = text.withCString { Glibc.send(socket, $0, strlen($0), 0) }
+    }
+
+    /// The next response head (up to its blank line), byte by byte so that nothing after it is
+    /// consumed; what came when `timeoutSeconds` pass without a byte.
+    func receiveHead(timeoutSeconds: Int) -> String {
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while !bytes.suffix(4).elementsEqual(Array("\r\n\r\n".utf8)), Glibc.recv(socket, &byte, 1, 0) == 1 {
+            bytes.append(byte)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     func close() { _ = Glibc.close(socket) }
-}
-
-@Suite("Slow uploads", .enabled(if: TestDatabase.isConfigured))
-struct SlowUploadTests {
-    @Test("twenty uploads stalled mid-body hold no database connection: other requests go on")
-    func stalledUploads() async throws {
-        try await TestDatabase.withFresh { client, _ in
-            let fixture = try await BankAPIFixture.make(client)
-            #expect(try await fixture.registerLoan() == 200)
-            let app = Application(responder: fixture.responder, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-            try await app.test(.live) { http in
-                let port = try #require(http.port)
-                // The pool holds 20 connections: were each stalled upload to hold one, nothing else could run.
-                let stalled = try (0..<20).map { _ in try StalledUpload(port: port, token: fixture.icbc, declaredBytes: 1_000_000) }
-                defer { stalled.forEach { $0.close() } }
-                try await Task.sleep(for: .milliseconds(300))
-                let clock = ContinuousClock()
-                let started = clock.now
-                for _ in 0..<30 {
-                    let status = try await http.execute(uri: "/v1/loans", method: .get, headers: [.authorization: "Bearer \(fixture.icbc)"]) {
-                        Int($0.status.code)
-                    }
-                    #expect(status == 200)
-                }
-                // 30 reads while 20 uploads stall: served at once, not after a pool timeout.
-                #expect(clock.now - started < .seconds(10))
-                // And a whole upload still goes through.
-                let csv = dailyCSV(lines: 3)
-                let stored = try await http.execute(
-                    uri: "/v1/interest-records", method: .post,
-                    headers: [.authorization: "Bearer \(fixture.icbc)", .contentType: "text/csv"], body: ByteBuffer(string: csv)
-                ) { Int($0.status.code) }
-                #expect(stored == 200)
-            }
-            #expect(try await fixture.recordCount() == 3)
-        }
-    }
 }
