@@ -111,6 +111,41 @@ struct BatchPlanningTests {
         #expect(city.lines.map(\.recipient) == [Self.b, Self.a])
     }
 
+    @Test("the records a computation used, grouped by loan: only those the awards rest on, ascending; a loan number may hold a slash")
+    func usedRecordsByLoan() throws {
+        // Firm A, 专精特新 until 2025-06-30: its records paid after that are excluded (RULES §3.1)
+        // and not "used"; a loan with no paying record does not appear.
+        func date(_ text: String) throws -> CivilDate { try CivilDate.parse(text, field: "t") }
+        func record(_ id: Int, _ from: String, _ to: String, paidOn: String) throws -> InterestRecord {
+            InterestRecord(id: "R\(id)", from: try date(from), to: try date(to), balance: Money(fen: 100_000_000), paid: Money(fen: 900_000), paidOn: try date(paidOn))
+        }
+        let firm = Firm(uscc: Self.a, name: "A", qualifications: [Qualification(level: .specialized, from: try date("2024-01-01"), to: try date("2025-06-30"))])
+        let loans = [
+            Loan(id: "ICBC/LN-1", firm: Self.a, product: .zhuangda, principal: Money(fen: 100_000_000), start: try date("2024-12-21"),
+                 maturity: try date("2027-12-21"), interest: [
+                    try record(12, "2025-03-21", "2025-06-21", paidOn: "2025-06-21"),
+                    try record(11, "2024-12-21", "2025-03-21", paidOn: "2025-03-21"),
+                    try record(13, "2025-06-21", "2025-09-21", paidOn: "2025-09-21"),
+                 ], field: "loan ICBC/LN-1"),
+            Loan(id: "CMB/LN/2", firm: Self.a, product: .zhuangda, principal: Money(fen: 100_000_000), start: try date("2025-01-10"),
+                 maturity: try date("2026-01-10"), interest: [try record(21, "2025-01-10", "2025-04-10", paidOn: "2025-04-10")], field: "loan CMB/LN/2"),
+            Loan(id: "BOC/LN-3", firm: Self.a, product: .zhuangda, principal: Money(fen: 100_000_000), start: try date("2025-01-10"),
+                 maturity: try date("2026-01-10"), interest: [try record(31, "2025-07-10", "2025-10-10", paidOn: "2025-10-10")], field: "loan BOC/LN-3"),
+        ]
+        let request = CalculationRequest(
+            program: .zhuangda, year: 2025, policy: try ResolvedPolicy(version: PolicyDocument.builtIn.version(forYear: 2025), program: .zhuangda, overrides: [:]),
+            lpr: .builtIn, firms: [Self.a: firm], loans: loans, investments: [], guarantees: [])
+        let result = try SubsidyEngine.compute(request)
+        let plan = ComputationPlanner.plan(batch: 1, district: nil, request: request, result: result, granted: [:])
+        #expect(plan.usedRecords == [
+            UsedRecords(bank: "ICBC", loanNo: "LN-1", records: [11, 12]),
+            UsedRecords(bank: "CMB", loanNo: "LN/2", records: [21]),
+        ])
+        // The records named are exactly those the awards' items name.
+        let named = Set(result.awards.flatMap { $0.items.flatMap(\.records) })
+        #expect(named == ["R11", "R12", "R21"])
+    }
+
     @Test("exported CSV cells that a spreadsheet would run as formulas are neutralised; amounts stay numbers")
     func formulaCells() {
         #expect(BatchExport.csvField("=HYPERLINK(\"http://x\",\"点击\")") == "\"'=HYPERLINK(\"\"http://x\"\",\"\"点击\"\")\"")

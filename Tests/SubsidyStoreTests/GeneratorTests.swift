@@ -132,7 +132,7 @@ struct GeneratorDatabaseTests {
             UNION ALL
             SELECT 'X|' || kind || '|' || item_id || '|' || code || '|' || reason FROM batch_exclusions WHERE batch_id = \(batch)
             UNION ALL
-            SELECT 'R|' || record_id FROM batch_records WHERE batch_id = \(batch)
+            SELECT 'R|' || loan_id || '|' || record_ids::text FROM batch_loan_records WHERE batch_id = \(batch)
             UNION ALL
             SELECT 'T|' || total_fen || '|' || policy_version FROM batches WHERE id = \(batch)
             ORDER BY 1

@@ -71,8 +71,7 @@ extension BankData {
             """
             SELECT t.i, min(b.id) FROM unnest(\(columns.index)::int[], \(columns.no)::text[]) AS t(i, n)
             JOIN loans l ON l.bank_code = \(bank) AND l.loan_no = t.n
-            JOIN interest_records r ON r.loan_id = l.id
-            JOIN batch_records br ON br.record_id = r.id
+            JOIN batch_loan_records br ON br.loan_id = l.id
             JOIN granted_batches b ON b.id = br.batch_id
             GROUP BY t.i
             """, logger: logger

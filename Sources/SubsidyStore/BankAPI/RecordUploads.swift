@@ -115,7 +115,8 @@ extension BankData {
             """
             SELECT r.id, l.loan_no, r.period_from::text, r.period_to::text, r.balance_fen, r.paid_fen, r.paid_on::text, r.firm_name,
                    r.bank_reference, r.version, r.status, r.is_correction,
-                   (SELECT max(b.id) FROM batch_records br JOIN granted_batches b ON b.id = br.batch_id WHERE br.record_id = r.id)
+                   (SELECT max(b.id) FROM batch_loan_records br JOIN granted_batches b ON b.id = br.batch_id
+                    WHERE br.loan_id = r.loan_id AND r.id = ANY(br.record_ids))
             FROM interest_records r JOIN loans l ON l.id = r.loan_id
             WHERE l.bank_code = \(bank) AND r.id > \(cursor) AND (\(loanNo)::text IS NULL OR l.loan_no = \(loanNo))
               AND (\(id)::bigint IS NULL OR r.id = \(id))
@@ -264,7 +265,8 @@ extension BankData {
                     RETURNING r.id, r.loan_id, r.period_from, r.period_to, r.version)
             INSERT INTO upload_old
             SELECT o.id, o.loan_id, o.period_from, o.period_to, o.version,
-                   EXISTS (SELECT 1 FROM batch_records br JOIN granted_batches b ON b.id = br.batch_id WHERE br.record_id = o.id)
+                   EXISTS (SELECT 1 FROM batch_loan_records br JOIN granted_batches b ON b.id = br.batch_id
+                           WHERE br.loan_id = o.loan_id AND o.id = ANY(br.record_ids))
             FROM old o
             """, logger: logger)
         try await connection.query("ANALYZE upload_old", logger: logger)

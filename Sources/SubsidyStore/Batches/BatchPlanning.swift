@@ -28,11 +28,19 @@ public struct PlannedItem: Sendable, Equatable {
     public var awardedBefore: Money?
 }
 
+/// The interest records an award rests on, of one loan (bank and loan number, as the loan's id
+/// "BANK/LOAN_NO" names it), in ascending order.
+public struct UsedRecords: Sendable, Equatable {
+    public var bank: String
+    public var loanNo: String
+    public var records: [Int64]
+}
+
 public struct ComputationPlan: Sendable {
     public var lines: [PlannedLine]
     public var items: [PlannedItem]
-    /// Interest record ids ("R<id>") the awards rest on.
-    public var usedRecords: [Int64]
+    /// The interest records the awards rest on, a loan at a time.
+    public var usedRecords: [UsedRecords]
     public var total: Money { lines.map(\.amount).sum() }
 }
 
@@ -92,8 +100,24 @@ public enum ComputationPlanner {
                 items.append(PlannedItem(lineNo: lineNo, id: item.id, kind: item.kind, amount: item.amount, capKey: cap?.key, awardedBefore: cap?.before))
             }
         }
-        let used = result.awards.flatMap { $0.items.flatMap(\.records) }.compactMap { Int64($0.dropFirst()) }
-        return ComputationPlan(lines: lines, items: items, usedRecords: used)
+        return ComputationPlan(lines: lines, items: items, usedRecords: usedRecords(request: request, result: result))
+    }
+
+    /// The records the awards' items name ("R<id>"), grouped by the loan that holds them, loans
+    /// in the request's order.
+    static func usedRecords(request: CalculationRequest, result: CalculationResult) -> [UsedRecords] {
+        var named: Set<String> = []
+        for award in result.awards {
+            for item in award.items { named.formUnion(item.records) }
+        }
+        guard !named.isEmpty else { return [] }
+        var used: [UsedRecords] = []
+        for loan in request.loans {
+            let records = loan.interest.filter { named.contains($0.id) }.compactMap { Int64($0.id.dropFirst()) }
+            guard !records.isEmpty, let slash = loan.id.firstIndex(of: "/") else { continue }
+            used.append(UsedRecords(bank: String(loan.id[..<slash]), loanNo: String(loan.id[loan.id.index(after: slash)...]), records: records.sorted()))
+        }
+        return used
     }
 
     /// A recovery line for each recipient of the scope that approved batches granted something

@@ -222,15 +222,24 @@ public struct BatchStore: Sendable {
             "DELETE FROM batch_line_items WHERE batch_line_id IN (SELECT id FROM batch_lines WHERE batch_id = \(id))", logger: logger)
         try await connection.query("DELETE FROM batch_lines WHERE batch_id = \(id)", logger: logger)
         try await connection.query("DELETE FROM batch_exclusions WHERE batch_id = \(id)", logger: logger)
-        try await connection.query("DELETE FROM batch_records WHERE batch_id = \(id)", logger: logger)
+        try await connection.query("DELETE FROM batch_loan_records WHERE batch_id = \(id)", logger: logger)
     }
 
     /// Appends a plan's lines, items, exclusions and used records (a recovery line's name is
     /// the firm's).
     func store(_ plan: ComputationPlan, exclusions: [Exclusion], batch id: Int64, on connection: PostgresConnection) async throws {
         if !plan.usedRecords.isEmpty {
+            // A row a loan, its records as an array (sql/018): a row and two index entries a
+            // record took 1.1 s of every 5,000-firm chunk at province, this 0.1 s.
+            let used = plan.usedRecords
             try await connection.query(
-                "INSERT INTO batch_records (batch_id, record_id) SELECT DISTINCT \(id), r FROM unnest(\(plan.usedRecords)::bigint[]) AS t(r)", logger: logger)
+                """
+                INSERT INTO batch_loan_records (batch_id, loan_id, record_ids)
+                SELECT \(id), l.id, t.r::bigint[]
+                FROM unnest(\(used.map(\.bank))::text[], \(used.map(\.loanNo))::text[],
+                            \(used.map { "{" + $0.records.map(String.init).joined(separator: ",") + "}" })::text[]) AS t(b, n, r)
+                JOIN loans l ON l.bank_code = t.b AND l.loan_no = t.n
+                """, logger: logger)
         }
         let lines = plan.lines
         try await connection.query(
