@@ -100,22 +100,27 @@ public enum ComputationPlanner {
                 items.append(PlannedItem(lineNo: lineNo, id: item.id, kind: item.kind, amount: item.amount, capKey: cap?.key, awardedBefore: cap?.before))
             }
         }
-        return ComputationPlan(lines: lines, items: items, usedRecords: usedRecords(request: request, result: result))
+        return ComputationPlan(lines: lines, items: items, usedRecords: usedRecords(result))
     }
 
     /// The records the awards' items name ("R<id>"), grouped by the loan that holds them, loans
-    /// in the request's order.
-    static func usedRecords(request: CalculationRequest, result: CalculationResult) -> [UsedRecords] {
-        var named: Set<String> = []
-        for award in result.awards {
-            for item in award.items { named.formUnion(item.records) }
-        }
-        guard !named.isEmpty else { return [] }
+    /// in the awards' order. A loan's item carries the loan's id ("BANK/LOAN_NO") and the records
+    /// it rests on; the loan is the request's.
+    static func usedRecords(_ result: CalculationResult) -> [UsedRecords] {
         var used: [UsedRecords] = []
-        for loan in request.loans {
-            let records = loan.interest.filter { named.contains($0.id) }.compactMap { Int64($0.id.dropFirst()) }
-            guard !records.isEmpty, let slash = loan.id.firstIndex(of: "/") else { continue }
-            used.append(UsedRecords(bank: String(loan.id[..<slash]), loanNo: String(loan.id[loan.id.index(after: slash)...]), records: records.sorted()))
+        var index: [String: Int] = [:]
+        for award in result.awards {
+            for item in award.items where !item.records.isEmpty {
+                guard let slash = item.id.firstIndex(of: "/") else { continue }
+                let records = item.records.compactMap { Int64($0.dropFirst()) }
+                if let at = index[item.id] {
+                    used[at].records = Array(Set(used[at].records + records)).sorted()
+                } else {
+                    index[item.id] = used.count
+                    used.append(UsedRecords(
+                        bank: String(item.id[..<slash]), loanNo: String(item.id[item.id.index(after: slash)...]), records: records.sorted()))
+                }
+            }
         }
         return used
     }
