@@ -246,7 +246,7 @@ public struct BatchStore: Sendable {
             """
             INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen,
                                      payment_ref, items, explanation)
-            SELECT \(id), n, r, coalesce(nullif(nm, ''), (SELECT f.name FROM firms f WHERE f.uscc = r), ''), c, p, c - p, ref, i::jsonb, e::jsonb
+            SELECT \(id), n, r, coalesce(nullif(nm, ''), (SELECT f.name FROM firms f WHERE f.uscc = r), ''), c, p, c - p, ref, i::json, e::json
             FROM unnest(\(lines.map(\.lineNo))::int[], \(lines.map(\.recipient))::text[], \(lines.map(\.recipientName))::text[],
                         \(lines.map(\.computed.fen))::bigint[], \(lines.map(\.previously.fen))::bigint[], \(lines.map(\.paymentRef))::text[],
                         \(lines.map(\.itemsJSON))::text[], \(lines.map(\.explanationJSON))::text[])
