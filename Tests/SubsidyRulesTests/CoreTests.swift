@@ -145,4 +145,27 @@ struct JSONOutputTests {
         let parsed = try JSONSerialization.jsonObject(with: Data(value.serialized(pretty: true).utf8)) as? [String: Any]
         #expect(parsed?["text"] as? String == "a\"b\\c\nd\te\u{01}成都")
     }
+
+    @Test("random strings, with and without characters to escape, round-trip through a JSON parser")
+    func escapingRoundTrip() throws {
+        let safe: [Unicode.Scalar] = ["a", "Z", "0", " ", "¥", "成", "都", "/", "😀"]
+        let escaped: [Unicode.Scalar] = ["\"", "\\", "\n", "\r", "\t", "\u{01}", "\u{1F}"]
+        var generator = SystemRandomNumberGenerator()
+        func string(_ scalars: [Unicode.Scalar], _ length: Int) -> String {
+            var text = String.UnicodeScalarView()
+            for _ in 0..<length { text.append(scalars.randomElement(using: &generator)!) }
+            return String(text)
+        }
+        for length in 0..<200 {
+            let text = string(safe + escaped, length)
+            let plain = string(safe, length)
+            for candidate in [text, plain] {
+                let document = JSONValue.array([.string(candidate)]).serialized()
+                let parsed = try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String]
+                #expect(parsed == [candidate], "\(document)")
+            }
+            // Escape-free text is copied as it is, between quotes.
+            #expect(JSONValue.string(plain).serialized() == "\"" + plain + "\"")
+        }
+    }
 }
