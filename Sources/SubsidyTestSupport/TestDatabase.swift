@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HummingbirdBcrypt
 public import Logging
 public import PostgresNIO
@@ -136,6 +139,7 @@ actor TemplateRegistry {
     /// Migrated as the owner; `installed` adds the installation row (rehearsal) and its admin,
     /// as `subsidy init --rehearsal` would.
     private func makeTemplate(admin: DatabaseURL, installed: Bool) async throws -> String {
+        try await dropOrphanedTemplates(admin: admin)
         let name = "tpl_\(ProcessInfo.processInfo.processIdentifier)_\(installed ? "i" : "m")_\(UUID().uuidString.prefix(8).lowercased())"
         try await createDatabase(admin: admin, name: name, template: "template0")
         let migrator = try Migrator(folder: TestDatabase.migrationsFolder)
@@ -150,6 +154,29 @@ actor TemplateRegistry {
             try await client.query("SELECT setval(pg_get_serial_sequence('users', 'id'), 1)", logger: TestDatabase.logger)
         }
         return name
+    }
+
+    /// Templates are dropped by nobody when their test process ends (they outlive every test):
+    /// those of processes no longer running on this machine are dropped here, once a process,
+    /// so that a developer's cluster does not fill with them. A test database (`t_…`) is dropped
+    /// by its own test.
+    private var orphansDropped = false
+
+    private func dropOrphanedTemplates(admin: DatabaseURL) async throws {
+        guard !orphansDropped else { return }
+        orphansDropped = true
+        var orphans: [String] = []
+        try await admin.withConnection(logger: TestDatabase.logger) { connection in
+            for try await name in try await connection.query(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'tpl\\_%\\_%\\_%'", logger: TestDatabase.logger
+            ).decode(String.self) {
+                let parts = name.split(separator: "_")
+                guard parts.count == 4, let pid = Int32(parts[1]), pid != ProcessInfo.processInfo.processIdentifier else { continue }
+                // kill(pid, 0) fails with ESRCH when no such process exists.
+                if kill(pid, 0) != 0 && errno == ESRCH { orphans.append(name) }
+            }
+        }
+        for name in orphans { try? await TestDatabase.dropDatabase(admin: admin, name: name) }
     }
 
     func createDatabase(admin: DatabaseURL, name: String, template: String) async throws {
