@@ -9,10 +9,9 @@ import SubsidyRules
 /// body over 1 MB, .NET's HttpClient and Java's with the option set — waits for it before sending
 /// the body: curl a whole second, which was a third of the time of a 37,538-record upload. The
 /// final answer (401, 413, 422 or 200) still comes after the body, as for any request.
-final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class ExpectContinueHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

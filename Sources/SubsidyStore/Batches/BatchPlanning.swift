@@ -103,26 +103,16 @@ public enum ComputationPlanner {
         return ComputationPlan(lines: lines, items: items, usedRecords: usedRecords(result))
     }
 
-    /// The records the awards' items name ("R<id>"), grouped by the loan that holds them, loans
-    /// in the awards' order. A loan's item carries the loan's id ("BANK/LOAN_NO") and the records
-    /// it rests on; the loan is the request's.
+    /// The records the awards' items name ("R<id>"), a loan at a time in the awards' order. Only
+    /// a loan's item rests on records, and it carries the loan's id ("BANK/LOAN_NO"); a loan is
+    /// one item of one award, so each loan comes once (the table's key refuses it twice).
     static func usedRecords(_ result: CalculationResult) -> [UsedRecords] {
-        var used: [UsedRecords] = []
-        var index: [String: Int] = [:]
-        for award in result.awards {
-            for item in award.items where !item.records.isEmpty {
-                guard let slash = item.id.firstIndex(of: "/") else { continue }
-                let records = item.records.compactMap { Int64($0.dropFirst()) }
-                if let at = index[item.id] {
-                    used[at].records = Array(Set(used[at].records + records)).sorted()
-                } else {
-                    index[item.id] = used.count
-                    used.append(UsedRecords(
-                        bank: String(item.id[..<slash]), loanNo: String(item.id[item.id.index(after: slash)...]), records: records.sorted()))
-                }
-            }
+        result.awards.flatMap(\.items).compactMap { item in
+            guard !item.records.isEmpty, let slash = item.id.firstIndex(of: "/") else { return nil }
+            return UsedRecords(
+                bank: String(item.id[..<slash]), loanNo: String(item.id[item.id.index(after: slash)...]),
+                records: item.records.compactMap { Int64($0.dropFirst()) }.sorted())
         }
-        return used
     }
 
     /// A recovery line for each recipient of the scope that approved batches granted something
