@@ -58,6 +58,48 @@ struct LedgerTests {
         }
     }
 
+    @Test("entries take the seqs after the chain's head: none is lost to a rolled-back post or to posts racing each other")
+    func gaplessSeqs() async throws {
+        struct Abandon: Error {}
+        try await TestDatabase.withFresh { client, _ in
+            let first = try await postSample(client)
+            #expect(first == [1, 2])
+            // A post whose transaction rolls back leaves no trace: the next post takes seq 3.
+            do {
+                try await client.withTransaction(logger: logger) { connection in
+                    let seqs = try await ledger.post([NewJournalEntry(kind: .accrual, memo: "rolled back", batchID: 1, lines: [
+                        LedgerLine(.expense(.zhuangda, 2025), Money(fen: 100)), LedgerLine(.payable(firm), Money(fen: -100)),
+                    ])], on: connection)
+                    #expect(seqs == [3])
+                    throw Abandon()
+                }
+            } catch let error as PostgresTransactionError where error.closureError is Abandon {}
+            // Eight transactions of five entries each race for the chain: the lock orders them,
+            // and together they take seqs 3 to 42, each transaction's five in a run.
+            let runs = try await withThrowingTaskGroup(of: [Int64].self) { group in
+                for task in 0..<8 {
+                    group.addTask {
+                        try await client.withTransaction(logger: logger) { connection in
+                            try await ledger.post((0..<5).map { index in
+                                NewJournalEntry(kind: .accrual, memo: "task \(task) entry \(index)", batchID: 1, lines: [
+                                    LedgerLine(.expense(.zhuangda, 2025), Money(fen: 100)), LedgerLine(.payable(firm), Money(fen: -100)),
+                                ])
+                            }, on: connection)
+                        }
+                    }
+                }
+                var runs: [[Int64]] = []
+                for try await run in group { runs.append(run) }
+                return runs
+            }
+            #expect(runs.allSatisfy { $0 == Array($0[0]...($0[0] + 4)) })
+            #expect(runs.flatMap { $0 }.sorted() == Array(3...42))
+            let report = try await ledger.verify(client)
+            #expect(report.isIntact)
+            #expect(report.entriesChecked == 42)
+        }
+    }
+
     @Test("the database refuses UPDATE, DELETE and TRUNCATE of journal rows: to the service by privilege, to the owner by trigger")
     func immutable() async throws {
         try await TestDatabase.withFresh { client, url in

@@ -126,19 +126,18 @@ public struct Ledger: Sendable {
         let accounts = Array(Set(entries.flatMap { $0.lines.map(\.account) }))
         try await ensureAccounts(accounts, on: connection)
 
+        // The chain's head: its hash and its seq. The entries take the seqs after it, under the
+        // lock, so the chain has no gaps (a sequence's nextval, one call per entry, cost 132 ms
+        // of a 26,379-entry statement at province and left gaps where a transaction rolled back).
         var previous = EntryHash.genesis
-        for try await hex in try await connection.query(
-            "SELECT encode(hash, 'hex') FROM journal_entries ORDER BY seq DESC LIMIT 1", logger: logger
-        ).decode(String.self) {
+        var head: Int64 = 0
+        for try await (seq, hex) in try await connection.query(
+            "SELECT seq, encode(hash, 'hex') FROM journal_entries ORDER BY seq DESC LIMIT 1", logger: logger
+        ).decode((Int64, String).self) {
+            head = seq
             previous = Array(hexadecimal: hex)
         }
-        var seqs: [Int64] = []
-        seqs.reserveCapacity(entries.count)
-        for try await seq in try await connection.query(
-            "SELECT nextval(pg_get_serial_sequence('journal_entries', 'seq')) FROM generate_series(1, \(entries.count))", logger: logger
-        ).decode(Int64.self) {
-            seqs.append(seq)
-        }
+        let seqs = (1...Int64(entries.count)).map { head + $0 }
         // Whole microseconds: what timestamptz stores, so that verify reads back what was hashed.
         let postedMicros = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down))
 
@@ -189,6 +188,9 @@ public struct Ledger: Sendable {
         return seqs
     }
 
+    /// Creates the accounts that do not exist yet. Most already do (a statement pays recipients
+    /// whose payable accounts the approval opened): they are skipped by a lookup before the
+    /// insert, which cost 175 ms for a statement's 26,379 existing accounts as conflicts.
     func ensureAccounts(_ accounts: [AccountRef], on connection: PostgresConnection) async throws {
         try await connection.query(
             """
@@ -197,6 +199,7 @@ public struct Ledger: Sendable {
             FROM unnest(\(accounts.map(\.code))::text[], \(accounts.map(\.kind.rawValue))::text[], \(accounts.map { $0.program?.rawValue ?? "" })::text[],
                         \(accounts.map { $0.year ?? 0 })::int[], \(accounts.map { $0.recipient ?? "" })::text[], \(accounts.map(\.name))::text[])
                  AS t(c, k, p, y, r, n)
+            WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.code = t.c)
             ON CONFLICT (code) DO NOTHING
             """, logger: logger)
     }
