@@ -161,6 +161,32 @@ struct LedgerTests {
         }
     }
 
+    @Test("lines a later statement adds to an entry of the transaction must sum to zero among themselves (sql/020)")
+    func addedLinesBalance() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            _ = try await postSample(client)
+            let entry = """
+                WITH e AS (INSERT INTO journal_entries (seq, posted_at, kind, memo, prev_hash, hash)
+                           VALUES (995, now(), 'adjustment', 'x', decode(repeat('00', 32), 'hex'), decode(repeat('33', 32), 'hex')))
+                INSERT INTO journal_lines VALUES (995, 1, (SELECT min(id) FROM accounts), 100), (995, 2, (SELECT max(id) FROM accounts), -100)
+                """
+            // Two lines of 0.50 and -0.40: the entry would be 0.10 off.
+            do {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await connection.query(PostgresQuery(unsafeSQL: entry), logger: logger)
+                    try await connection.query(
+                        "INSERT INTO journal_lines VALUES (995, 3, (SELECT min(id) FROM accounts), 50), (995, 4, (SELECT max(id) FROM accounts), -40)",
+                        logger: logger)
+                }
+                Issue.record("lines summing to 10 fen were added to a balanced entry")
+            } catch let error as PostgresTransactionError {
+                let message = (error.closureError as? PSQLError)?.serverInfo?[.message] ?? "\(error)"
+                #expect(message == "journal entry 995 is unbalanced: 2 lines summing to 10 fen (debits must equal credits)", "\(message)")
+            }
+            #expect(try await count(client, "SELECT count(*)::int FROM journal_entries WHERE seq = 995") == 0)
+        }
+    }
+
     @Test("the database refuses an unbalanced entry, lines added to a committed entry, and lines naming no entry or account")
     func balancedOnly() async throws {
         try await TestDatabase.withFresh { client, url in
