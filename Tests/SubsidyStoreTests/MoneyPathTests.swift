@@ -309,6 +309,9 @@ struct MoneyPathTests {
                 ("UPDATE batches SET total_fen = 1 WHERE id = \(batch)", "fixed"),
                 ("DELETE FROM batch_lines WHERE batch_id = \(batch)", "cannot be deleted"),
                 ("UPDATE batch_lines SET amount_fen = amount_fen * 2, computed_fen = computed_fen * 2 WHERE batch_id = \(batch)", "keeps its recipient"),
+                // The guard's WHEN condition (sql/021) lets neither a new reference nor a line excluded after approval past it.
+                ("UPDATE batch_lines SET payment_ref = payment_ref || 'X' WHERE batch_id = \(batch)", "keeps its recipient"),
+                ("UPDATE batch_lines SET status = 'excluded', excluded_reason = 'late' WHERE batch_id = \(batch)", "keeps its recipient"),
                 ("UPDATE firms SET account_no = '6200000000000666'", "needs a signed-in user"),
                 ("INSERT INTO budgets VALUES ('fund', 2025, 1, 'x')", "needs a signed-in user"),
                 ("UPDATE users SET roles = '{admin}' WHERE login = 'clerk'", "needs a signed-in user"),
