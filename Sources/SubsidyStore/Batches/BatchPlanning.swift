@@ -94,7 +94,7 @@ public enum ComputationPlanner {
                 itemsJSON: JSONValue.array(award.items.map {
                     .object([("id", .string($0.id)), ("kind", .string($0.kind.rawValue)), ("amount", .string($0.amount.plain))])
                 }).serialized(),
-                explanationJSON: JSONValue.array(award.explanationJSON).serialized()))
+                explanationJSON: ExplanationStep.storedJSON(award.explanation)))
             for item in award.items {
                 let cap = capKeys[item.id]
                 items.append(PlannedItem(lineNo: lineNo, id: item.id, kind: item.kind, amount: item.amount, capKey: cap?.key, awardedBefore: cap?.before))
@@ -229,16 +229,5 @@ public enum ApprovalPlanner {
                 lines: [LedgerLine(.receivable(line.recipient), Money(fen: -amount.fen)), LedgerLine(.expense(program, year), amount)])
         }
         return nil
-    }
-}
-
-extension Award {
-    var explanationJSON: [JSONValue] {
-        explanation.map { step in
-            var members: [(String, JSONValue)] = [("rule", .string(step.rule)), ("clause", .string(step.clause)), ("text", .string(step.text))]
-            if let amount = step.amount { members.append(("amount", .string(amount.plain))) }
-            if let item = step.item { members.append(("item", .string(item))) }
-            return .object(members)
-        }
     }
 }
