@@ -6,7 +6,7 @@ extension ExplanationStep {
     /// members to allocate, free and walk, most of the command's allocations.
     public static func storedJSON(_ steps: [ExplanationStep]) -> String {
         var out: [UInt8] = []
-        out.reserveCapacity(2 + steps.count * 200)
+        out.reserveCapacity(2 + steps.count * 320)
         out.append(UInt8(ascii: "["))
         for (index, step) in steps.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
