@@ -126,18 +126,12 @@ public struct Ledger: Sendable {
         let accounts = Array(Set(entries.flatMap { $0.lines.map(\.account) }))
         try await ensureAccounts(accounts, on: connection)
 
-        // The chain's head: its hash and its seq. The entries take the seqs after it, under the
-        // lock, so the chain has no gaps (a sequence's nextval, one call per entry, cost 132 ms
-        // of a 26,379-entry statement at province and left gaps where a transaction rolled back).
-        var previous = EntryHash.genesis
-        var head: Int64 = 0
-        for try await (seq, hex) in try await connection.query(
-            "SELECT seq, encode(hash, 'hex') FROM journal_entries ORDER BY seq DESC LIMIT 1", logger: logger
-        ).decode((Int64, String).self) {
-            head = seq
-            previous = Array(hexadecimal: hex)
-        }
-        let seqs = (1...Int64(entries.count)).map { head + $0 }
+        // The entries take the seqs after the chain's head, under the lock, so the chain has no
+        // gaps (a sequence's nextval, one call per entry, cost 132 ms of a 26,379-entry statement
+        // at province and left gaps where a transaction rolled back; sql/022 drops it).
+        let head = try await head(on: connection)
+        var previous = head.map { Array(hexadecimal: $0.hashHex) } ?? EntryHash.genesis
+        let seqs = (1...Int64(entries.count)).map { (head?.seq ?? 0) + $0 }
         // Whole microseconds: what timestamptz stores, so that verify reads back what was hashed.
         let postedMicros = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down))
 
