@@ -361,21 +361,29 @@ struct MoneyPathTests {
         }
     }
 
-    @Test("9. two uploads for one loan with overlapping periods cannot both be stored")
-    func overlappingRecords() async throws {
+    /// Under READ COMMITTED the check of sql/023 waits for the bank's lock and then sees what the
+    /// first transaction committed; under SERIALIZABLE the later snapshots miss the first's record
+    /// and SSI refuses them instead.
+    @Test("9. two uploads for one loan with overlapping periods cannot both be stored", arguments: ["READ COMMITTED", "SERIALIZABLE"])
+    func overlappingRecords(isolation: String) async throws {
         try await TestDatabase.withFresh { client, _ in
             _ = try await BatchFixture.make(client)
-            // Eight concurrent inserts of overlapping periods for L-1 (each its own transaction).
+            // Eight concurrent inserts of overlapping periods for L-1, each its own transaction held
+            // open for 0.2 s after its insert, so that all eight are stored before any commits.
             let results = await withTaskGroup(of: Bool.self) { group in
                 for offset in 0..<8 {
                     group.addTask {
                         do {
-                            try await client.query(
-                                """
-                                INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
-                                SELECT id, date '2025-04-01' + \(offset)::int, date '2025-05-01' + \(offset)::int, 500000000, 100, date '2025-05-01' + \(offset)::int
-                                FROM loans WHERE loan_no = 'L-1'
-                                """, logger: TestDatabase.logger)
+                            try await client.withTransaction(logger: TestDatabase.logger) { connection in
+                                try await connection.query(PostgresQuery(unsafeSQL: "SET TRANSACTION ISOLATION LEVEL \(isolation)"), logger: TestDatabase.logger)
+                                try await connection.query(
+                                    """
+                                    INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
+                                    SELECT id, date '2025-04-01' + \(offset)::int, date '2025-05-01' + \(offset)::int, 500000000, 100, date '2025-05-01' + \(offset)::int
+                                    FROM loans WHERE loan_no = 'L-1'
+                                    """, logger: TestDatabase.logger)
+                                try await connection.query("SELECT pg_sleep(0.2)", logger: TestDatabase.logger)
+                            }
                             return true
                         } catch {
                             return false
@@ -389,6 +397,84 @@ struct MoneyPathTests {
                 SELECT count(*)::int FROM interest_records a JOIN interest_records b ON a.loan_id = b.loan_id AND a.id < b.id
                 WHERE a.status = 'accepted' AND b.status = 'accepted' AND daterange(a.period_from, a.period_to) && daterange(b.period_from, b.period_to)
                 """) == 0)
+            #expect(try await count(client, "SELECT count(*)::int FROM interest_records WHERE period_from >= '2025-04-01'") == 1)
+        }
+    }
+
+    @Test("9b. a stored interest record is never edited or removed, and names only a loan, upload and record that exist: for every role")
+    func recordsVersioned() async throws {
+        try await TestDatabase.withFresh { client, url in
+            _ = try await BatchFixture.make(client)
+            @Sendable func refusal(_ client: PostgresClient, _ sql: String) async -> String {
+                do {
+                    try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+                    return "accepted"
+                } catch let error as PSQLError {
+                    return error.serverInfo?[.message] ?? "\(error)"
+                } catch {
+                    return "\(error)"
+                }
+            }
+            let loan1 = "(SELECT id FROM loans WHERE loan_no = 'L-1')"
+            let record = "INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on"
+            // Superseding the right way: the old version becomes superseded, the new one names it.
+            try await client.query(PostgresQuery(unsafeSQL: """
+                WITH old AS (UPDATE interest_records SET status = 'superseded' WHERE loan_id = \(loan1) AND status = 'accepted' RETURNING *)
+                INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on, version, supersedes)
+                SELECT loan_id, period_from, period_to, balance_fen, 3600000, paid_on, version + 1, id FROM old
+                """), logger: logger)
+            #expect(try await count(client, "SELECT count(*)::int FROM interest_records WHERE status = 'superseded'") == 1)
+            let refused: [(String, String)] = [
+                ("UPDATE interest_records SET paid_fen = paid_fen + 1", "only goes from accepted to superseded"),
+                ("UPDATE interest_records SET status = 'accepted' WHERE status = 'superseded'", "only goes from accepted to superseded"),
+                ("UPDATE interest_records SET status = 'superseded', balance_fen = 0 WHERE status = 'accepted'", "only goes from accepted to superseded"),
+                ("UPDATE loans SET id = id + 1000", "a loan's id never changes"),
+                ("DELETE FROM interest_records", "permission denied"),
+                ("DELETE FROM loans", "permission denied"),
+                ("\(record)) VALUES (987654, '2025-07-01', '2025-08-01', 1, 1, '2025-08-01')", "loan 987654 does not exist"),
+                ("\(record), upload_id) SELECT \(loan1), '2025-07-01', '2025-08-01', 1, 1, '2025-08-01', 987654", "upload 987654 does not exist"),
+                ("\(record), supersedes) SELECT \(loan1), '2025-07-01', '2025-08-01', 1, 1, '2025-08-01', 987654", "which is not a record of its loan"),
+                // L-2's record named as superseded by a record of L-1.
+                (
+                    "\(record), supersedes) SELECT \(loan1), '2025-07-01', '2025-08-01', 1, 1, '2025-08-01', (SELECT min(r.id) FROM interest_records r JOIN loans l ON l.id = r.loan_id AND l.loan_no = 'L-2')",
+                    "which is not a record of its loan"
+                ),
+                // Two new records of one statement overlapping each other.
+                (
+                    "\(record)) SELECT \(loan1), d, d + 30, 1, 1, '2025-09-01' FROM (VALUES (date '2025-07-01'), (date '2025-07-15')) v(d)",
+                    "overlaps the accepted record"
+                ),
+            ]
+            for (sql, text) in refused {
+                let message = await refusal(client, sql)
+                #expect(message.contains(text), "\(sql): \(message)")
+            }
+            // The overlap check needs to see what others committed meanwhile: REPEATABLE READ is refused.
+            await #expect {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: logger)
+                    try await connection.query(PostgresQuery(unsafeSQL: "\(record)) SELECT \(loan1), '2025-07-01', '2025-08-01', 1, 1, '2025-08-01'"), logger: logger)
+                }
+            } throws: { error in
+                ((error as? PostgresTransactionError)?.closureError as? PSQLError)?.serverInfo?[.message]?.contains("REPEATABLE READ") == true
+            }
+            // The schema's owner meets the same triggers where the service lacks the privilege.
+            try await TestDatabase.withOwnerClient(of: url) { owner in
+                for (sql, text) in [
+                    ("DELETE FROM interest_records", "DELETE on interest_records: interest records are kept"),
+                    ("TRUNCATE interest_records CASCADE", "TRUNCATE on interest_records: interest records are kept"),
+                    ("DELETE FROM loans", "DELETE on loans: a registered loan is kept"),
+                    ("TRUNCATE loans CASCADE", "TRUNCATE on"),
+                    ("DELETE FROM uploads", "DELETE on uploads: an upload is kept"),
+                    ("UPDATE interest_records SET balance_fen = 0", "UPDATE on interest_records: a stored record only goes from accepted to superseded"),
+                ] {
+                    let message = await refusal(owner, sql)
+                    #expect(message.contains(text), "\(sql): \(message)")
+                }
+            }
+            // Nothing of the refused changes is stored: the two loans' three records as they were.
+            #expect(try await count(client, "SELECT count(*)::int FROM interest_records") == 3)
+            #expect(try await count(client, "SELECT sum(paid_fen)::int FROM interest_records WHERE status = 'accepted'") == 3600000 + 2000000)
         }
     }
 
