@@ -156,7 +156,10 @@ public struct BatchInputLoader: Sendable {
                           AND r.paid_on >= \(yearStart)::date AND r.paid_on < \(nextYear)::date)
             ORDER BY l.id
             """, logger: logger)
-        for try await (id, ref, firm, tier, principal, start, maturity) in loanRows.decode((Int64, String, String, String, Int64, CivilDate, CivilDate).self) {
+        for try await row in loanRows {
+            var cells = RowCells(row)
+            let (id, ref, firm, tier) = (try cells.next(Int64.self), try cells.next(String.self), try cells.next(String.self), try cells.next(String.self))
+            let (principal, start, maturity) = (try cells.next(Int64.self), try cells.next(CivilDate.self), try cells.next(CivilDate.self))
             let product: LoanProduct = program == .zhuangda ? .zhuangda : .xinyidai(XinyidaiTier(rawValue: tier) ?? .huiye)
             loans[id] = Loan(
                 id: ref, firm: firm, product: product, principal: Money(fen: principal), start: start,
@@ -172,7 +175,10 @@ public struct BatchInputLoader: Sendable {
               AND r.paid_on >= \(yearStart)::date AND r.paid_on < \(nextYear)::date
             ORDER BY r.loan_id, r.period_from
             """, logger: logger)
-        for try await (loanID, id, from, to, balance, paid, paidOn) in recordRows.decode((Int64, Int64, CivilDate, CivilDate, Int64, Int64, CivilDate).self) {
+        for try await row in recordRows {
+            var cells = RowCells(row)
+            let (loanID, id, from, to) = (try cells.next(Int64.self), try cells.next(Int64.self), try cells.next(CivilDate.self), try cells.next(CivilDate.self))
+            let (balance, paid, paidOn) = (try cells.next(Int64.self), try cells.next(Int64.self), try cells.next(CivilDate.self))
             loans[loanID]?.interest.append(InterestRecord(
                 id: "R\(id)", from: from, to: to, balance: Money(fen: balance), paid: Money(fen: paid), paidOn: paidOn))
         }
