@@ -95,6 +95,18 @@ func waitUntil(_ seconds: Double, _ condition: () async throws -> Bool) async th
     return false
 }
 
+/// What the database answers to a statement: "accepted", or the message it was refused with.
+@Sendable func refusal(_ client: PostgresClient, _ sql: String) async -> String {
+    do {
+        try await client.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger)
+        return "accepted"
+    } catch let error as PSQLError {
+        return error.serverInfo?[.message] ?? "\(error)"
+    } catch {
+        return "\(error)"
+    }
+}
+
 func count(_ client: PostgresClient, _ sql: String) async throws -> Int {
     var value = 0
     for try await result in try await client.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self) { value = result }

@@ -405,16 +405,6 @@ struct MoneyPathTests {
     func recordsVersioned() async throws {
         try await TestDatabase.withFresh { client, url in
             _ = try await BatchFixture.make(client)
-            @Sendable func refusal(_ client: PostgresClient, _ sql: String) async -> String {
-                do {
-                    try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-                    return "accepted"
-                } catch let error as PSQLError {
-                    return error.serverInfo?[.message] ?? "\(error)"
-                } catch {
-                    return "\(error)"
-                }
-            }
             let loan1 = "(SELECT id FROM loans WHERE loan_no = 'L-1')"
             let record = "INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on"
             // Superseding the right way: the old version becomes superseded, the new one names it.

@@ -77,6 +77,60 @@ struct ReconciliationTests {
         }
     }
 
+    @Test("what a statement did to a line names an entry, a line of an approved batch and a ledger entry that exist, and is kept: for every role")
+    func linksChecked() async throws {
+        try await TestDatabase.withFresh { client, url in
+            let fixture = try await BatchFixture.make(client)
+            _ = try await fixture.exportedBatch()
+            let reconciliation = ReconciliationStore(client: client, logger: TestDatabase.logger)
+            // 1,000,000.00 − 15,069.45 = 984,930.55: A's line paid, B's left open.
+            let text = bureauStatement(number: "1", opening: "1000000,00", closing: "984930,55", on: "251013", entries: [
+                ":61:2510131013D15069,45NTRFNONREF", ":86:/NAME/成都甲科技有限公司/REMI/壮大贷贴息 SLZ2500001000022",
+            ])
+            _ = try await reconciliation.importStatements(try StatementParser.parse(Data(text.utf8)), source: "test", by: fixture.clerk)
+            #expect(try await fixture.count("SELECT count(*)::int FROM entry_lines WHERE kind = 'payment'") == 1)
+            // A draft batch's line, to link to: computed, not approved.
+            let draft = try await fixture.store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            _ = try await fixture.store.compute(draft, by: fixture.clerk)
+            let entry = "(SELECT min(id) FROM statement_entries)"
+            let openLine = "(SELECT id FROM batch_lines WHERE status = 'active' AND recipient_uscc = '\(firmB)' AND batch_id <> \(draft))"
+            let refused: [(String, String)] = [
+                ("INSERT INTO entry_lines (entry_id, batch_line_id, kind) SELECT 987654, \(openLine), 'suggestion'", "statement entry 987654 does not exist"),
+                ("INSERT INTO entry_lines (entry_id, batch_line_id, kind) SELECT \(entry), 987654, 'suggestion'", "batch line 987654 is not a line of an approved batch (no such line)"),
+                (
+                    "INSERT INTO entry_lines (entry_id, batch_line_id, kind) SELECT \(entry), min(id), 'suggestion' FROM batch_lines WHERE batch_id = \(draft)",
+                    "is not a line of an approved batch (computed)"
+                ),
+                ("INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq) SELECT \(entry), \(openLine), 'mismatch', 987654", "journal entry 987654 does not exist"),
+                ("UPDATE entry_lines SET returned_by = 987654 WHERE kind = 'payment'", "statement entry 987654 does not exist"),
+                ("UPDATE entry_lines SET batch_line_id = \(openLine) WHERE kind = 'payment'", "changes only when the payment is returned, once"),
+                ("UPDATE statement_entries SET id = id + 1000", "a statement entry's id never changes"),
+                ("UPDATE batch_lines SET id = id + 100000 WHERE batch_id = \(draft)", "a batch line's id never changes"),
+                ("DELETE FROM entry_lines", "permission denied"),
+                ("DELETE FROM statement_entries", "permission denied"),
+            ]
+            for (sql, text) in refused {
+                let message = await refusal(client, sql)
+                #expect(message.contains(text), "\(sql): \(message)")
+            }
+            try await TestDatabase.withOwnerClient(of: url) { owner in
+                for (sql, text) in [
+                    ("DELETE FROM entry_lines", "DELETE on entry_lines: a statement entry's link to a line is kept"),
+                    ("DELETE FROM statement_entries", "DELETE on statement_entries: a statement entry is kept"),
+                    ("TRUNCATE batch_lines CASCADE", "TRUNCATE on"),
+                    ("UPDATE entry_lines SET kind = 'duplicate'", "changes only when the payment is returned, once"),
+                ] {
+                    let message = await refusal(owner, sql)
+                    #expect(message.contains(text), "\(sql): \(message)")
+                }
+            }
+            // A good note is stored: the open line, suggested by the entry.
+            #expect(await refusal(client, "INSERT INTO entry_lines (entry_id, batch_line_id, kind) SELECT \(entry), \(openLine), 'suggestion'") == "accepted")
+            #expect(try await fixture.count("SELECT count(*)::int FROM entry_lines") == 2)
+            #expect(try await Ledger(logger: TestDatabase.logger).verify(client).isIntact)
+        }
+    }
+
     @Test("a return (退汇) reverses the payment in the ledger and reopens the line; continuity is checked")
     func returnsAndContinuity() async throws {
         try await TestDatabase.withFresh { client, _ in
