@@ -146,9 +146,11 @@ public struct ReconciliationStore: Sendable {
             FROM payable_lines p
             ORDER BY p.id
             """, logger: logger)
-        for try await (id, reference, name, account, amount, exported, paid, recipient, batch) in rows.decode(
-            (Int64, String, String, String, Int64, CivilDate?, Bool, String, Int64).self)
-        {
+        for try await row in rows {
+            var cells = RowCells(row)
+            let (id, reference, name, account) = (try cells.next(Int64.self), try cells.next(String.self), try cells.next(String.self), try cells.next(String.self))
+            let (amount, exported, paid) = (try cells.next(Int64.self), try cells.next(CivilDate?.self), try cells.next(Bool.self))
+            let (recipient, batch) = (try cells.next(String.self), try cells.next(Int64.self))
             payments.append(ExpectedPayment(
                 lineID: id, reference: reference, payeeName: name, payeeAccount: account, amount: Money(fen: amount),
                 exportedOn: exported ?? CivilDate(dayNumber: 0), paid: paid))
