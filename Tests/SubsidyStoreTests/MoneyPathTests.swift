@@ -465,8 +465,33 @@ struct MoneyPathTests {
             // Nothing of the refused changes is stored: the two loans' three records as they were.
             #expect(try await count(client, "SELECT count(*)::int FROM interest_records") == 3)
             #expect(try await count(client, "SELECT sum(paid_fen)::int FROM interest_records WHERE status = 'accepted'") == 3600000 + 2000000)
+            // The guards' WHEN conditions name their table's columns one by one: every column
+            // but the one allowed to change is compared, so a column added later without joining
+            // the list fails here (shown below by adding one, rolled back).
+            let unguarded = """
+                SELECT count(*)::int FROM pg_trigger t JOIN pg_attribute a ON a.attrelid = t.tgrelid
+                WHERE t.tgname = ANY('{interest_records_versioned,entry_lines_returned_once}') AND a.attnum > 0 AND NOT a.attisdropped
+                  AND a.attname <> ALL('{status,returned_by}') AND pg_get_triggerdef(t.oid) !~* ('new\\.' || a.attname || '\\M')
+                """
+            #expect(try await count(client, unguarded) == 0)
+            try await TestDatabase.withOwnerClient(of: url) { owner in
+                do {
+                    try await owner.withTransaction(logger: logger) { connection in
+                        try await connection.query("ALTER TABLE interest_records ADD COLUMN late_column int", logger: logger)
+                        var value = 0
+                        for try await n in try await connection.query(PostgresQuery(unsafeSQL: unguarded), logger: logger).decode(Int.self) { value = n }
+                        throw AddedColumn(count: value)
+                    }
+                    Issue.record("the transaction was not rolled back")
+                } catch let error as PostgresTransactionError {
+                    #expect((error.closureError as? AddedColumn)?.count == 1)
+                }
+            }
+            #expect(try await count(client, unguarded) == 0)
         }
     }
+
+    struct AddedColumn: Error { var count: Int }
 
     @Test("8 concurrent approvals over overlapping firms and years: no cap exceeded, checked by SQL over the journal", arguments: 0..<2)
     func concurrentApprovalsAcrossYears(round: Int) async throws {
