@@ -25,14 +25,15 @@ ALTER TABLE interest_records
     DROP CONSTRAINT interest_records_upload_id_fkey,
     DROP CONSTRAINT interest_records_no_overlap;
 
-CREATE FUNCTION interest_records_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Refuses the change a trigger guards against, for any table: its argument says why.
+CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION '% on %: %', TG_OP, TG_TABLE_NAME, TG_ARGV[0] USING ERRCODE = 'integrity_constraint_violation';
 END;
 $$;
 
 CREATE TRIGGER interest_records_kept BEFORE DELETE OR TRUNCATE ON interest_records
-    FOR EACH STATEMENT EXECUTE FUNCTION interest_records_refuse_change('interest records are kept: a new version supersedes one');
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change('interest records are kept: a new version supersedes one');
 CREATE TRIGGER interest_records_versioned BEFORE UPDATE ON interest_records FOR EACH ROW
     WHEN (OLD.status <> 'accepted' OR NEW.status <> 'superseded'
           OR (NEW.id, NEW.loan_id, NEW.period_from, NEW.period_to, NEW.balance_fen, NEW.paid_fen, NEW.paid_on, NEW.bank_reference,
@@ -40,15 +41,15 @@ CREATE TRIGGER interest_records_versioned BEFORE UPDATE ON interest_records FOR 
              IS DISTINCT FROM
              (OLD.id, OLD.loan_id, OLD.period_from, OLD.period_to, OLD.balance_fen, OLD.paid_fen, OLD.paid_on, OLD.bank_reference,
               OLD.version, OLD.supersedes, OLD.created_at, OLD.firm_name, OLD.upload_id, OLD.is_correction))
-    EXECUTE FUNCTION interest_records_refuse_change('a stored record only goes from accepted to superseded; a new version is a new record');
+    EXECUTE FUNCTION refuse_change('a stored record only goes from accepted to superseded; a new version is a new record');
 CREATE TRIGGER loans_kept BEFORE DELETE OR TRUNCATE ON loans
-    FOR EACH STATEMENT EXECUTE FUNCTION interest_records_refuse_change('a registered loan is kept');
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change('a registered loan is kept');
 CREATE TRIGGER loans_id_fixed BEFORE UPDATE OF id ON loans FOR EACH ROW WHEN (OLD.id <> NEW.id)
-    EXECUTE FUNCTION interest_records_refuse_change('a loan''s id never changes');
+    EXECUTE FUNCTION refuse_change('a loan''s id never changes');
 CREATE TRIGGER uploads_kept BEFORE DELETE OR TRUNCATE ON uploads
-    FOR EACH STATEMENT EXECUTE FUNCTION interest_records_refuse_change('an upload is kept');
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change('an upload is kept');
 CREATE TRIGGER uploads_id_fixed BEFORE UPDATE OF id ON uploads FOR EACH ROW WHEN (OLD.id <> NEW.id)
-    EXECUTE FUNCTION interest_records_refuse_change('an upload''s id never changes');
+    EXECUTE FUNCTION refuse_change('an upload''s id never changes');
 
 CREATE FUNCTION interest_records_checked() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE

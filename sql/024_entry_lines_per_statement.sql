@@ -12,8 +12,7 @@
 --     batch_transitions), batch lines are never truncated and their ids never change; journal
 --     entries are immutable (sql/003).
 -- A link itself changes only once: a payment's link is marked returned by the returning entry;
--- it is never deleted. (interest_records_refuse_change, sql/023, is the generic refusal: its
--- message is the trigger's argument.)
+-- it is never deleted. Each refusal is sql/023's refuse_change, with its reason.
 ALTER TABLE entry_lines
     DROP CONSTRAINT entry_lines_entry_id_fkey,
     DROP CONSTRAINT entry_lines_batch_line_id_fkey,
@@ -21,19 +20,19 @@ ALTER TABLE entry_lines
     DROP CONSTRAINT entry_lines_returned_by_fkey;
 
 CREATE TRIGGER statement_entries_kept BEFORE DELETE OR TRUNCATE ON statement_entries
-    FOR EACH STATEMENT EXECUTE FUNCTION interest_records_refuse_change('a statement entry is kept');
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change('a statement entry is kept');
 CREATE TRIGGER statement_entries_id_fixed BEFORE UPDATE OF id ON statement_entries FOR EACH ROW WHEN (OLD.id <> NEW.id)
-    EXECUTE FUNCTION interest_records_refuse_change('a statement entry''s id never changes');
+    EXECUTE FUNCTION refuse_change('a statement entry''s id never changes');
 CREATE TRIGGER batch_lines_not_truncated BEFORE TRUNCATE ON batch_lines
-    FOR EACH STATEMENT EXECUTE FUNCTION interest_records_refuse_change('batch lines go only with their batch''s recomputation, line by line');
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change('batch lines go only with their batch''s recomputation, line by line');
 CREATE TRIGGER batch_lines_id_fixed BEFORE UPDATE OF id ON batch_lines FOR EACH ROW WHEN (OLD.id <> NEW.id)
-    EXECUTE FUNCTION interest_records_refuse_change('a batch line''s id never changes');
+    EXECUTE FUNCTION refuse_change('a batch line''s id never changes');
 CREATE TRIGGER entry_lines_kept BEFORE DELETE OR TRUNCATE ON entry_lines
-    FOR EACH STATEMENT EXECUTE FUNCTION interest_records_refuse_change('a statement entry''s link to a line is kept');
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change('a statement entry''s link to a line is kept');
 CREATE TRIGGER entry_lines_returned_once BEFORE UPDATE ON entry_lines FOR EACH ROW
     WHEN (OLD.returned_by IS NOT NULL OR NEW.returned_by IS NULL OR OLD.kind <> 'payment'
           OR (NEW.entry_id, NEW.batch_line_id, NEW.kind, NEW.journal_seq) IS DISTINCT FROM (OLD.entry_id, OLD.batch_line_id, OLD.kind, OLD.journal_seq))
-    EXECUTE FUNCTION interest_records_refuse_change('a payment''s link changes only when the payment is returned, once');
+    EXECUTE FUNCTION refuse_change('a payment''s link changes only when the payment is returned, once');
 
 CREATE FUNCTION entry_lines_checked() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE

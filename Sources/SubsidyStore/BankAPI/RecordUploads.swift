@@ -202,7 +202,9 @@ extension BankData {
         }
     }
 
-    /// The checks that need the database, each one query over the whole staging table.
+    /// The checks that need the database, each one query over the whole staging table. The overlap
+    /// with stored records is also the database's own rule (sql/023's trigger, under a lock per
+    /// bank, for racing uploads); this query is what names each offending line to the bank.
     func setProblems(bank: String, on connection: PostgresConnection) async throws -> [FieldProblem] {
         let rows = try await connection.query(
             """
