@@ -157,7 +157,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SubsidyReconciliationTests",
-            dependencies: ["SubsidyReconciliation", "SubsidyRules"],
+            dependencies: [
+                "SubsidyReconciliation",
+                "SubsidyRules",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -85,11 +85,37 @@ public struct Matcher: Sendable {
     /// Matches `entries` in order (so that results do not depend on timing) against `payments`.
     /// A payment is used once: later entries naming it are duplicates or returns.
     public func match(_ entries: [StatementEntry], against payments: [ExpectedPayment], recoveries: [ExpectedRecovery] = []) -> [EntryOutcome] {
-        var state = MatchState(payments: payments, recoveries: recoveries)
+        // With every payment at hand the secondary indexes are always there: never nil.
+        matchAll(entries, MatchState(payments: payments, recoveries: recoveries))!
+    }
+
+    /// The same outcomes as `match` against every payment, decided from only the payments whose
+    /// reference some entry's text names in full (`Matcher.referenceTokens`): those are all that
+    /// rule 1 and the returns by reference ever read. Nil as soon as an entry needs more — a
+    /// truncated or unknown reference, the payee account or name rules, a flagged return by
+    /// account — which read every payment: the caller then matches against all of them. A
+    /// statement whose every entry carries a known reference (the bureau's own payment file, the
+    /// usual case) is so matched without reading every exported line of every batch.
+    public func matchNamed(_ entries: [StatementEntry], against named: [ExpectedPayment], recoveries: [ExpectedRecovery] = []) -> [EntryOutcome]? {
+        var state = MatchState(payments: named, recoveries: recoveries)
+        state.partial = true
+        return matchAll(entries, state)
+    }
+
+    /// The full references any of `entries` may name: what `matchNamed` needs loaded.
+    public static func referenceTokens(_ entries: [StatementEntry]) -> Set<String> {
+        var tokens: Set<String> = []
+        for entry in entries { tokens.formUnion(MatchState.tokens(in: entry)) }
+        return tokens
+    }
+
+    private func matchAll(_ entries: [StatementEntry], _ start: MatchState) -> [EntryOutcome]? {
+        var state = start
         var outcomes: [EntryOutcome] = []
         outcomes.reserveCapacity(entries.count)
         for (index, entry) in entries.enumerated() {
             outcomes.append(entry.amount.fen < 0 ? matchDebit(entry, index: index, &state) : matchCredit(entry, index: index, &state))
+            if state.needsEveryPayment { return nil }
         }
         return outcomes
     }
@@ -250,7 +276,20 @@ struct MatchState {
     /// a statement whose every entry carries its reference — the usual case — never needs them,
     /// and building them (ten prefixes and a normalised name per payment, over every exported
     /// line of every batch) was most of an import's matching time.
-    lazy var secondary = SecondaryIndexes(payments)
+    var secondary: SecondaryIndexes {
+        mutating get {
+            if partial { needsEveryPayment = true }
+            if let built = secondaryIndexes { return built }
+            let built = SecondaryIndexes(payments)
+            secondaryIndexes = built
+            return built
+        }
+    }
+    private var secondaryIndexes: SecondaryIndexes?
+    /// `payments` holds only the payments the entries name by full reference (`matchNamed`).
+    var partial = false
+    /// Set when a partial state was asked for what only every payment can answer.
+    var needsEveryPayment = false
     let recoveries: [ExpectedRecovery]
     var recoveryByReference: [String: Int] = [:]
     var recoveryByAccountAmount: [AccountAmount: [Int]] = [:]

@@ -91,13 +91,24 @@ public struct ReconciliationStore: Sendable {
         guard !fresh.isEmpty else { return summary }
         laps.mark("lock, accounts, fingerprints")
 
-        let (payments, paymentOwners) = try await expectedPayments(on: connection)
+        let entries = fresh.flatMap { parsed.statements[$0].entries }
+        // First the lines the entries name by reference; every payable line only when an entry
+        // needs the other rules (`Matcher.matchNamed`): the outcomes are the same either way.
+        var (payments, paymentOwners) = try await expectedPayments(named: Matcher.referenceTokens(entries), on: connection)
         let recoveries = try await expectedRecoveries(on: connection)
         let calendar = try await BatchInputLoader(client: client, logger: logger).calendar()
         laps.mark("expected payments and recoveries")
-        let entries = fresh.flatMap { parsed.statements[$0].entries }
-        let outcomes = Matcher(calendar: calendar, windowWorkingDays: windowWorkingDays).match(entries, against: payments, recoveries: recoveries.expected)
-        laps.mark("match")
+        let matcher = Matcher(calendar: calendar, windowWorkingDays: windowWorkingDays)
+        let outcomes: [EntryOutcome]
+        if let named = matcher.matchNamed(entries, against: payments, recoveries: recoveries.expected) {
+            outcomes = named
+            laps.mark("match")
+        } else {
+            (payments, paymentOwners) = try await expectedPayments(named: nil, on: connection)
+            laps.mark("every payable line")
+            outcomes = matcher.match(entries, against: payments, recoveries: recoveries.expected)
+            laps.mark("match")
+        }
 
         // Statements, with their balance and continuity checks.
         var lastClosing: [String: (Money?, CivilDate?)] = [:]
@@ -136,14 +147,18 @@ public struct ReconciliationStore: Sendable {
 
     /// Exported lines not yet paid (or returned for re-issue), and paid ones (returns and
     /// duplicates name them), with each line's recipient for the payable account.
-    func expectedPayments(on connection: PostgresConnection) async throws -> ([ExpectedPayment], [Int64: ReconciliationPlanner.Owner]) {
+    /// Payable lines: those whose reference is one of `references` (references are made upper
+    /// case, as the matcher reads them: `PaymentReference.make`), or all when nil.
+    func expectedPayments(named references: Set<String>?, on connection: PostgresConnection) async throws -> ([ExpectedPayment], [Int64: ReconciliationPlanner.Owner]) {
         var payments: [ExpectedPayment] = []
         var owners: [Int64: ReconciliationPlanner.Owner] = [:]
+        let named = references.map { Array($0) } ?? []
         let rows = try await connection.query(
             """
             SELECT p.id, p.payment_ref, coalesce(p.payee_name, p.recipient_name), coalesce(p.payee_account, ''), p.amount_fen,
                    (p.exported_at AT TIME ZONE 'Asia/Shanghai')::date, NOT p.open, p.recipient_uscc::text, p.batch_id
             FROM payable_lines p
+            WHERE \(references == nil) OR p.payment_ref = ANY(\(named)::text[])
             ORDER BY p.id
             """, logger: logger)
         for try await row in rows {
