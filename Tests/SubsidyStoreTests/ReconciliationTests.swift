@@ -105,6 +105,11 @@ struct ReconciliationTests {
                 ("UPDATE entry_lines SET returned_by = 987654 WHERE kind = 'payment'", "statement entry 987654 does not exist"),
                 ("UPDATE entry_lines SET batch_line_id = \(openLine) WHERE kind = 'payment'", "changes only when the payment is returned, once"),
                 ("UPDATE statement_entries SET id = id + 1000", "a statement entry's id never changes"),
+                (
+                    "INSERT INTO statement_entries (statement_id, entry_no, amount_fen, currency, description, category, rule, explanation) VALUES (987654, 1, -100, 'CNY', '', 'unexpected', '', '')",
+                    "statement 987654 does not exist"
+                ),
+                ("UPDATE statement_entries SET statement_id = statement_id + 1", "a statement entry stays with its statement"),
                 ("UPDATE batch_lines SET id = id + 100000 WHERE batch_id = \(draft)", "a batch line's id never changes"),
                 ("DELETE FROM entry_lines", "permission denied"),
                 ("DELETE FROM statement_entries", "permission denied"),
@@ -117,6 +122,9 @@ struct ReconciliationTests {
                 for (sql, text) in [
                     ("DELETE FROM entry_lines", "DELETE on entry_lines: a statement entry's link to a line is kept"),
                     ("DELETE FROM statement_entries", "DELETE on statement_entries: a statement entry is kept"),
+                    ("DELETE FROM statements", "DELETE on statements: an imported statement is kept"),
+                    ("TRUNCATE statements CASCADE", "TRUNCATE on"),
+                    ("UPDATE statements SET id = id + 1000", "a statement's id never changes"),
                     ("TRUNCATE batch_lines CASCADE", "TRUNCATE on"),
                     ("UPDATE entry_lines SET kind = 'duplicate'", "changes only when the payment is returned, once"),
                 ] {
