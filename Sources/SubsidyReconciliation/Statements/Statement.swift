@@ -186,10 +186,11 @@ extension Character {
 extension StringProtocol {
     /// Drops the given characters from both ends.
     func trimmed(_ characters: String) -> String {
-        let set = Set(characters)
+        // A search of the few characters given, not a Set built at every call (which was most
+        // of a statement's trimming).
         var slice = Substring(self)
-        while let first = slice.first, set.contains(first) { slice.removeFirst() }
-        while let last = slice.last, set.contains(last) { slice.removeLast() }
+        while let first = slice.first, characters.contains(first) { slice.removeFirst() }
+        while let last = slice.last, characters.contains(last) { slice.removeLast() }
         return String(slice)
     }
 }
