@@ -224,11 +224,29 @@ struct LedgerTests {
                 client,
                 "WITH e AS (\(entry999)) INSERT INTO journal_lines VALUES (999, 1, 987654, 100), (999, 2, (SELECT min(id) FROM accounts), -100)",
                 containing: "account 987654 does not exist")
+            // An entry's poster and reversed entry, checked per statement too (sql/028): a user
+            // and an entry that do not exist, each with balanced lines.
+            let balanced = "INSERT INTO journal_lines SELECT 999, n, (SELECT min(id) FROM accounts), a FROM (VALUES (1, 100), (2, -100)) v(n, a)"
+            let header = "INSERT INTO journal_entries (seq, posted_at, kind, memo, prev_hash, hash, created_by, reverses)"
+            await expectRefused(
+                client, "WITH e AS (\(header) VALUES (999, now(), 'adjustment', 'x', decode(repeat('00', 32), 'hex'), decode(repeat('11', 32), 'hex'), 987654, NULL)) \(balanced)",
+                containing: "user 987654 does not exist")
+            await expectRefused(
+                client, "WITH e AS (\(header) VALUES (999, now(), 'reversal', 'x', decode(repeat('00', 32), 'hex'), decode(repeat('11', 32), 'hex'), NULL, 987654)) \(balanced)",
+                containing: "journal entry 987654 does not exist")
             // An account, once in the chart, stays: not even the schema's owner may change or
             // remove one (the lines naming it would lose their account).
             try await TestDatabase.withOwnerClient(of: url) { owner in
                 for sql in ["DELETE FROM accounts WHERE code = 'bank:bureau'", "UPDATE accounts SET name = 'x'", "TRUNCATE accounts CASCADE"] {
                     await expectRefused(owner, sql, containing: "immutable")
+                }
+                // Nor a user the journal may name (sql/028): deactivated, never removed or renumbered.
+                for (sql, reason) in [
+                    ("DELETE FROM users WHERE id NOT IN (SELECT actor FROM audit_log WHERE actor IS NOT NULL)", "a user is kept"),
+                    ("TRUNCATE users CASCADE", "a user is kept"),
+                    ("UPDATE users SET id = id + 1000", "a user's id never changes"),
+                ] {
+                    await expectRefused(owner, sql, containing: reason)
                 }
             }
             // Swift refuses to send one at all.
