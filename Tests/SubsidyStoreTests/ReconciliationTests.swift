@@ -77,6 +77,41 @@ struct ReconciliationTests {
         }
     }
 
+    @Test("a later statement naming a paid line again is a duplicate, never a second payment: read by its reference alone or with every line")
+    func paidOnceAcrossStatements() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            _ = try await fixture.exportedBatch()
+            let reconciliation = ReconciliationStore(client: client, logger: TestDatabase.logger)
+            func importing(_ number: String, _ opening: String, _ closing: String, _ entries: [String]) async throws -> [EntryOutcome.Category: Int] {
+                let text = bureauStatement(number: number, opening: opening, closing: closing, on: "251013", entries: entries)
+                return try await reconciliation.importStatements(try StatementParser.parse(Data(text.utf8)), source: "test \(number)", by: fixture.clerk).categories
+            }
+            let payA = [":61:2510131013D15069,45NTRFNONREF", ":86:/REMI/壮大贷贴息 SLZ2500001000022"]
+            // 1,000,000.00 − 15,069.45 = 984,930.55: A paid. Every entry names its line in full,
+            // so the import reads only that line (Matcher.matchNamed).
+            #expect(try await importing("1", "1000000,00", "984930,55", payA) == [.matched: 1])
+            let journal = try await fixture.count("SELECT count(*)::int FROM journal_entries")
+            // 984,930.55 − 15,069.45 = 969,861.10: the same debit in the next statement, again read
+            // by its reference alone: the paid line is among the lines read, so a duplicate.
+            #expect(try await importing("2", "984930,55", "969861,10", payA) == [.duplicate: 1])
+            // 969,861.10 − 15,069.45 − 1.00 = 954,790.65: once more, beside a debit known only by
+            // the payee's account, which makes the import read every payable line: a duplicate still.
+            let byAccount = [":61:2510131013D1,00NTRFNONREF", ":86:/IBAN/6222020000000777/REMI/转账"]
+            #expect(try await importing("3", "969861,10", "954790,65", payA + byAccount) == [.duplicate: 1, .unexpected: 1])
+            // One payment in the ledger: no entry after the first statement's, the bank paid out
+            // 15,069.45 once, A's payable settled once; one payment link and two duplicate notes.
+            #expect(try await fixture.count("SELECT count(*)::int FROM journal_entries") == journal)
+            #expect(try await fixture.balance("bank:bureau") == money("-15069.45"))
+            #expect(try await fixture.balance("payable:\(firmA)") == .zero)
+            #expect(try await fixture.count(
+                "SELECT count(*)::int FROM entry_lines el JOIN batch_lines bl ON bl.id = el.batch_line_id WHERE bl.payment_ref = 'SLZ2500001000022' AND el.kind = 'payment'") == 1)
+            #expect(try await fixture.count("SELECT count(*)::int FROM entry_lines WHERE kind = 'duplicate'") == 2)
+            #expect(try await fixture.lineStatus(firmA) == "paid")
+            #expect(try await Ledger(logger: TestDatabase.logger).verify(client).isIntact)
+        }
+    }
+
     @Test("what a statement did to a line names an entry, a line of an approved batch and a ledger entry that exist, and is kept: for every role")
     func linksChecked() async throws {
         try await TestDatabase.withFresh { client, url in
