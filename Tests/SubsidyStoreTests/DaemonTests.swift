@@ -95,24 +95,6 @@ func waitUntil(_ seconds: Double, _ condition: () async throws -> Bool) async th
     return false
 }
 
-/// What the database answers to a statement: "accepted", or the message it was refused with.
-@Sendable func refusal(_ client: PostgresClient, _ sql: String) async -> String {
-    do {
-        try await client.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger)
-        return "accepted"
-    } catch let error as PSQLError {
-        return error.serverInfo?[.message] ?? "\(error)"
-    } catch {
-        return "\(error)"
-    }
-}
-
-func count(_ client: PostgresClient, _ sql: String) async throws -> Int {
-    var value = 0
-    for try await result in try await client.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self) { value = result }
-    return value
-}
-
 @Suite("The reconciliation daemon as a process", .enabled(if: TestDatabase.isConfigured), .serialized)
 struct DaemonTests {
     @Test("kill -9 at any moment and a restart reach the state of an uninterrupted run (10,000 lines)")

@@ -27,18 +27,6 @@ struct LedgerTests {
         }
     }
 
-    func expectRefused(_ client: PostgresClient, _ sql: String, containing text: String) async {
-        do {
-            try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-            Issue.record("\(sql) was accepted")
-        } catch let error as PSQLError {
-            let message = error.serverInfo?[.message] ?? ""
-            #expect(message.contains(text), "\(message)")
-        } catch {
-            Issue.record("unexpected \(error)")
-        }
-    }
-
     @Test("balanced entries post, chain and balance; the trial balance sums to zero")
     func postsAndBalances() async throws {
         try await TestDatabase.withFresh { client, _ in

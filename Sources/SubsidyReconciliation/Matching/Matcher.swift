@@ -86,7 +86,7 @@ public struct Matcher: Sendable {
     /// A payment is used once: later entries naming it are duplicates or returns.
     public func match(_ entries: [StatementEntry], against payments: [ExpectedPayment], recoveries: [ExpectedRecovery] = []) -> [EntryOutcome] {
         // With every payment at hand the secondary indexes are always there: never nil.
-        matchAll(entries, MatchState(payments: payments, recoveries: recoveries))!
+        matchAll(entries, payments, recoveries, partial: false)!
     }
 
     /// The same outcomes as `match` against every payment, decided from only the payments whose
@@ -97,9 +97,7 @@ public struct Matcher: Sendable {
     /// statement whose every entry carries a known reference (the bureau's own payment file, the
     /// usual case) is so matched without reading every exported line of every batch.
     public func matchNamed(_ entries: [StatementEntry], against named: [ExpectedPayment], recoveries: [ExpectedRecovery] = []) -> [EntryOutcome]? {
-        var state = MatchState(payments: named, recoveries: recoveries)
-        state.partial = true
-        return matchAll(entries, state)
+        matchAll(entries, named, recoveries, partial: true)
     }
 
     /// The full references any of `entries` may name: what `matchNamed` needs loaded.
@@ -109,8 +107,9 @@ public struct Matcher: Sendable {
         return tokens
     }
 
-    private func matchAll(_ entries: [StatementEntry], _ start: MatchState) -> [EntryOutcome]? {
-        var state = start
+    private func matchAll(_ entries: [StatementEntry], _ payments: [ExpectedPayment], _ recoveries: [ExpectedRecovery], partial: Bool) -> [EntryOutcome]? {
+        var state = MatchState(payments: payments, recoveries: recoveries)
+        state.partial = partial
         var outcomes: [EntryOutcome] = []
         outcomes.reserveCapacity(entries.count)
         for (index, entry) in entries.enumerated() {

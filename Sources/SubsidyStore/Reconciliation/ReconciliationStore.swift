@@ -99,16 +99,13 @@ public struct ReconciliationStore: Sendable {
         let calendar = try await BatchInputLoader(client: client, logger: logger).calendar()
         laps.mark("expected payments and recoveries")
         let matcher = Matcher(calendar: calendar, windowWorkingDays: windowWorkingDays)
-        let outcomes: [EntryOutcome]
-        if let named = matcher.matchNamed(entries, against: payments, recoveries: recoveries.expected) {
-            outcomes = named
-            laps.mark("match")
-        } else {
+        let named = matcher.matchNamed(entries, against: payments, recoveries: recoveries.expected)
+        if named == nil {
             (payments, paymentOwners) = try await expectedPayments(named: nil, on: connection)
             laps.mark("every payable line")
-            outcomes = matcher.match(entries, against: payments, recoveries: recoveries.expected)
-            laps.mark("match")
         }
+        let outcomes = named ?? matcher.match(entries, against: payments, recoveries: recoveries.expected)
+        laps.mark("match")
 
         // Statements, with their balance and continuity checks.
         var lastClosing: [String: (Money?, CivilDate?)] = [:]
