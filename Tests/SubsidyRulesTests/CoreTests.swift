@@ -36,6 +36,26 @@ struct CoreTests {
         #expect(Money(fen: -100_050).grouped == "-1,000.50")
         #expect(Money(fen: 100_000).grouped == "1,000.00")
         #expect(Money(fen: 99_999).grouped == "999.99")
+        #expect(Money(fen: 0).plain == "0.00")
+        #expect(Money(fen: -7).plain == "-0.07")
+        // The extremes fill the formatting buffer: 19 digits, 6 separators, a point and a sign.
+        #expect(Money(fen: .max).grouped == "92,233,720,368,547,758.07")
+        #expect(Money(fen: .min).grouped == "-92,233,720,368,547,758.08")
+        #expect(Money(fen: .min).plain == "-92233720368547758.08")
+        // 15 bytes (stored inline) and 16 (on the heap) read the same way.
+        #expect(Money(fen: 99_999_999_999).grouped == "999,999,999.99")
+        #expect(Money(fen: 100_000_000_000).grouped == "1,000,000,000.00")
+    }
+
+    @Test("every amount formats and parses back, grouped or plain")
+    func formatsRoundTrip() throws {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let fen = Int64.random(in: -Money.maxInputFen...Money.maxInputFen, using: &rng)
+            let money = Money(fen: fen)
+            #expect(try Money.parse(money.plain, field: "f", allowNegative: true) == money)
+            #expect(money.grouped.filter { $0 != "," } == money.plain)
+        }
     }
 
     @Test("rates are exact percentages with at most six decimals")

@@ -226,3 +226,41 @@ struct PropertyTests {
         #expect(coverage.excluding >= 15, "only \(coverage.excluding) cases with exclusions")
     }
 }
+
+@Suite("A batch's requests leave out the record steps' inputs, nothing else")
+struct RecordStepInputsTests {
+    /// Over random zhuangda and xinyidai requests (both LPR references), computing without the
+    /// record-level steps' inputs gives the same amounts, items, exclusions, step texts and
+    /// stored explanation JSON; only `inputs` of steps naming a record differ, and those are
+    /// present when asked for (so the comparison is not between two empty lists).
+    @Test(arguments: ["zhuangda", "xinyidai"])
+    func sameButInputs(program: String) throws {
+        var recordSteps = 0
+        for seed in 0..<200 {
+            var generator = RandomRequest(seed: seed)
+            let json = generator.json(program: program)
+            let full = try CalculationRequest.decode(Data(json.utf8))
+            var lean = full
+            lean.recordStepInputs = false
+            let a = try SubsidyEngine.compute(full)
+            let b = try SubsidyEngine.compute(lean)
+            #expect(a.total == b.total, "seed \(seed)")
+            #expect(a.excluded.map(\.id) == b.excluded.map(\.id), "seed \(seed)")
+            #expect(a.awards.count == b.awards.count, "seed \(seed)")
+            for (x, y) in zip(a.awards, b.awards) {
+                #expect(x.recipient == y.recipient && x.amount == y.amount && x.items.map(\.amount) == y.items.map(\.amount))
+                #expect(ExplanationStep.storedJSON(x.explanation) == ExplanationStep.storedJSON(y.explanation), "seed \(seed)")
+                #expect(x.explanation.count == y.explanation.count)
+                for (s, t) in zip(x.explanation, y.explanation) {
+                    if s.record != nil && program == "zhuangda" {
+                        recordSteps += 1
+                        #expect(!s.inputs.isEmpty && t.inputs.isEmpty, "seed \(seed): \(s.rule)")
+                    } else {
+                        #expect(s == t, "seed \(seed): \(s.rule)")
+                    }
+                }
+            }
+        }
+        if program == "zhuangda" { #expect(recordSteps >= 100, "only \(recordSteps) record steps compared") }
+    }
+}

@@ -76,31 +76,31 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public var description: String { plain }
 
-    /// Formats from the integer, byte by byte: this runs for every explanation step, so it
-    /// avoids `Character` iteration.
+    /// Formats from the integer, byte by byte, into a buffer on the stack: this runs for every
+    /// explanation step (a province batch formats millions of amounts), and a string of at most
+    /// 15 bytes — every amount below 1,000,000,000.00 — is then stored inline, so formatting
+    /// allocates nothing. (It filled a heap array and then a heap string: 6 % of a batch's CPU.)
     private func format(grouped: Bool) -> String {
         var magnitude = fen.magnitude
-        // Up to 20 digits, 6 separators, a sign and a point.
-        return String(unsafeUninitializedCapacity: 32) { buffer in
-            var reversed: [UInt8] = []
-            reversed.reserveCapacity(32)
-            reversed.append(UInt8(ascii: "0") + UInt8(magnitude % 10)); magnitude /= 10
-            reversed.append(UInt8(ascii: "0") + UInt8(magnitude % 10)); magnitude /= 10
-            reversed.append(UInt8(ascii: "."))
+        // Up to 20 digits, 6 separators, a sign and a point: 28 bytes, written from the end.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+            var index = 32
+            func put(_ byte: UInt8) {
+                index -= 1
+                buffer[index] = byte
+            }
+            put(UInt8(ascii: "0") + UInt8(magnitude % 10)); magnitude /= 10
+            put(UInt8(ascii: "0") + UInt8(magnitude % 10)); magnitude /= 10
+            put(UInt8(ascii: "."))
             var digits = 0
             repeat {
-                if grouped, digits > 0, digits % 3 == 0 { reversed.append(UInt8(ascii: ",")) }
-                reversed.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+                if grouped, digits > 0, digits % 3 == 0 { put(UInt8(ascii: ",")) }
+                put(UInt8(ascii: "0") + UInt8(magnitude % 10))
                 magnitude /= 10
                 digits += 1
             } while magnitude > 0
-            if fen < 0 { reversed.append(UInt8(ascii: "-")) }
-            var index = 0
-            for byte in reversed.reversed() {
-                buffer[index] = byte
-                index += 1
-            }
-            return index
+            if fen < 0 { put(UInt8(ascii: "-")) }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[index...]), as: UTF8.self)
         }
     }
 }

@@ -6,6 +6,8 @@ enum RecordEligibility {
         let year = context.request.year
         let qualifications = context.request.firms[loan.firm]?.qualifications ?? []
         var eligible: [(index: Int, record: InterestRecord)] = []
+        eligible.reserveCapacity(loan.interest.count)
+        let anyLevel = Set(QualificationLevel.allCases)
         for (index, record) in loan.interest.enumerated() {
             guard record.paidOn.year == year else {
                 context.exclude(record.id, .interestRecord, recipient: loan.firm, [ExclusionReason(
@@ -14,7 +16,7 @@ enum RecordEligibility {
                     chinese: "支付日期 \(record.paidOn) 不属于补贴年度 \(year)")])
                 continue
             }
-            var reasons: [ExclusionReason] = []
+            var reasons: [ExclusionReason] = []  // empty: no allocation until a reason comes
             if let reason = context.windowReason(record.paidOn, what: "paid on") { reasons.append(reason) }
             if record.from >= record.to {
                 reasons.append(ExclusionReason(
@@ -33,7 +35,7 @@ enum RecordEligibility {
                     english: "balance \(record.balance.grouped) exceeds principal \(loan.principal.grouped)",
                     chinese: "贷款余额 \(record.balance.grouped) 超过本金 \(loan.principal.grouped)"))
             }
-            if !qualifications.holds(Set(QualificationLevel.allCases), on: record.paidOn) {
+            if !qualifications.holds(anyLevel, on: record.paidOn) {
                 reasons.append(ExclusionReason(
                     code: "firm_not_qualified", english: "firm not qualified on \(record.paidOn)",
                     chinese: "企业在 \(record.paidOn) 不具备优质中小企业资格（创新型或科技和创新型中小企业、专精特新中小企业、专精特新“小巨人”均无有效认定）"))
@@ -84,14 +86,14 @@ enum ZhuangdaRule {
             var paidTotal = Money.zero
             for (index, record) in records {
                 let lprInterest = try lprInterest(
-                    loan: loan, record: record, recordField: "\(loan.field).interest[\(index)]", tenor: tenor,
-                    request: context.request, steps: &steps)
+                    loan: loan, record: record, recordIndex: index, tenor: tenor, request: context.request, steps: &steps)
                 let base = min(lprInterest, record.paid)
                 steps.append(ExplanationStep(
                     rule: "zhuangda.base", clause: clause,
                     text: "min(\(lprInterest.grouped), paid \(record.paid.grouped)) = \(base.grouped)",
                     amount: base, item: loan.id, record: record.id,
-                    inputs: [KeyValue("lprInterest", lprInterest.plain), KeyValue("paid", record.paid.plain)]))
+                    inputs: context.request.recordStepInputs
+                        ? [KeyValue("lprInterest", lprInterest.plain), KeyValue("paid", record.paid.plain)] : []))
                 bases.append(base)
                 paidTotal += record.paid
             }
@@ -117,7 +119,7 @@ enum ZhuangdaRule {
     /// `round(balance × LPR × days / basis)`, with the LPR in force on the loan's start date, or,
     /// in `daily` mode, each day's fixing (one rounding over the whole period).
     static func lprInterest(
-        loan: Loan, record: InterestRecord, recordField: String, tenor: LPRTenor, request: CalculationRequest,
+        loan: Loan, record: InterestRecord, recordIndex: Int, tenor: LPRTenor, request: CalculationRequest,
         steps: inout [ExplanationStep]
     ) throws(InputError) -> Money {
         let policy = request.policy
@@ -137,7 +139,7 @@ enum ZhuangdaRule {
                 rule: "zhuangda.lprInterest", clause: Clause.item6,
                 text: "\(record.balance.grouped) × \(rate) × \(days) / \(basis) = \(interest.grouped)",
                 amount: interest, item: loan.id, record: record.id,
-                inputs: [
+                inputs: !request.recordStepInputs ? [] : [
                     KeyValue("balance", record.balance.plain), KeyValue("lpr", rate.text),
                     KeyValue("lprTenor", tenor.rawValue), KeyValue("lprPublished", fixing.published.description),
                     KeyValue("days", String(days)), KeyValue("basis", String(basis)),
@@ -148,6 +150,9 @@ enum ZhuangdaRule {
             do {
                 segments = try request.lpr.segments(from: record.from, to: record.to)
             } catch {
+                // The field is named only when it is wrong: built for every record, it was an
+                // allocation per record of a province batch.
+                let recordField = "\(loan.field).interest[\(recordIndex)]"
                 throw InputError(field: error.day < request.lpr.fixings[0].published ? recordField + ".from" : recordField + ".to", message: error.message)
             }
             var numerator: Int128 = 0
@@ -162,7 +167,7 @@ enum ZhuangdaRule {
             steps.append(ExplanationStep(
                 rule: "zhuangda.lprInterest", clause: Clause.item6, text: text,
                 amount: interest, item: loan.id, record: record.id,
-                inputs: [
+                inputs: !request.recordStepInputs ? [] : [
                     KeyValue("balance", record.balance.plain), KeyValue("lprTenor", tenor.rawValue),
                     KeyValue("lprDaily", segments.map { "\($0.from):\($0.fixing.rate(for: tenor).text)×\($0.days)" }.joined(separator: ",")),
                     KeyValue("days", String(days)), KeyValue("basis", String(basis)),

@@ -274,6 +274,11 @@ public struct CalculationRequest: Sendable {
     public var loans: [Loan]
     public var investments: [Investment]
     public var guarantees: [Guarantee]
+    /// Whether the record-level explanation steps name their inputs (`inputs`), which the
+    /// calculator's JSON carries and a batch line does not store: a batch sets it to false and
+    /// saves eight formatted strings per interest record. Amounts, texts and every other step
+    /// are the same either way.
+    public var recordStepInputs = true
 }
 
 /// Limits on one request, so that a single call cannot exhaust the service.

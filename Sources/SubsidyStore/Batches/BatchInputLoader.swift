@@ -86,9 +86,12 @@ public struct BatchInputLoader: Sendable {
             copy.investeeQualifications = firms[investment.investee]?.qualifications ?? []
             return copy
         }
-        return CalculationRequest(
+        var request = CalculationRequest(
             program: program, year: year, policy: policy, lpr: lpr, firms: firms,
             loans: loans, investments: investments, guarantees: guarantees)
+        // A line stores its steps' rules, clauses, texts, amounts and items, not their inputs.
+        request.recordStepInputs = false
+        return request
     }
 
     /// The policy versions kept in the database (sql/006_policy.sql and later rows).
