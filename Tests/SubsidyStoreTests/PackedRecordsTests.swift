@@ -1,0 +1,51 @@
+import NIOCore
+import PostgresNIO
+import SubsidyRules
+@testable import SubsidyStore
+import SubsidyTestSupport
+import Testing
+
+/// The batch loader reads a loan's records packed by the server (`int8send`, `date_send`):
+/// what PostgreSQL packs must unpack to the same values, for dates before and after its epoch
+/// and amounts beyond 32 bits.
+@Suite("Packed interest records")
+struct PackedRecordsTests {
+    @Test("PostgreSQL's binary forms unpack to the records they came from")
+    func roundTrip() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            var packed: ByteBuffer?
+            for try await bytes in try await client.query(
+                """
+                SELECT string_agg(int8send(id) || date_send(f) || date_send(t) || int8send(b) || int8send(p) || date_send(o), ''::bytea
+                                  ORDER BY f, id)
+                FROM (VALUES (7::bigint, DATE '2025-01-10', DATE '2025-03-21', 500000000::bigint, 3694444::bigint, DATE '2025-03-21'),
+                             (9000000000, DATE '1999-12-31', DATE '2000-01-01', 999999999999, 0, DATE '1970-01-01'),
+                             (8, DATE '2025-01-10', DATE '2025-02-10', 1, 2, DATE '2099-12-31')) AS v(id, f, t, b, p, o)
+                """, logger: TestDatabase.logger
+            ).decode(ByteBuffer.self) {
+                packed = bytes
+            }
+            let records = try PackedRecords.unpack(try #require(packed), loan: "ICBC/L-1")
+            // Ordered by period start, then id: 1999-12-31 (id 9000000000), then ids 7 and 8 of 2025-01-10.
+            #expect(records.map(\.id) == ["R9000000000", "R7", "R8"])
+            #expect(records[0].from == day("1999-12-31") && records[0].to == day("2000-01-01") && records[0].paidOn == day("1970-01-01"))
+            #expect(records[0].balance == Money(fen: 999_999_999_999) && records[0].paid == .zero)
+            #expect(records[1].from == day("2025-01-10") && records[1].to == day("2025-03-21") && records[1].paidOn == day("2025-03-21"))
+            #expect(records[1].balance == Money(fen: 500_000_000) && records[1].paid == Money(fen: 3_694_444))
+            #expect(records[2].to == day("2025-02-10") && records[2].paidOn == day("2099-12-31"))
+        }
+    }
+
+    @Test("bytes that are not whole records are refused, naming the loan")
+    func malformed() throws {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(Int64(1))
+        do {
+            _ = try PackedRecords.unpack(buffer, loan: "ICBC/L-1")
+            Issue.record("8 bytes unpacked")
+        } catch let BatchError.invalidInput(error) {
+            #expect(error.field == "loan ICBC/L-1")
+        }
+        #expect(try PackedRecords.unpack(ByteBuffer(), loan: "ICBC/L-1").isEmpty)
+    }
+}
