@@ -7,7 +7,7 @@ import Testing
 
 /// The batch loader reads a loan's records packed by the server (`int8send`, `date_send`):
 /// what PostgreSQL packs must unpack to the same values, for dates before and after its epoch
-/// and amounts beyond 32 bits.
+/// and amounts beyond 32 bits, in the order of their periods whatever the order packed.
 @Suite("Packed interest records")
 struct PackedRecordsTests {
     @Test("PostgreSQL's binary forms unpack to the records they came from")
@@ -17,7 +17,7 @@ struct PackedRecordsTests {
             for try await bytes in try await client.query(
                 """
                 SELECT string_agg(int8send(id) || date_send(f) || date_send(t) || int8send(b) || int8send(p) || date_send(o), ''::bytea
-                                  ORDER BY f, id)
+                                  ORDER BY id DESC)
                 FROM (VALUES (7::bigint, DATE '2025-01-10', DATE '2025-03-21', 500000000::bigint, 3694444::bigint, DATE '2025-03-21'),
                              (9000000000, DATE '1999-12-31', DATE '2000-01-01', 999999999999, 0, DATE '1970-01-01'),
                              (8, DATE '2025-01-10', DATE '2025-02-10', 1, 2, DATE '2099-12-31')) AS v(id, f, t, b, p, o)
@@ -26,7 +26,8 @@ struct PackedRecordsTests {
                 packed = bytes
             }
             let records = try PackedRecords.unpack(try #require(packed), loan: "ICBC/L-1")
-            // Ordered by period start, then id: 1999-12-31 (id 9000000000), then ids 7 and 8 of 2025-01-10.
+            // Packed in descending ids, unpacked by period start, then id: 1999-12-31 (id
+            // 9000000000), then ids 7 and 8 of 2025-01-10.
             #expect(records.map(\.id) == ["R9000000000", "R7", "R8"])
             #expect(records[0].from == day("1999-12-31") && records[0].to == day("2000-01-01") && records[0].paidOn == day("1970-01-01"))
             #expect(records[0].balance == Money(fen: 999_999_999_999) && records[0].paid == .zero)
@@ -47,5 +48,30 @@ struct PackedRecordsTests {
             #expect(error.field == "loan ICBC/L-1")
         }
         #expect(try PackedRecords.unpack(ByteBuffer(), loan: "ICBC/L-1").isEmpty)
+    }
+
+    @Test("a plan naming a loan the read did not return is refused, and nothing of it is stored")
+    func unknownLoanRefused() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            let id = try await fixture.store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            let line = PlannedLine(
+                lineNo: 1, recipient: firmA, recipientName: "", computed: Money(fen: 100), previously: .zero, paymentRef: "ZD25-T-1",
+                itemsJSON: "[]", explanationJSON: "[]")
+            let plan = ComputationPlan(lines: [line], items: [], usedRecords: [UsedRecords(bank: "ICBC", loanNo: "L-1", records: [1])])
+            do {
+                try await client.transaction(logger: TestDatabase.logger) { connection in
+                    try await fixture.store.store(plan, exclusions: [], loanIDs: ["CMBC/L-2": 2], batch: id, on: connection)
+                }
+                Issue.record("a plan with an unknown loan was stored")
+            } catch let BatchError.invalidInput(error) {
+                #expect(error.field == "loan ICBC/L-1")
+            }
+            var lines = -1
+            for try await count in try await client.query("SELECT count(*)::int FROM batch_lines WHERE batch_id = \(id)", logger: TestDatabase.logger).decode(Int.self) {
+                lines = count
+            }
+            #expect(lines == 0)
+        }
     }
 }

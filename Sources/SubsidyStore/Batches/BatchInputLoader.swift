@@ -56,10 +56,11 @@ public struct BatchInputLoader: Sendable {
         return result
     }
 
-    /// The engine's request for the batch's scope, or for `only` these recipients of it.
+    /// The engine's request for the batch's scope, or for `only` these recipients of it, with
+    /// the database ids of its loans.
     func request(
         program: Program, year: Int, district: String?, policy document: PolicyDocument, only recipients: [String]?, lpr: LPRTable
-    ) async throws -> CalculationRequest {
+    ) async throws -> BatchInput {
         let version = try document.version(forYear: year)
         let policy = try ResolvedPolicy(version: version, program: program, overrides: [:])
         let yearStart = "\(year)-01-01"
@@ -68,10 +69,11 @@ public struct BatchInputLoader: Sendable {
         var investments: [Investment] = []
         var guarantees: [Guarantee] = []
         var firmIDs: Set<String> = []
+        var loanIDs: [String: Int64] = [:]
 
         switch program {
         case .zhuangda, .xinyidai:
-            loans = try await loadLoans(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district, only: recipients)
+            (loans, loanIDs) = try await loadLoans(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district, only: recipients)
             firmIDs.formUnion(loans.map(\.firm))
         case .equity, .fund:
             investments = try await loadInvestments(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district, only: recipients)
@@ -92,7 +94,7 @@ public struct BatchInputLoader: Sendable {
             loans: loans, investments: investments, guarantees: guarantees)
         // A line stores its steps' rules, clauses, texts, amounts and items, not their inputs.
         request.recordStepInputs = false
-        return request
+        return BatchInput(request: request, loanIDs: loanIDs)
     }
 
     /// The policy versions kept in the database (sql/006_policy.sql and later rows).
@@ -144,7 +146,9 @@ public struct BatchInputLoader: Sendable {
         return firms
     }
 
-    func loadLoans(program: Program, year: Int, yearStart: String, nextYear: String, district: String?, only: [String]?) async throws -> [Loan] {
+    func loadLoans(
+        program: Program, year: Int, yearStart: String, nextYear: String, district: String?, only: [String]?
+    ) async throws -> (loans: [Loan], ids: [String: Int64]) {
         // Loans with records paid in the year, their records, what each loan received in earlier
         // years (新易贷's lifetime cap) and other-level awards on it this year: four set queries.
         var loans: [Int64: Loan] = [:]
@@ -152,7 +156,10 @@ public struct BatchInputLoader: Sendable {
         // A row a loan with its year's records packed by the server into one `bytea`, each
         // record as its columns' binary forms (`int8send`, `date_send`: big-endian, fixed
         // width). Read as rows, a province batch's 1.6 million records were a row message, a
-        // state-machine step and seven cells each: a quarter of the command's CPU.
+        // state-machine step and seven cells each: a quarter of the command's CPU. Packed in
+        // the order the server finds them (the index's: by period), sorted here if not: an
+        // `ORDER BY` inside the aggregate sorted every loan's records, 200 against 134 ms of a
+        // chunk's query.
         // Without parallel workers: a chunk's reading runs beside the previous chunk's writes
         // and the engine, and on two cores the workers only took CPU from them (a province
         // zhuangda batch 15.3–16.0 s with them, 14.5–15.0 s without).
@@ -163,7 +170,7 @@ public struct BatchInputLoader: Sendable {
                 SELECT l.id, l.bank_code || '/' || l.loan_no, l.firm_uscc::text, coalesce(l.tier, ''), l.principal_fen,
                        l.start_date, l.maturity_date,
                        string_agg(int8send(r.id) || date_send(r.period_from) || date_send(r.period_to) || int8send(r.balance_fen)
-                                  || int8send(r.paid_fen) || date_send(r.paid_on), ''::bytea ORDER BY r.period_from, r.id)
+                                  || int8send(r.paid_fen) || date_send(r.paid_on), ''::bytea)
                 FROM loans l JOIN firms f ON f.uscc = l.firm_uscc
                 JOIN interest_records r ON r.loan_id = l.id AND r.status = 'accepted'
                                        AND r.paid_on >= \(yearStart)::date AND r.paid_on < \(nextYear)::date
@@ -203,12 +210,17 @@ public struct BatchInputLoader: Sendable {
         ).decode((Int64, String, Int64).self) {
             others[loanID, default: []].append(OtherSubsidy(level: SubsidyLevel(rawValue: level)!, amount: Money(fen: amount)))
         }
-        return order.compactMap { id in
-            guard var loan = loans[id] else { return nil }
+        var result: [Loan] = []
+        var idsByRef: [String: Int64] = [:]
+        result.reserveCapacity(order.count)
+        for id in order {
+            guard var loan = loans.removeValue(forKey: id) else { continue }
             loan.awardedBefore = before[loan.id] ?? .zero
             loan.otherSubsidies = others[id] ?? []
-            return loan
+            idsByRef[loan.id] = id
+            result.append(loan)
         }
+        return (result, idsByRef)
     }
 
     func loadInvestments(program: Program, year: Int, yearStart: String, nextYear: String, district: String?, only: [String]?) async throws -> [Investment] {
@@ -304,6 +316,13 @@ public struct BatchInputLoader: Sendable {
     }
 }
 
+/// A chunk's request for the engine, and the database id of each of its loans by the loan's id
+/// ("BANK/LOAN_NO"), so that the records a line used are stored without looking the loans up again.
+struct BatchInput: Sendable {
+    var request: CalculationRequest
+    var loanIDs: [String: Int64]
+}
+
 /// A loan's interest records as `loadLoans` has the server pack them: per record, in order, the
 /// id (8 bytes), period from and to (4 each: days since 2000-01-01), balance and paid (8 each,
 /// 分) and paid on (4), big-endian as PostgreSQL's binary send functions write them.
@@ -315,16 +334,21 @@ enum PackedRecords {
         guard buffer.readableBytes % width == 0 else {
             throw BatchError.invalidInput(InputError(field: "loan \(loan)", message: "packed interest records of \(buffer.readableBytes) bytes, not a multiple of \(width)"))
         }
-        var records: [InterestRecord] = []
-        records.reserveCapacity(buffer.readableBytes / width)
+        var packed: [(id: Int64, record: InterestRecord)] = []
+        packed.reserveCapacity(buffer.readableBytes / width)
         while let id = buffer.readInteger(as: Int64.self), let from = buffer.readInteger(as: Int32.self),
               let to = buffer.readInteger(as: Int32.self), let balance = buffer.readInteger(as: Int64.self),
               let paid = buffer.readInteger(as: Int64.self), let paidOn = buffer.readInteger(as: Int32.self)
         {
-            records.append(InterestRecord(
-                id: "R\(id)", from: day(from), to: day(to), balance: Money(fen: balance), paid: Money(fen: paid), paidOn: day(paidOn)))
+            packed.append((id, InterestRecord(
+                id: "R\(id)", from: day(from), to: day(to), balance: Money(fen: balance), paid: Money(fen: paid), paidOn: day(paidOn))))
         }
-        return records
+        // By period start, then id: the same request whatever order the server packed them in.
+        func before(_ a: (id: Int64, record: InterestRecord), _ b: (id: Int64, record: InterestRecord)) -> Bool {
+            a.record.from == b.record.from ? a.id < b.id : a.record.from < b.record.from
+        }
+        if !zip(packed, packed.dropFirst()).allSatisfy({ before($0, $1) }) { packed.sort(by: before) }
+        return packed.map(\.record)
     }
 
     static func day(_ sincePostgresEpoch: Int32) -> CivilDate {

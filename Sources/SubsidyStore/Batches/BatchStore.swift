@@ -162,8 +162,9 @@ public struct BatchStore: Sendable {
             do {
                 for only in chunks {
                     var laps = Laps()
-                    let request = try await loader.request(
+                    let input = try await loader.request(
                         program: batch.program, year: batch.year, district: batch.district, policy: document, only: only, lpr: lpr)
+                    let request = input.request
                     laps.mark("load")
                     let result: CalculationResult
                     do {
@@ -176,7 +177,7 @@ public struct BatchStore: Sendable {
                     laps.mark("plan")
                     try await storing?.value
                     laps.mark("waitedForStore")
-                    storing = Task { try await store(plan, exclusions: result.excluded, batch: id, on: connection) }
+                    storing = Task { try await store(plan, exclusions: result.excluded, loanIDs: input.loanIDs, batch: id, on: connection) }
                     logger.debug("batch chunk", metadata: laps.metadata(["batch": "\(id)"]))
                     for award in result.awards where granted[award.recipient] != nil { awarded.insert(award.recipient) }
                     lines += plan.lines.count
@@ -198,7 +199,7 @@ public struct BatchStore: Sendable {
                 batch: id, program: batch.program, year: batch.year, district: batch.district, granted: granted, awarded: awarded,
                 firstLine: lines + 1)
             if !recoveries.isEmpty {
-                try await store(ComputationPlan(lines: recoveries, items: [], usedRecords: []), exclusions: [], batch: id, on: connection)
+                try await store(ComputationPlan(lines: recoveries, items: [], usedRecords: []), exclusions: [], loanIDs: [:], batch: id, on: connection)
                 lines += recoveries.count
                 total += recoveries.map(\.amount).sum()
             }
@@ -226,23 +227,34 @@ public struct BatchStore: Sendable {
     }
 
     /// Appends a plan's lines, items, exclusions and used records (a recovery line's name is
-    /// the firm's).
-    func store(_ plan: ComputationPlan, exclusions: [Exclusion], batch id: Int64, on connection: PostgresConnection) async throws {
+    /// the firm's). `loanIDs` holds the database id of every loan the plan's records belong to.
+    func store(
+        _ plan: ComputationPlan, exclusions: [Exclusion], loanIDs: [String: Int64], batch id: Int64, on connection: PostgresConnection
+    ) async throws {
         if !plan.usedRecords.isEmpty {
             // A row a loan, its records as an array (sql/018): a row and two index entries a
-            // record took 1.1 s of every 5,000-firm chunk at province, this 0.1 s.
+            // record took 1.1 s of every 5,000-firm chunk at province, this 0.1 s. The loans'
+            // ids come from the read: looking them up again by bank and number was half of it.
             let used = plan.usedRecords
+            let loans = try used.map { used in
+                guard let loan = loanIDs["\(used.bank)/\(used.loanNo)"] else {
+                    throw BatchError.invalidInput(InputError(field: "loan \(used.bank)/\(used.loanNo)", message: "not among the loans read for the computation"))
+                }
+                return loan
+            }
             try await connection.query(
                 """
                 INSERT INTO batch_loan_records (batch_id, loan_id, record_ids)
-                SELECT \(id), l.id, t.r::bigint[]
-                FROM unnest(\(used.map(\.bank))::text[], \(used.map(\.loanNo))::text[],
-                            \(used.map { "{" + $0.records.map(String.init).joined(separator: ",") + "}" })::text[]) AS t(b, n, r)
-                JOIN loans l ON l.bank_code = t.b AND l.loan_no = t.n
+                SELECT \(id), t.l, t.r::bigint[]
+                FROM unnest(\(loans)::bigint[], \(used.map { "{" + $0.records.map(String.init).joined(separator: ",") + "}" })::text[]) AS t(l, r)
                 """, logger: logger)
         }
         let lines = plan.lines
-        try await connection.query(
+        // The new lines' ids by number, for their items: joining the batch's lines by number
+        // again was a hash of every line stored so far, each chunk.
+        var lineIDs: [Int: Int64] = [:]
+        lineIDs.reserveCapacity(lines.count)
+        let inserted = try await connection.query(
             """
             INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen,
                                      payment_ref, items, explanation)
@@ -251,16 +263,26 @@ public struct BatchStore: Sendable {
                         \(lines.map(\.computed.fen))::bigint[], \(lines.map(\.previously.fen))::bigint[], \(lines.map(\.paymentRef))::text[],
                         \(lines.map(\.itemsJSON))::text[], \(lines.map(\.explanationJSON))::text[])
                  AS t(n, r, nm, c, p, ref, i, e)
+            RETURNING line_no, id
             """, logger: logger)
+        for try await row in inserted {
+            var cells = RowCells(row)
+            lineIDs[try cells.next(Int.self)] = try cells.next(Int64.self)
+        }
         let items = plan.items
+        let itemLines = try items.map { item in
+            guard let line = lineIDs[item.lineNo] else {
+                throw BatchError.invalidInput(InputError(field: "item \(item.id)", message: "its line \(item.lineNo) is not among the lines just stored"))
+            }
+            return line
+        }
         try await connection.query(
             """
             INSERT INTO batch_line_items (batch_line_id, item_id, kind, amount_fen, cap_key, awarded_before_fen)
-            SELECT bl.id, t.item, t.kind, t.amount, nullif(t.cap, ''), CASE WHEN t.cap = '' THEN NULL ELSE t.before END
-            FROM unnest(\(items.map(\.lineNo))::int[], \(items.map(\.id))::text[], \(items.map(\.kind.rawValue))::text[], \(items.map(\.amount.fen))::bigint[],
+            SELECT t.line, t.item, t.kind, t.amount, nullif(t.cap, ''), CASE WHEN t.cap = '' THEN NULL ELSE t.before END
+            FROM unnest(\(itemLines)::bigint[], \(items.map(\.id))::text[], \(items.map(\.kind.rawValue))::text[], \(items.map(\.amount.fen))::bigint[],
                         \(items.map { $0.capKey ?? "" })::text[], \(items.map { $0.awardedBefore?.fen ?? 0 })::bigint[])
-                 AS t(n, item, kind, amount, cap, before)
-            JOIN batch_lines bl ON bl.batch_id = \(id) AND bl.line_no = t.n
+                 AS t(line, item, kind, amount, cap, before)
             """, logger: logger)
         try await connection.query(
             """
