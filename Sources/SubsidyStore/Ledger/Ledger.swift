@@ -98,10 +98,12 @@ public enum EntryHash {
 
 public enum LedgerError: Error, CustomStringConvertible, Sendable {
     case unbalanced(memo: String, sumFen: Int64)
+    case noAccount(String)
 
     public var description: String {
         switch self {
         case .unbalanced(let memo, let sum): "entry \"\(memo)\" does not balance: its lines sum to \(Money(fen: sum).plain)"
+        case .noAccount(let code): "account \(code) neither exists nor could be opened"
         }
     }
 }
@@ -124,7 +126,7 @@ public struct Ledger: Sendable {
         }
         try await connection.query("SELECT pg_advisory_xact_lock(\(Ledger.chainLockKey))", logger: logger)
         let accounts = Array(Set(entries.flatMap { $0.lines.map(\.account) }))
-        try await ensureAccounts(accounts, on: connection)
+        let accountIDs = try await ensureAccounts(accounts, on: connection)
 
         // The entries take the seqs after the chain's head, under the lock, so the chain has no
         // gaps (a sequence's nextval, one call per entry, cost 132 ms of a 26,379-entry statement
@@ -137,7 +139,7 @@ public struct Ledger: Sendable {
 
         var columns = (seq: [Int64](), kind: [String](), memo: [String](), batch: [Int64](), reverses: [Int64](), by: [Int64](),
                        prev: [String](), hash: [String]())
-        var lineColumns = (seq: [Int64](), no: [Int](), account: [String](), amount: [Int64]())
+        var lineColumns = (seq: [Int64](), no: [Int](), account: [Int64](), amount: [Int64]())
         for (index, entry) in entries.enumerated() {
             let seq = seqs[index]
             let lines = entry.lines.enumerated().map { (lineNo: $0.offset + 1, account: $0.element.account.code, amountFen: $0.element.amount.fen) }
@@ -153,9 +155,10 @@ public struct Ledger: Sendable {
             columns.prev.append(previous.hex)
             columns.hash.append(hash.hex)
             for line in lines {
+                guard let account = accountIDs[line.account] else { throw LedgerError.noAccount(line.account) }
                 lineColumns.seq.append(seq)
                 lineColumns.no.append(line.lineNo)
-                lineColumns.account.append(line.account)
+                lineColumns.account.append(account)
                 lineColumns.amount.append(line.amountFen)
             }
             previous = hash
@@ -174,30 +177,34 @@ public struct Ledger: Sendable {
                 ORDER BY s
             )
             INSERT INTO journal_lines (entry_seq, line_no, account_id, amount_fen)
-            SELECT t.s, t.n, a.id, t.amount
-            FROM unnest(\(lineColumns.seq)::bigint[], \(lineColumns.no)::int[], \(lineColumns.account)::text[], \(lineColumns.amount)::bigint[])
-                 AS t(s, n, code, amount)
-            JOIN accounts a ON a.code = t.code
+            SELECT t.s, t.n, t.a, t.amount
+            FROM unnest(\(lineColumns.seq)::bigint[], \(lineColumns.no)::int[], \(lineColumns.account)::bigint[], \(lineColumns.amount)::bigint[])
+                 AS t(s, n, a, amount)
             """, logger: logger)
         return seqs
     }
 
-    /// Creates the accounts that do not exist yet. Most already do (a statement pays recipients
-    /// whose payable accounts the approval opened): they are looked up first, in a query of their
-    /// own, and only the missing ones are inserted. Inserted as conflicts, a statement's 26,379
-    /// existing accounts cost 175 ms; and a `NOT EXISTS` inside the insert is quadratic where it
-    /// is planned as a scan, since the scan reads the rows the same insert has just added (52 s
-    /// for a province approval's 87,475 new accounts).
-    func ensureAccounts(_ accounts: [AccountRef], on connection: PostgresConnection) async throws {
-        var existing: Set<String> = []
-        for try await code in try await connection.query(
-            "SELECT a.code FROM unnest(\(accounts.map(\.code))::text[]) AS t(c) JOIN accounts a ON a.code = t.c", logger: logger
-        ).decode(String.self) {
-            existing.insert(code)
+    /// Creates the accounts that do not exist yet and returns every account's id by code, for
+    /// the journal lines (which then need no lookup of their own by code). Most already exist (a
+    /// statement pays recipients whose payable accounts the approval opened): they are looked up
+    /// first, in a query of their own, and only the missing ones are inserted. Inserted as
+    /// conflicts, a statement's 26,379 existing accounts cost 175 ms; and a `NOT EXISTS` inside
+    /// the insert is quadratic where it is planned as a scan, since the scan reads the rows the
+    /// same insert has just added (52 s for a province approval's 87,475 new accounts).
+    func ensureAccounts(_ accounts: [AccountRef], on connection: PostgresConnection) async throws -> [String: Int64] {
+        var ids: [String: Int64] = [:]
+        ids.reserveCapacity(accounts.count)
+        func lookUp(_ codes: [String]) async throws {
+            for try await (code, id) in try await connection.query(
+                "SELECT a.code, a.id FROM unnest(\(codes)::text[]) AS t(c) JOIN accounts a ON a.code = t.c", logger: logger
+            ).decode((String, Int64).self) {
+                ids[code] = id
+            }
         }
-        let missing = accounts.filter { !existing.contains($0.code) }
-        guard !missing.isEmpty else { return }
-        try await connection.query(
+        try await lookUp(accounts.map(\.code))
+        let missing = accounts.filter { ids[$0.code] == nil }
+        guard !missing.isEmpty else { return ids }
+        for try await (code, id) in try await connection.query(
             """
             INSERT INTO accounts (code, kind, program, year, recipient_uscc, name)
             SELECT c, k, nullif(p, ''), nullif(y, 0), nullif(r, ''), n
@@ -205,7 +212,15 @@ public struct Ledger: Sendable {
                         \(missing.map { $0.year ?? 0 })::int[], \(missing.map { $0.recipient ?? "" })::text[], \(missing.map(\.name))::text[])
                  AS t(c, k, p, y, r, n)
             ON CONFLICT (code) DO NOTHING
-            """, logger: logger)
+            RETURNING code, id
+            """, logger: logger
+        ).decode((String, Int64).self) {
+            ids[code] = id
+        }
+        // An account another transaction created meanwhile is a conflict, not returned: read it.
+        let raced = missing.map(\.code).filter { ids[$0] == nil }
+        if !raced.isEmpty { try await lookUp(raced) }
+        return ids
     }
 
     /// Posts the reversal of entry `seq`: the same lines with opposite signs, linked to it.
