@@ -149,8 +149,9 @@ public struct BatchInputLoader: Sendable {
     func loadLoans(
         program: Program, year: Int, yearStart: String, nextYear: String, district: String?, only: [String]?
     ) async throws -> (loans: [Loan], ids: [String: Int64]) {
-        // Loans with records paid in the year, their records, what each loan received in earlier
-        // years (新易贷's lifetime cap) and other-level awards on it this year: four set queries.
+        // Loans with records paid in the year and those records, what each loan received in
+        // earlier years (新易贷's lifetime cap) and other-level awards on it this year: three set
+        // queries.
         var loans: [Int64: Loan] = [:]
         var order: [Int64] = []
         // A row a loan with its year's records packed by the server into one `bytea`, each
