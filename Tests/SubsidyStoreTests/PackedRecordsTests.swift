@@ -25,7 +25,7 @@ struct PackedRecordsTests {
             ).decode(ByteBuffer.self) {
                 packed = bytes
             }
-            let records = try PackedRecords.unpack(try #require(packed), loan: "ICBC/L-1")
+            let records = try PackedRecords.unpack(try #require(packed), count: 3, loan: "ICBC/L-1")
             // Packed in descending ids, unpacked by period start, then id: 1999-12-31 (id
             // 9000000000), then ids 7 and 8 of 2025-01-10.
             #expect(records.map(\.id) == ["R9000000000", "R7", "R8"])
@@ -37,17 +37,32 @@ struct PackedRecordsTests {
         }
     }
 
-    @Test("bytes that are not whole records are refused, naming the loan")
+    @Test("bytes that are not whole records, or fewer records than the server counted, are refused, naming the loan")
     func malformed() throws {
         var buffer = ByteBuffer()
         buffer.writeInteger(Int64(1))
         do {
-            _ = try PackedRecords.unpack(buffer, loan: "ICBC/L-1")
+            _ = try PackedRecords.unpack(buffer, count: 1, loan: "ICBC/L-1")
             Issue.record("8 bytes unpacked")
         } catch let BatchError.invalidInput(error) {
             #expect(error.field == "loan ICBC/L-1")
         }
-        #expect(try PackedRecords.unpack(ByteBuffer(), loan: "ICBC/L-1").isEmpty)
+        // One whole record where the server counted two: one dropped out of the aggregate.
+        var one = ByteBuffer()
+        one.writeInteger(Int64(7))
+        one.writeInteger(Int32(9_141))
+        one.writeInteger(Int32(9_211))
+        one.writeInteger(Int64(500_000_000))
+        one.writeInteger(Int64(3_694_444))
+        one.writeInteger(Int32(9_211))
+        #expect(try PackedRecords.unpack(one, count: 1, loan: "ICBC/L-1").map(\.id) == ["R7"])
+        do {
+            _ = try PackedRecords.unpack(one, count: 2, loan: "ICBC/L-1")
+            Issue.record("one record unpacked where two were counted")
+        } catch let BatchError.invalidInput(error) {
+            #expect(error.field == "loan ICBC/L-1")
+        }
+        #expect(try PackedRecords.unpack(ByteBuffer(), count: 0, loan: "ICBC/L-1").isEmpty)
     }
 
     @Test("a plan naming a loan the read did not return is refused, and nothing of it is stored")

@@ -171,7 +171,8 @@ public struct BatchInputLoader: Sendable {
                 SELECT l.id, l.bank_code || '/' || l.loan_no, l.firm_uscc::text, coalesce(l.tier, ''), l.principal_fen,
                        l.start_date, l.maturity_date,
                        string_agg(int8send(r.id) || date_send(r.period_from) || date_send(r.period_to) || int8send(r.balance_fen)
-                                  || int8send(r.paid_fen) || date_send(r.paid_on), ''::bytea)
+                                  || int8send(r.paid_fen) || date_send(r.paid_on), ''::bytea),
+                       count(*)
                 FROM loans l JOIN firms f ON f.uscc = l.firm_uscc
                 JOIN interest_records r ON r.loan_id = l.id AND r.status = 'accepted'
                                        AND r.paid_on >= \(yearStart)::date AND r.paid_on < \(nextYear)::date
@@ -184,10 +185,11 @@ public struct BatchInputLoader: Sendable {
                 var cells = RowCells(row)
                 let (id, ref, firm, tier) = (try cells.next(Int64.self), try cells.next(String.self), try cells.next(String.self), try cells.next(String.self))
                 let (principal, start, maturity) = (try cells.next(Int64.self), try cells.next(CivilDate.self), try cells.next(CivilDate.self))
+                let (packed, count) = (try cells.next(ByteBuffer.self), try cells.next(Int64.self))
                 let product: LoanProduct = program == .zhuangda ? .zhuangda : .xinyidai(XinyidaiTier(rawValue: tier) ?? .huiye)
                 loans[id] = Loan(
                     id: ref, firm: firm, product: product, principal: Money(fen: principal), start: start,
-                    maturity: maturity, interest: try PackedRecords.unpack(try cells.next(ByteBuffer.self), loan: ref), field: "loan \(ref)")
+                    maturity: maturity, interest: try PackedRecords.unpack(packed, count: count, loan: ref), field: "loan \(ref)")
                 order.append(id)
             }
         }
@@ -330,10 +332,14 @@ struct BatchInput: Sendable {
 enum PackedRecords {
     static let width = 36
 
-    static func unpack(_ bytes: ByteBuffer, loan: String) throws -> [InterestRecord] {
+    /// `count` is how many records the server aggregated: a record with a NULL column would
+    /// drop out of `string_agg` without a trace (the columns are NOT NULL; this says so at
+    /// every read), and a record that goes missing is an award short.
+    static func unpack(_ bytes: ByteBuffer, count: Int64, loan: String) throws -> [InterestRecord] {
         var buffer = bytes
-        guard buffer.readableBytes % width == 0 else {
-            throw BatchError.invalidInput(InputError(field: "loan \(loan)", message: "packed interest records of \(buffer.readableBytes) bytes, not a multiple of \(width)"))
+        guard buffer.readableBytes % width == 0, Int64(buffer.readableBytes / width) == count else {
+            throw BatchError.invalidInput(InputError(
+                field: "loan \(loan)", message: "packed interest records of \(buffer.readableBytes) bytes, not \(count) records of \(width) bytes"))
         }
         var packed: [(id: Int64, record: InterestRecord)] = []
         packed.reserveCapacity(buffer.readableBytes / width)
