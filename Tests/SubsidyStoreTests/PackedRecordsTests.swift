@@ -82,11 +82,7 @@ struct PackedRecordsTests {
             } catch let BatchError.invalidInput(error) {
                 #expect(error.field == "loan ICBC/L-1")
             }
-            var lines = -1
-            for try await count in try await client.query("SELECT count(*)::int FROM batch_lines WHERE batch_id = \(id)", logger: TestDatabase.logger).decode(Int.self) {
-                lines = count
-            }
-            #expect(lines == 0)
+            #expect(try await count(client, "SELECT count(*)::int FROM batch_lines WHERE batch_id = \(id)") == 0)
         }
     }
 }

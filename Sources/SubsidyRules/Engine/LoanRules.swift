@@ -139,11 +139,11 @@ enum ZhuangdaRule {
                 rule: "zhuangda.lprInterest", clause: Clause.item6,
                 text: "\(record.balance.grouped) × \(rate) × \(days) / \(basis) = \(interest.grouped)",
                 amount: interest, item: loan.id, record: record.id,
-                inputs: !request.recordStepInputs ? [] : [
+                inputs: request.recordStepInputs ? [
                     KeyValue("balance", record.balance.plain), KeyValue("lpr", rate.text),
                     KeyValue("lprTenor", tenor.rawValue), KeyValue("lprPublished", fixing.published.description),
                     KeyValue("days", String(days)), KeyValue("basis", String(basis)),
-                ]))
+                ] : []))
             return interest
         case .daily:
             let segments: [(fixing: LPRFixing, from: CivilDate, days: Int)]
@@ -167,11 +167,11 @@ enum ZhuangdaRule {
             steps.append(ExplanationStep(
                 rule: "zhuangda.lprInterest", clause: Clause.item6, text: text,
                 amount: interest, item: loan.id, record: record.id,
-                inputs: !request.recordStepInputs ? [] : [
+                inputs: request.recordStepInputs ? [
                     KeyValue("balance", record.balance.plain), KeyValue("lprTenor", tenor.rawValue),
                     KeyValue("lprDaily", segments.map { "\($0.from):\($0.fixing.rate(for: tenor).text)×\($0.days)" }.joined(separator: ",")),
                     KeyValue("days", String(days)), KeyValue("basis", String(basis)),
-                ]))
+                ] : []))
             return interest
         }
     }

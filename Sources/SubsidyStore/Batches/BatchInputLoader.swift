@@ -152,8 +152,8 @@ public struct BatchInputLoader: Sendable {
         // Loans with records paid in the year and those records, what each loan received in
         // earlier years (新易贷's lifetime cap) and other-level awards on it this year: three set
         // queries.
-        var loans: [Int64: Loan] = [:]
-        var order: [Int64] = []
+        var loans: [Loan] = []
+        var ids: [Int64] = []
         // A row a loan with its year's records packed by the server into one `bytea`, each
         // record as its columns' binary forms (`int8send`, `date_send`: big-endian, fixed
         // width). Read as rows, a province batch's 1.6 million records were a row message, a
@@ -187,14 +187,13 @@ public struct BatchInputLoader: Sendable {
                 let (principal, start, maturity) = (try cells.next(Int64.self), try cells.next(CivilDate.self), try cells.next(CivilDate.self))
                 let (packed, count) = (try cells.next(ByteBuffer.self), try cells.next(Int64.self))
                 let product: LoanProduct = program == .zhuangda ? .zhuangda : .xinyidai(XinyidaiTier(rawValue: tier) ?? .huiye)
-                loans[id] = Loan(
+                loans.append(Loan(
                     id: ref, firm: firm, product: product, principal: Money(fen: principal), start: start,
-                    maturity: maturity, interest: try PackedRecords.unpack(packed, count: count, loan: ref), field: "loan \(ref)")
-                order.append(id)
+                    maturity: maturity, interest: try PackedRecords.unpack(packed, count: count, loan: ref), field: "loan \(ref)"))
+                ids.append(id)
             }
         }
-        let ids = order
-        let refs = order.compactMap { loans[$0]?.id }
+        let refs = loans.map(\.id)
         // What each loan was granted under its lifetime cap in other years (RULES §4.3). Later
         // years count too: approved first, they consumed the cap first.
         var before: [String: Money] = [:]
@@ -213,17 +212,11 @@ public struct BatchInputLoader: Sendable {
         ).decode((Int64, String, Int64).self) {
             others[loanID, default: []].append(OtherSubsidy(level: SubsidyLevel(rawValue: level)!, amount: Money(fen: amount)))
         }
-        var result: [Loan] = []
-        var idsByRef: [String: Int64] = [:]
-        result.reserveCapacity(order.count)
-        for id in order {
-            guard var loan = loans.removeValue(forKey: id) else { continue }
-            loan.awardedBefore = before[loan.id] ?? .zero
-            loan.otherSubsidies = others[id] ?? []
-            idsByRef[loan.id] = id
-            result.append(loan)
+        for (index, id) in ids.enumerated() {
+            loans[index].awardedBefore = before[loans[index].id] ?? .zero
+            loans[index].otherSubsidies = others[id] ?? []
         }
-        return (result, idsByRef)
+        return (loans, Dictionary(uniqueKeysWithValues: zip(refs, ids)))
     }
 
     func loadInvestments(program: Program, year: Int, yearStart: String, nextYear: String, district: String?, only: [String]?) async throws -> [Investment] {
@@ -348,7 +341,8 @@ enum PackedRecords {
               let paid = buffer.readInteger(as: Int64.self), let paidOn = buffer.readInteger(as: Int32.self)
         {
             packed.append((id, InterestRecord(
-                id: "R\(id)", from: day(from), to: day(to), balance: Money(fen: balance), paid: Money(fen: paid), paidOn: day(paidOn))))
+                id: "R\(id)", from: CivilDate(postgresDays: from), to: CivilDate(postgresDays: to), balance: Money(fen: balance),
+                paid: Money(fen: paid), paidOn: CivilDate(postgresDays: paidOn))))
         }
         // By period start, then id: the same request whatever order the server packed them in.
         func before(_ a: (id: Int64, record: InterestRecord), _ b: (id: Int64, record: InterestRecord)) -> Bool {
@@ -356,9 +350,5 @@ enum PackedRecords {
         }
         if !zip(packed, packed.dropFirst()).allSatisfy({ before($0, $1) }) { packed.sort(by: before) }
         return packed.map(\.record)
-    }
-
-    static func day(_ sincePostgresEpoch: Int32) -> CivilDate {
-        CivilDate(dayNumber: Int(sincePostgresEpoch) + CivilDate.postgresEpochDay)
     }
 }

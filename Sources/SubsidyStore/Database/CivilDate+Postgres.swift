@@ -9,12 +9,17 @@ extension CivilDate: PostgresDecodable {
     /// 2000-01-01 counted from 1970-01-01, CivilDate's day 0.
     static let postgresEpochDay = 10_957
 
+    /// The day PostgreSQL's binary `date` names: days since 2000-01-01.
+    init(postgresDays days: Int32) {
+        self.init(dayNumber: Int(days) + Self.postgresEpochDay)
+    }
+
     public init<JSONDecoder: PostgresJSONDecoder>(
         from buffer: inout ByteBuffer, type: PostgresDataType, format: PostgresFormat, context: PostgresDecodingContext<JSONDecoder>
     ) throws {
         guard type == .date, format == .binary, buffer.readableBytes == 4, let days = buffer.readInteger(as: Int32.self) else {
             throw PostgresDecodingError.Code.typeMismatch
         }
-        self.init(dayNumber: Int(days) + Self.postgresEpochDay)
+        self.init(postgresDays: days)
     }
 }
