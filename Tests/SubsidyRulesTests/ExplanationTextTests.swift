@@ -21,7 +21,7 @@ struct ExplanationTextTests {
             for seed in 0..<40 {
                 var generator = RandomRequest(seed: seed)
                 for award in try compute(generator.json(program: program)).awards {
-                    #expect(ExplanationStep.storedJSON(award.explanation) == Self.tree(award.explanation), "\(program) seed \(seed)")
+                    #expect(ExplanationStep.arrayJSON(award.explanation) == Self.tree(award.explanation), "\(program) seed \(seed)")
                     steps += award.explanation.count
                 }
             }
@@ -39,8 +39,75 @@ struct ExplanationTextTests {
         ]
         let expected = #"[{"rule":"r\"1","clause":"附件2 第6条\\","text":"line\nbreak\ttab \u0001\u001f 壮大贷 \r","amount":"-12345.67"},"#
             + #"{"rule":"cap","clause":"","text":"","item":"ICBC/L-1"},{"rule":"x","clause":"y","text":"z","amount":"0.05","item":"\#u{7F}/é"}]"#
+        #expect(ExplanationStep.arrayJSON(steps) == expected)
+        #expect(ExplanationStep.arrayJSON(steps) == Self.tree(steps))
+        #expect(ExplanationStep.arrayJSON([]) == "[]")
+    }
+
+    /// The steps as the stored form keeps them: `record` and `inputs` are the calculator's only.
+    static func kept(_ steps: [ExplanationStep]) -> [ExplanationStep] {
+        steps.map { ExplanationStep(rule: $0.rule, clause: $0.clause, text: $0.text, amount: $0.amount, item: $0.item) }
+    }
+
+    @Test("the stored form reads back as the same steps, and as the same array, for every program's awards over 40 seeds")
+    func storedRoundTrip() throws {
+        var steps = 0, storedBytes = 0, arrayBytes = 0
+        for program in PropertyTests.programs {
+            for seed in 0..<40 {
+                var generator = RandomRequest(seed: seed)
+                for award in try compute(generator.json(program: program)).awards {
+                    let stored = ExplanationStep.storedJSON(award.explanation)
+                    let array = ExplanationStep.arrayJSON(award.explanation)
+                    #expect(try ExplanationStep.steps(stored: stored) == Self.kept(award.explanation), "\(program) seed \(seed)")
+                    #expect(try ExplanationStep.steps(stored: array) == Self.kept(award.explanation), "\(program) seed \(seed)")
+                    #expect(try ExplanationStep.readableJSON(stored: stored) == array, "\(program) seed \(seed)")
+                    #expect(try ExplanationStep.readableJSON(stored: array) == array)
+                    steps += award.explanation.count
+                    storedBytes += stored.utf8.count
+                    arrayBytes += array.utf8.count
+                }
+            }
+        }
+        #expect(steps > 1_000)
+        // Each rule, clause and item written once. These random awards have few steps each (a
+        // province line has 35, and stores a third of the array's bytes: docs/SCALE.md).
+        #expect(storedBytes < arrayBytes, "\(storedBytes) stored against \(arrayBytes) as an array")
+    }
+
+    @Test("the stored form written out: lists in order of first use, null for a missing item or amount")
+    func storedForm() throws {
+        let steps = [
+            ExplanationStep(rule: "zhuangda.lprInterest", clause: "第6条", text: "1,000.00 × 3.45% × 31 / 360 = 2.97", amount: Money(fen: 297), item: "ICBC/L-1"),
+            ExplanationStep(rule: "zhuangda.base", clause: "第6条", text: "min(2.97, paid 3.00) = 2.97", amount: Money(fen: 297), item: "ICBC/L-1"),
+            ExplanationStep(rule: "zhuangda.lprInterest", clause: "第6条", text: "t\"q", amount: Money(fen: -5), item: "BOC/L-2"),
+            ExplanationStep(rule: "firm.cap", clause: "第9条", text: "cap", amount: nil),
+        ]
+        let expected = #"{"v":2,"rules":["zhuangda.lprInterest","zhuangda.base","firm.cap"],"clauses":["第6条","第9条"],"items":["ICBC/L-1","BOC/L-2"],"steps":["#
+            + #"[0,0,0,"1,000.00 × 3.45% × 31 / 360 = 2.97","2.97"],[1,0,0,"min(2.97, paid 3.00) = 2.97","2.97"],"#
+            + #"[0,0,1,"t\"q","-0.05"],[2,1,null,"cap",null]]}"#
         #expect(ExplanationStep.storedJSON(steps) == expected)
-        #expect(ExplanationStep.storedJSON(steps) == Self.tree(steps))
+        #expect(try ExplanationStep.steps(stored: expected) == steps)
         #expect(ExplanationStep.storedJSON([]) == "[]")
+        #expect(try ExplanationStep.steps(stored: "[]") == [])
+    }
+
+    @Test("a damaged stored explanation is refused, naming what is wrong")
+    func damaged() {
+        let cases: [(String, String)] = [
+            (#"{"v":2,"rules":["r"],"clauses":["c"],"items":[],"steps":[[0,0,0,"t",null]]}"#, "explanation.steps[0]: item index 0 is not in the list of 0"),
+            (#"{"v":2,"rules":["r"],"clauses":["c"],"items":[],"steps":[[0,0,null,"t",null],[1,0,null,"t",null]]}"#, "explanation.steps[1]: rule index 1 is not in the list of 1"),
+            (#"{"v":2,"rules":["r"],"clauses":["c"],"items":[],"steps":[[0,0,null,"t","1.2.3"]]}"#, "explanation.steps[0].amount"),
+            (#"{"v":3,"rules":[],"clauses":[],"items":[],"steps":[]}"#, "explanation: not a stored explanation (version 2)"),
+            (#"{"v":2,"rules":["r"],"clauses":["c"],"items":[],"steps":[[0,0,null,"t"]]}"#, "explanation: not a stored explanation (version 2)"),
+            (#"[{"rule":"r"}]"#, "explanation: not an array of explanation steps"),
+            ("", "explanation: not a stored explanation (version 2)"),
+        ]
+        for (text, message) in cases {
+            #expect {
+                _ = try ExplanationStep.steps(stored: text)
+            } throws: { error in
+                "\(error)".hasPrefix(message)
+            }
+        }
     }
 }

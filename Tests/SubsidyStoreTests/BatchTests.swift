@@ -142,6 +142,23 @@ struct BatchTests {
             #expect(lines.map(\.paymentRef) == ["SLZ2500001000014", "SLZ2500001000022"])
             #expect(lines.allSatisfy { $0.paymentRef.count == 16 && PaymentReference.luhn(String($0.paymentRef.dropFirst(3).dropLast())) == Int(String($0.paymentRef.last!)) })
             #expect(lines[1].explanation.contains("5,000,000.00 × 3.10% × 70 / 360 = 30,138.89"))
+            // Stored with each rule, clause and item once (sql/029); read back, and turned back by
+            // SQL's explanation_steps, as the array of step objects.
+            #expect(try await count(client, """
+                SELECT count(*) FROM batch_lines WHERE batch_id = \(id) AND explanation::text LIKE '{"v":2,"rules":[%'
+                """) == 2)
+            for line in lines {
+                #expect(line.explanation.hasPrefix(#"[{"rule":""#))
+                let sameInSQL = try await client.query("""
+                    SELECT explanation_steps(explanation)::jsonb = \(line.explanation)::jsonb
+                    FROM batch_lines WHERE batch_id = \(id) AND recipient_uscc = \(line.recipient)
+                    """, logger: TestDatabase.logger).collect().first?.decode(Bool.self)
+                #expect(sameInSQL == true)
+            }
+            // A line stored in the array form (before sql/029) reads back as it is.
+            #expect(try await client.query(
+                #"SELECT explanation_steps('[{"rule":"r","clause":"c","text":"t"}]')::text"#, logger: TestDatabase.logger
+            ).collect().first?.decode(String.self) == #"[{"rule":"r","clause":"c","text":"t"}]"#)
 
             // 公示: submitted Friday 2025-09-26 → 09-28 (调休 Sunday), 09-29, 09-30, [10-01…10-08 holiday], 10-09, 10-10.
             let submitted = try await store.submit(id, by: fixture.clerk, today: day("2025-09-26"))

@@ -1,10 +1,10 @@
+import Foundation
+
 extension ExplanationStep {
-    /// The steps as the JSON a batch line stores: an array of objects with `rule`, `clause`,
-    /// `text`, then `amount` and `item` when the step has them — the bytes `JSONValue` writes for
-    /// the same members, written straight into one buffer. A province zhuangda batch stores
-    /// 1.6 million steps: as a `JSONValue` tree each step was five boxed values and an array of
-    /// members to allocate, free and walk, most of the command's allocations.
-    public static func storedJSON(_ steps: [ExplanationStep]) -> String {
+    /// The steps as a reader sees them: an array of objects with `rule`, `clause`, `text`, then
+    /// `amount` and `item` when the step has them — the bytes `JSONValue` writes for the same
+    /// members, written straight into one buffer. Lines stored before migration 029 hold this form.
+    public static func arrayJSON(_ steps: [ExplanationStep]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(2 + steps.count * 320)
         out.append(UInt8(ascii: "["))
@@ -28,5 +28,152 @@ extension ExplanationStep {
         }
         out.append(UInt8(ascii: "]"))
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The steps as a batch line stores them (migration 029): the same members, with each rule,
+    /// clause and item written once —
+    /// `{"v":2,"rules":[…],"clauses":[…],"items":[…],"steps":[[rule, clause, item|null, text, amount|null], …]}`,
+    /// the first three being indexes into the lists. A province zhuangda batch stores 1.6 million
+    /// steps, two per interest record, each repeating its rule, clause and loan: as objects they
+    /// were 6 kB a line and the largest write of a batch; this form holds the same in about a
+    /// third. `steps(stored:)` reads both forms, and SQL's `explanation_steps(json)` turns this one
+    /// back into the array.
+    public static func storedJSON(_ steps: [ExplanationStep]) -> String {
+        guard !steps.isEmpty else { return "[]" }
+        var rules = Interned(), clauses = Interned(), items = Interned()
+        var body: [UInt8] = []
+        body.reserveCapacity(steps.count * 80)
+        for (index, step) in steps.enumerated() {
+            body.append(contentsOf: index > 0 ? Array(",[".utf8) : Array("[".utf8))
+            body.append(contentsOf: String(rules.index(step.rule)).utf8)
+            body.append(UInt8(ascii: ","))
+            body.append(contentsOf: String(clauses.index(step.clause)).utf8)
+            body.append(UInt8(ascii: ","))
+            if let item = step.item { body.append(contentsOf: String(items.index(item)).utf8) } else { body.append(contentsOf: "null".utf8) }
+            body.append(UInt8(ascii: ","))
+            JSONValue.writeString(step.text, to: &body)
+            body.append(UInt8(ascii: ","))
+            if let amount = step.amount { JSONValue.writeString(amount.plain, to: &body) } else { body.append(contentsOf: "null".utf8) }
+            body.append(UInt8(ascii: "]"))
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count + 256)
+        out.append(contentsOf: #"{"v":2,"rules":"#.utf8)
+        rules.write(to: &out)
+        out.append(contentsOf: #","clauses":"#.utf8)
+        clauses.write(to: &out)
+        out.append(contentsOf: #","items":"#.utf8)
+        items.write(to: &out)
+        out.append(contentsOf: #","steps":["#.utf8)
+        out.append(contentsOf: body)
+        out.append(contentsOf: "]}".utf8)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The steps of a stored explanation, in either form (`storedJSON`'s or `arrayJSON`'s).
+    /// A document that is neither, or an index out of its list, is an error naming what is wrong:
+    /// a stored explanation is the service's own writing, so this means the row was damaged.
+    public static func steps(stored text: String) throws(InputError) -> [ExplanationStep] {
+        let data = Data(text.utf8)
+        let decoder = JSONDecoder()
+        if text.utf8.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") }) == UInt8(ascii: "[") {
+            guard let array = try? decoder.decode([ArrayStep].self, from: data) else {
+                throw InputError(field: "explanation", message: "not an array of explanation steps")
+            }
+            return try array.map { step throws(InputError) in
+                ExplanationStep(rule: step.rule, clause: step.clause, text: step.text,
+                                amount: try step.amount.map { text throws(InputError) in try Money.parse(text, field: "explanation.amount", allowNegative: true) },
+                                item: step.item)
+            }
+        }
+        guard let document = try? decoder.decode(Stored.self, from: data), document.v == 2 else {
+            throw InputError(field: "explanation", message: "not a stored explanation (version 2)")
+        }
+        func look(_ list: [String], _ index: Int, _ name: String, _ step: Int) throws(InputError) -> String {
+            guard list.indices.contains(index) else {
+                throw InputError(field: "explanation.steps[\(step)]", message: "\(name) index \(index) is not in the list of \(list.count)")
+            }
+            return list[index]
+        }
+        var steps: [ExplanationStep] = []
+        steps.reserveCapacity(document.steps.count)
+        for (number, step) in document.steps.enumerated() {
+            steps.append(ExplanationStep(
+                rule: try look(document.rules, step.rule, "rule", number),
+                clause: try look(document.clauses, step.clause, "clause", number),
+                text: step.text,
+                amount: try step.amount.map { text throws(InputError) in try Money.parse(text, field: "explanation.steps[\(number)].amount", allowNegative: true) },
+                item: try step.item.map { index throws(InputError) in try look(document.items, index, "item", number) }))
+        }
+        return steps
+    }
+
+    /// A stored explanation in the array form readers show (`arrayJSON`): lines stored before
+    /// migration 029 come back as they are.
+    public static func readableJSON(stored text: String) throws(InputError) -> String {
+        if text.utf8.first == UInt8(ascii: "[") { return text }
+        return arrayJSON(try steps(stored: text))
+    }
+
+    private struct ArrayStep: Decodable {
+        var rule: String
+        var clause: String
+        var text: String
+        var amount: String?
+        var item: String?
+    }
+
+    private struct Stored: Decodable {
+        var v: Int
+        var rules: [String]
+        var clauses: [String]
+        var items: [String]
+        var steps: [Step]
+
+        struct Step: Decodable {
+            var rule: Int
+            var clause: Int
+            var item: Int?
+            var text: String
+            var amount: String?
+
+            init(from decoder: any Decoder) throws {
+                var container = try decoder.unkeyedContainer()
+                rule = try container.decode(Int.self)
+                clause = try container.decode(Int.self)
+                item = try container.decodeNil() ? nil : container.decode(Int.self)
+                text = try container.decode(String.self)
+                amount = try container.decodeNil() ? nil : container.decode(String.self)
+                guard container.isAtEnd else {
+                    throw DecodingError.dataCorruptedError(in: container, debugDescription: "a step has five members")
+                }
+            }
+        }
+    }
+
+    /// Strings numbered in order of first use. Consecutive steps mostly share their rule's
+    /// neighbours, clause and loan, so the last one is checked before the table.
+    private struct Interned {
+        var list: [String] = []
+        var table: [String: Int] = [:]
+        var last = -1
+
+        mutating func index(_ text: String) -> Int {
+            if last >= 0, list[last] == text { return last }
+            if let found = table[text] { last = found; return found }
+            list.append(text)
+            table[text] = list.count - 1
+            last = list.count - 1
+            return last
+        }
+
+        func write(to out: inout [UInt8]) {
+            out.append(UInt8(ascii: "["))
+            for (index, text) in list.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                JSONValue.writeString(text, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
     }
 }

@@ -69,6 +69,8 @@ public struct BatchLine: Sendable {
     public var accountBank: String?
     /// Whether the payee above was frozen on the line at approval (else it is the firm's current account).
     public var payeeFrozen: Bool
+    /// The explanation's steps as a JSON array of objects (`ExplanationStep.arrayJSON`), whatever
+    /// form the line stores them in; `[]` when read without explanations.
     public var explanation: String
 }
 

@@ -544,7 +544,8 @@ public struct BatchStore: Sendable {
             result.append(BatchLine(
                 lineNo: no, recipient: recipient, recipientName: name, computed: Money(fen: computed), previously: Money(fen: previously),
                 amount: Money(fen: amount), status: status, excludedReason: reason, paymentRef: ref, accountName: accountName,
-                accountNo: accountNo, accountBank: bank, payeeFrozen: frozen, explanation: explanation))
+                accountNo: accountNo, accountBank: bank, payeeFrozen: frozen,
+                explanation: try ExplanationStep.readableJSON(stored: explanation)))
         }
         return result
     }
