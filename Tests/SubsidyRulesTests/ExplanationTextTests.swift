@@ -91,6 +91,19 @@ struct ExplanationTextTests {
         #expect(try ExplanationStep.steps(stored: "[]") == [])
     }
 
+    @Test("a line with more than 16 loans: their numbers past the first 16 are found again")
+    func manyItems() throws {
+        // Loans L0…L29, each twice, in turn: 60 steps, 30 items, numbered in order of first use.
+        let steps = (0..<60).map { n in
+            ExplanationStep(rule: "r\(n % 2)", clause: "c", text: "\(n)", amount: Money(fen: Int64(n)), item: "L\(n % 30)")
+        }
+        let stored = ExplanationStep.storedJSON(steps)
+        #expect(try ExplanationStep.steps(stored: stored) == steps)
+        // Step 47 is L17's second: item index 17.
+        #expect(stored.contains(#"[1,0,17,"47","0.47"]"#))
+        #expect(stored.contains(#""items":["L0","L1","#))
+    }
+
     @Test("a damaged stored explanation is refused, naming what is wrong")
     func damaged() {
         let cases: [(String, String)] = [

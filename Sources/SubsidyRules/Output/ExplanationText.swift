@@ -151,20 +151,27 @@ extension ExplanationStep {
         }
     }
 
-    /// Strings numbered in order of first use. Consecutive steps mostly share their rule's
-    /// neighbours, clause and loan, so the last one is checked before the table.
+    /// Strings numbered in order of first use. A line's lists are short (a few rules, one or
+    /// two clauses, its loans), so they are searched in order — the same literal compares by
+    /// its storage at once — and hashed only past 16 entries: a zhuangda line alternates two
+    /// rules, and hashing them was a hash per step.
     private struct Interned {
         var list: [String] = []
         var table: [String: Int] = [:]
-        var last = -1
 
         mutating func index(_ text: String) -> Int {
-            if last >= 0, list[last] == text { return last }
-            if let found = table[text] { last = found; return found }
+            if list.count <= 16 {
+                if let found = list.firstIndex(of: text) { return found }
+            } else if let found = table[text] {
+                return found
+            }
             list.append(text)
-            table[text] = list.count - 1
-            last = list.count - 1
-            return last
+            if list.count == 17 {
+                for (index, entry) in list.enumerated() { table[entry] = index }
+            } else if list.count > 17 {
+                table[text] = list.count - 1
+            }
+            return list.count - 1
         }
 
         func write(to out: inout [UInt8]) {
