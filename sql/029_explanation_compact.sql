@@ -2,8 +2,8 @@
 -- A province zhuangda batch stored 522 MB of explanation JSON (6.0 kB a line: two steps per
 -- interest record, each repeating its rule, its clause and its loan), parsed by json_in and
 -- lz4-compressed by the server: the largest write of the batch. New lines store
---   {"v":2,"rules":[…],"clauses":[…],"items":[…],"steps":[[rule, clause, item|null, text, amount|null], …]}
--- (the first three members of a step index the lists). Lines stored earlier keep the array form;
+--   {"v":2,"steps":[[rule, clause, item|null, text, amount|null], …],"rules":[…],"clauses":[…],"items":[…]}
+-- (the first three members of a step index the lists, numbered in order of first use). Lines stored earlier keep the array form;
 -- both carry the same members, and the service reads either (ExplanationStep.steps(stored:)).
 --
 -- For auditors reading the database directly, explanation_steps(explanation) returns the array
@@ -21,4 +21,4 @@ CREATE FUNCTION explanation_steps(stored json) RETURNS json LANGUAGE sql IMMUTAB
 $$;
 
 COMMENT ON COLUMN batch_lines.explanation IS
-    'The award''s explanation steps: {"v":2,"rules","clauses","items","steps":[[rule,clause,item,text,amount]]} (sql/029), or an array of step objects (lines stored earlier). explanation_steps(explanation) gives the array form of either.';
+    'The award''s explanation steps: {"v":2,"steps":[[rule,clause,item,text,amount]],"rules","clauses","items"} (sql/029), or an array of step objects (lines stored earlier). explanation_steps(explanation) gives the array form of either.';

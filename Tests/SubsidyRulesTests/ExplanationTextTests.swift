@@ -82,9 +82,9 @@ struct ExplanationTextTests {
             ExplanationStep(rule: "zhuangda.lprInterest", clause: "第6条", text: "t\"q", amount: Money(fen: -5), item: "BOC/L-2"),
             ExplanationStep(rule: "firm.cap", clause: "第9条", text: "cap", amount: nil),
         ]
-        let expected = #"{"v":2,"rules":["zhuangda.lprInterest","zhuangda.base","firm.cap"],"clauses":["第6条","第9条"],"items":["ICBC/L-1","BOC/L-2"],"steps":["#
-            + #"[0,0,0,"1,000.00 × 3.45% × 31 / 360 = 2.97","2.97"],[1,0,0,"min(2.97, paid 3.00) = 2.97","2.97"],"#
-            + #"[0,0,1,"t\"q","-0.05"],[2,1,null,"cap",null]]}"#
+        let expected = #"{"v":2,"steps":[[0,0,0,"1,000.00 × 3.45% × 31 / 360 = 2.97","2.97"],[1,0,0,"min(2.97, paid 3.00) = 2.97","2.97"],"#
+            + #"[0,0,1,"t\"q","-0.05"],[2,1,null,"cap",null]],"rules":["zhuangda.lprInterest","zhuangda.base","firm.cap"],"clauses":["第6条","第9条"],"#
+            + #""items":["ICBC/L-1","BOC/L-2"]}"#
         #expect(ExplanationStep.storedJSON(steps) == expected)
         #expect(try ExplanationStep.steps(stored: expected) == steps)
         #expect(ExplanationStep.storedJSON([]) == "[]")

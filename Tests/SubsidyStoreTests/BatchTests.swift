@@ -145,7 +145,7 @@ struct BatchTests {
             // Stored with each rule, clause and item once (sql/029); read back, and turned back by
             // SQL's explanation_steps, as the array of step objects.
             #expect(try await count(client, """
-                SELECT count(*) FROM batch_lines WHERE batch_id = \(id) AND explanation::text LIKE '{"v":2,"rules":[%'
+                SELECT count(*) FROM batch_lines WHERE batch_id = \(id) AND explanation::text LIKE '{"v":2,"steps":[[%'
                 """) == 2)
             for line in lines {
                 #expect(line.explanation.hasPrefix(#"[{"rule":""#))

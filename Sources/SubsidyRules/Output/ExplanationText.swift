@@ -32,8 +32,8 @@ extension ExplanationStep {
 
     /// The steps as a batch line stores them (migration 029): the same members, with each rule,
     /// clause and item written once —
-    /// `{"v":2,"rules":[…],"clauses":[…],"items":[…],"steps":[[rule, clause, item|null, text, amount|null], …]}`,
-    /// the first three being indexes into the lists. A province zhuangda batch stores 1.6 million
+    /// `{"v":2,"steps":[[rule, clause, item|null, text, amount|null], …],"rules":[…],"clauses":[…],"items":[…]}`,
+    /// the first three members of a step being indexes into the lists, numbered in order of first use. A province zhuangda batch stores 1.6 million
     /// steps, two per interest record, each repeating its rule, clause and loan: as objects they
     /// were 6 kB a line and the largest write of a batch; this form holds the same in about a
     /// third. `steps(stored:)` reads both forms, and SQL's `explanation_steps(json)` turns this one
@@ -41,33 +41,41 @@ extension ExplanationStep {
     public static func storedJSON(_ steps: [ExplanationStep]) -> String {
         guard !steps.isEmpty else { return "[]" }
         var rules = Interned(), clauses = Interned(), items = Interned()
-        var body: [UInt8] = []
-        body.reserveCapacity(steps.count * 80)
-        for (index, step) in steps.enumerated() {
-            body.append(contentsOf: index > 0 ? Array(",[".utf8) : Array("[".utf8))
-            body.append(contentsOf: String(rules.index(step.rule)).utf8)
-            body.append(UInt8(ascii: ","))
-            body.append(contentsOf: String(clauses.index(step.clause)).utf8)
-            body.append(UInt8(ascii: ","))
-            if let item = step.item { body.append(contentsOf: String(items.index(item)).utf8) } else { body.append(contentsOf: "null".utf8) }
-            body.append(UInt8(ascii: ","))
-            JSONValue.writeString(step.text, to: &body)
-            body.append(UInt8(ascii: ","))
-            if let amount = step.amount { JSONValue.writeString(amount.plain, to: &body) } else { body.append(contentsOf: "null".utf8) }
-            body.append(UInt8(ascii: "]"))
-        }
+        // The steps first, then the lists they index (JSON members have no order): one buffer.
         var out: [UInt8] = []
-        out.reserveCapacity(body.count + 256)
-        out.append(contentsOf: #"{"v":2,"rules":"#.utf8)
+        out.reserveCapacity(steps.count * 80 + 256)
+        out.append(contentsOf: #"{"v":2,"steps":["#.utf8)
+        for (index, step) in steps.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "["))
+            writeIndex(rules.index(step.rule), to: &out)
+            out.append(UInt8(ascii: ","))
+            writeIndex(clauses.index(step.clause), to: &out)
+            out.append(UInt8(ascii: ","))
+            if let item = step.item { writeIndex(items.index(item), to: &out) } else { out.append(contentsOf: "null".utf8) }
+            out.append(UInt8(ascii: ","))
+            JSONValue.writeString(step.text, to: &out)
+            out.append(UInt8(ascii: ","))
+            if let amount = step.amount { JSONValue.writeString(amount.plain, to: &out) } else { out.append(contentsOf: "null".utf8) }
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(contentsOf: #"],"rules":"#.utf8)
         rules.write(to: &out)
         out.append(contentsOf: #","clauses":"#.utf8)
         clauses.write(to: &out)
         out.append(contentsOf: #","items":"#.utf8)
         items.write(to: &out)
-        out.append(contentsOf: #","steps":["#.utf8)
-        out.append(contentsOf: body)
-        out.append(contentsOf: "]}".utf8)
+        out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A list index in decimal, without a `String` in between.
+    private static func writeIndex(_ value: Int, to out: inout [UInt8]) {
+        if value < 10 {
+            out.append(UInt8(ascii: "0") + UInt8(value))
+        } else {
+            out.append(contentsOf: String(value).utf8)
+        }
     }
 
     /// The steps of a stored explanation, in either form (`storedJSON`'s or `arrayJSON`'s).
