@@ -131,15 +131,11 @@ extension WebApp {
             page["title"] = "\(page.t("line")) \(number) · \(line.recipientName)"
             page["batch"] = batchContext(summary, page.language)
             page["line"] = lineContext(line, batch: summary, page.language)
-            var steps: [[String: Any]] = []
-            if let data = line.explanation.data(using: .utf8), let array = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] {
-                for (index, step) in array.enumerated() {
-                    steps.append(["n": index + 1, "rule": step["rule"] as? String ?? "", "clause": step["clause"] as? String ?? "",
-                                  "text": step["text"] as? String ?? "", "item": step["item"] as? String ?? "",
-                                  "amount": (step["amount"] as? String).flatMap { try? Money.parse($0, field: "amount", allowNegative: true) }.map(Show.money) ?? ""])
-                }
+            let explanation = (try? ExplanationStep.steps(stored: line.explanation)) ?? []
+            page["steps"] = explanation.enumerated().map { index, step -> [String: Any] in
+                ["n": index + 1, "rule": step.rule, "clause": step.clause, "text": step.text, "item": step.item ?? "",
+                 "amount": step.amount.map(Show.money) ?? ""]
             }
-            page["steps"] = steps
             return render(page)
         }
 

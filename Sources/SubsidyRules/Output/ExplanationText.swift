@@ -33,10 +33,10 @@ extension ExplanationStep {
     /// The steps as a batch line stores them (migration 029): the same members, with each rule,
     /// clause and item written once —
     /// `{"v":2,"steps":[[rule, clause, item|null, text, amount|null], …],"rules":[…],"clauses":[…],"items":[…]}`,
-    /// the first three members of a step being indexes into the lists, numbered in order of first use. A province zhuangda batch stores 1.6 million
-    /// steps, two per interest record, each repeating its rule, clause and loan: as objects they
-    /// were 6 kB a line and the largest write of a batch; this form holds the same in about a
-    /// third. `steps(stored:)` reads both forms, and SQL's `explanation_steps(json)` turns this one
+    /// the first three members of a step being indexes into the lists, numbered in order of first
+    /// use. A province zhuangda batch stores 1.6 million steps, two per interest record, each
+    /// repeating its rule, clause and loan: as objects they were 6 kB a line and the largest
+    /// write of a batch; this form holds the same in about a third. `steps(stored:)` reads both forms, and SQL's `explanation_steps(json)` turns this one
     /// back into the array.
     public static func storedJSON(_ steps: [ExplanationStep]) -> String {
         guard !steps.isEmpty else { return "[]" }
@@ -84,14 +84,17 @@ extension ExplanationStep {
     public static func steps(stored text: String) throws(InputError) -> [ExplanationStep] {
         let data = Data(text.utf8)
         let decoder = JSONDecoder()
-        if text.utf8.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") }) == UInt8(ascii: "[") {
+        func amount(_ text: String?, field: String) throws(InputError) -> Money? {
+            guard let text else { return nil }
+            return try Money.parse(text, field: field, allowNegative: true)
+        }
+        if isArrayForm(text) {
             guard let array = try? decoder.decode([ArrayStep].self, from: data) else {
                 throw InputError(field: "explanation", message: "not an array of explanation steps")
             }
             return try array.map { step throws(InputError) in
                 ExplanationStep(rule: step.rule, clause: step.clause, text: step.text,
-                                amount: try step.amount.map { text throws(InputError) in try Money.parse(text, field: "explanation.amount", allowNegative: true) },
-                                item: step.item)
+                                amount: try amount(step.amount, field: "explanation.amount"), item: step.item)
             }
         }
         guard let document = try? decoder.decode(Stored.self, from: data), document.v == 2 else {
@@ -110,7 +113,7 @@ extension ExplanationStep {
                 rule: try look(document.rules, step.rule, "rule", number),
                 clause: try look(document.clauses, step.clause, "clause", number),
                 text: step.text,
-                amount: try step.amount.map { text throws(InputError) in try Money.parse(text, field: "explanation.steps[\(number)].amount", allowNegative: true) },
+                amount: try amount(step.amount, field: "explanation.steps[\(number)].amount"),
                 item: try step.item.map { index throws(InputError) in try look(document.items, index, "item", number) }))
         }
         return steps
@@ -119,8 +122,13 @@ extension ExplanationStep {
     /// A stored explanation in the array form readers show (`arrayJSON`): lines stored before
     /// migration 029 come back as they are.
     public static func readableJSON(stored text: String) throws(InputError) -> String {
-        if text.utf8.first == UInt8(ascii: "[") { return text }
-        return arrayJSON(try steps(stored: text))
+        isArrayForm(text) ? text : arrayJSON(try steps(stored: text))
+    }
+
+    /// Whether a stored explanation is `arrayJSON`'s form (a JSON array), not `storedJSON`'s
+    /// object. Both writers start their text with the bracket; the column keeps the text as written.
+    private static func isArrayForm(_ text: String) -> Bool {
+        text.utf8.first == UInt8(ascii: "[")
     }
 
     private struct ArrayStep: Decodable {

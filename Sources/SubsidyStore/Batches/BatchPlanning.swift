@@ -34,6 +34,9 @@ public struct UsedRecords: Sendable, Equatable {
     public var bank: String
     public var loanNo: String
     public var records: [Int64]
+
+    /// The loan's id as the engine and the loader name it, "BANK/LOAN_NO".
+    public var loan: String { "\(bank)/\(loanNo)" }
 }
 
 public struct ComputationPlan: Sendable {

@@ -237,8 +237,8 @@ public struct BatchStore: Sendable {
             // ids come from the read: looking them up again by bank and number was half of it.
             let used = plan.usedRecords
             let loans = try used.map { used in
-                guard let loan = loanIDs["\(used.bank)/\(used.loanNo)"] else {
-                    throw BatchError.invalidInput(InputError(field: "loan \(used.bank)/\(used.loanNo)", message: "not among the loans read for the computation"))
+                guard let loan = loanIDs[used.loan] else {
+                    throw BatchError.invalidInput(InputError(field: "loan \(used.loan)", message: "not among the loans read for the computation"))
                 }
                 return loan
             }
