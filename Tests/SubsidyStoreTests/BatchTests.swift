@@ -203,7 +203,7 @@ struct BatchTests {
 
     @Test("recompute after a corrected interest record; a clerk's exclusion is audited and not paid")
     func recomputeAndExclude() async throws {
-        try await TestDatabase.withFresh { client, _ in
+        try await TestDatabase.withFresh { client, url in
             let fixture = try await BatchFixture.make(client)
             let store = fixture.store
             let id = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
@@ -213,6 +213,22 @@ struct BatchTests {
             let recomputed = try await store.compute(id, by: fixture.clerk)
             #expect(try await fixture.amounts(id)[firmB] == money("5000.00"))
             #expect(recomputed.totalFen == 2_006_945)  // 15,069.45 + 5,000.00
+            // The recomputation replaced lines that had items. An item names a line that exists,
+            // and a line goes only after its items: checked per statement (sql/030), for the
+            // service's role and the schema's owner alike.
+            let line = try await count(client, "SELECT min(id)::int FROM batch_lines WHERE batch_id = \(id)")
+            try await TestDatabase.withOwnerClient(of: url) { owner in
+                for role in [client, owner] {
+                    await expectRefused(
+                        role, "INSERT INTO batch_line_items (batch_line_id, item_id, kind, amount_fen) VALUES (987654, 'ICBC/X', 'loan', 1)",
+                        containing: "batch line 987654 does not exist")
+                    await expectRefused(role, "DELETE FROM batch_lines WHERE id = \(line)", containing: "batch line \(line) still has items")
+                }
+                await expectRefused(
+                    owner, "UPDATE batch_line_items SET batch_line_id = 987654 WHERE batch_line_id = \(line)", containing: "batch line 987654 does not exist")
+            }
+            // Each line of the fixture awards one loan; nothing above changed it.
+            #expect(try await count(client, "SELECT count(*)::int FROM batch_line_items WHERE batch_line_id = \(line)") == 1)
 
             try await store.exclude(id, recipient: firmB, reason: "企业申请放弃 (firm declined)", by: fixture.clerk)
             #expect(try await store.summary(id).totalFen == 1_506_945)
