@@ -39,7 +39,12 @@ while [ $# -gt 0 ]; do
 done
 case "$scale" in city|province|nation) ;; *) echo "scale: city, province or nation" >&2; exit 2 ;; esac
 [ -n "$records_mode" ] || { [ "$scale" = nation ] && records_mode=copy || records_mode=api; }
-command -v wrk >/dev/null || { sudo -n apt-get install -y -q wrk >/dev/null 2>&1 || apt-get install -y -q wrk >/dev/null; }
+# wrk from Debian, once per machine (a new machine has no package lists yet: update first).
+if ! command -v wrk >/dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
+fi
 
 scripts/pg.sh start >/dev/null
 export DATABASE_URL=${DATABASE_URL:-$(scripts/pg.sh url)}
