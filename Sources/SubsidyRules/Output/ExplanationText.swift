@@ -36,8 +36,8 @@ extension ExplanationStep {
     /// the first three members of a step being indexes into the lists, numbered in order of first
     /// use. A province zhuangda batch stores 1.6 million steps, two per interest record, each
     /// repeating its rule, clause and loan: as objects they were 6 kB a line and the largest
-    /// write of a batch; this form holds the same in about a third. `steps(stored:)` reads both forms, and SQL's `explanation_steps(json)` turns this one
-    /// back into the array.
+    /// write of a batch; this form holds the same in about a third. `steps(stored:)` reads both
+    /// forms, and SQL's `explanation_steps(json)` turns this one back into the array.
     public static func storedJSON(_ steps: [ExplanationStep]) -> String {
         guard !steps.isEmpty else { return "[]" }
         var rules = Interned(), clauses = Interned(), items = Interned()

@@ -204,21 +204,21 @@ public struct BatchInputLoader: Sendable {
         }
         let refs = loans.map(\.id)
         // What each loan was granted under its lifetime cap in other years (RULES §4.3). Later
-        // years count too: approved first, they consumed the cap first. Not asked when no batch
-        // of the program in another year has been approved (the first year on the platform):
-        // the lookup probes an index once per loan of the chunk, 4.5–6.7 s of a nation 新易贷
-        // batch that found nothing.
+        // years count too: approved first, they consumed the cap first. The `EXISTS` is a
+        // one-time filter (an InitPlan): when no batch of the program for another year is
+        // approved (the first year on the platform), the server skips the lookup, which probes
+        // an index once per loan of the chunk — 4.5–6.7 s of a nation 新易贷 batch that found
+        // nothing.
         var before: [String: Money] = [:]
-        if try await grantedInOtherYears(program: program, year: year) {
-            for try await (key, amount) in try await client.query(
-                """
-                SELECT cap_key, sum(amount_fen)::bigint FROM granted_items
-                WHERE cap_key = ANY(\(refs.map(ComputationPlanner.capKey(loan:)))::text[]) AND program = \(program.rawValue) AND year <> \(year)
-                GROUP BY cap_key
-                """, logger: logger
-            ).decode((String, Int64).self) {
-                before[String(key.dropFirst("loan:".count))] = Money(fen: amount)
-            }
+        for try await (key, amount) in try await client.query(
+            """
+            SELECT cap_key, sum(amount_fen)::bigint FROM granted_items
+            WHERE cap_key = ANY(\(refs.map(ComputationPlanner.capKey(loan:)))::text[]) AND program = \(program.rawValue) AND year <> \(year)
+              AND EXISTS (SELECT 1 FROM granted_batches WHERE program = \(program.rawValue) AND year <> \(year))
+            GROUP BY cap_key
+            """, logger: logger
+        ).decode((String, Int64).self) {
+            before[String(key.dropFirst("loan:".count))] = Money(fen: amount)
         }
         var others: [Int64: [OtherSubsidy]] = [:]
         for try await (loanID, level, amount) in try await client.query(
@@ -297,18 +297,6 @@ public struct BatchInputLoader: Sendable {
                 to: try Self.date(to), fee: Money(fen: fee), paidOn: try Self.date(paidOn)))
         }
         return result
-    }
-
-    /// Whether any batch of the program for another year has been approved: only then can an
-    /// item of this year's batch have a cap that other years used.
-    func grantedInOtherYears(program: Program, year: Int) async throws -> Bool {
-        var found = false
-        for try await _ in try await client.query(
-            "SELECT 1 FROM granted_batches WHERE program = \(program.rawValue) AND year <> \(year) LIMIT 1", logger: logger)
-        {
-            found = true
-        }
-        return found
     }
 
     /// What approved batches (other than `excluding`, in any district) granted each recipient for
