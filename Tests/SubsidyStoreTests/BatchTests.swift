@@ -247,6 +247,50 @@ struct BatchTests {
         }
     }
 
+    @Test("a computation failing in its last chunk, read while the one before was computed, stores nothing of itself")
+    func failingChunk() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            let store = fixture.store
+            let id = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            // 15,069.45 (A) + 7,663.89 (B) = 22,733.34, a chunk a firm.
+            #expect(try await store.compute(id, by: fixture.clerk, chunk: 1).totalFen == 2_273_334)
+            // A third firm, after A and B in byte order, with a qualified 壮大贷 loan that started
+            // in 2010: no LPR had been published then (the history starts 2019-08-20), so the
+            // engine refuses its chunk, the third, read while the second was being computed.
+            let firmC = "91510100MA6123456W"
+            for statement: PostgresQuery in [
+                "INSERT INTO firms (uscc, name, district) VALUES (\(firmC), '成都丙材料有限公司', '武侯区')",
+                "INSERT INTO qualifications (firm_uscc, level, valid_from, valid_to, source) VALUES (\(firmC), 'specialized', '2024-01-01', '2026-12-31', '川经信〔2024〕1号')",
+                """
+                INSERT INTO loans (bank_code, loan_no, firm_uscc, program, principal_fen, start_date, maturity_date)
+                VALUES ('ICBC', 'L-3', \(firmC), 'zhuangda', 100000000, '2010-01-04', '2030-01-04')
+                """,
+                """
+                INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
+                VALUES ((SELECT id FROM loans WHERE loan_no = 'L-3'), '2025-01-01', '2025-04-01', 100000000, 1000000, '2025-04-01')
+                """,
+            ] {
+                try await client.query(statement, logger: TestDatabase.logger)
+            }
+            for chunk in [1, 2, Int.max] {
+                do {
+                    _ = try await store.compute(id, by: fixture.clerk, chunk: chunk)
+                    Issue.record("chunk \(chunk): the computation stored lines for a loan without an LPR")
+                } catch let error as BatchError {
+                    #expect("\(error)".contains("ICBC/L-3"), "chunk \(chunk): \(error)")
+                }
+                // The first computation's lines, items, used records and exclusions are as they were.
+                let summary = try await store.summary(id)
+                #expect(summary.state == .computed && summary.totalFen == 2_273_334 && summary.lines == 2, "chunk \(chunk)")
+                #expect(try await fixture.amounts(id) == [firmA: money("15069.45"), firmB: money("7663.89")], "chunk \(chunk)")
+                #expect(try await count(client, "SELECT count(*)::int FROM batch_loan_records WHERE batch_id = \(id)") == 2, "chunk \(chunk)")
+                #expect(try await count(
+                    client, "SELECT count(*)::int FROM batch_line_items i JOIN batch_lines l ON l.id = i.batch_line_id WHERE l.batch_id = \(id)") == 2)
+            }
+        }
+    }
+
     @Test("a supplementary batch pays only the difference; a lowered award becomes a recovery")
     func supplementary() async throws {
         try await TestDatabase.withFresh { client, _ in

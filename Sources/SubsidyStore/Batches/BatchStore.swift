@@ -158,12 +158,25 @@ public struct BatchStore: Sendable {
             var awarded: Set<String> = []
             // Each chunk's lines are stored on the transaction's connection while the next chunk
             // is read (through the pool) and computed: the database writes as the engine works.
+            // The chunk after is read (a second pooled connection) while the engine computes this
+            // one, so that the engine does not wait for the server's read, nor the read for the
+            // engine: at most two chunks' inputs are held.
             var storing: Task<Void, any Error>?
-            do {
-                for only in chunks {
-                    var laps = Laps()
-                    let input = try await loader.request(
+            func read(_ index: Int) -> Task<BatchInput, any Error>? {
+                guard index < chunks.count else { return nil }
+                let only = chunks[index]
+                return Task {
+                    try await loader.request(
                         program: batch.program, year: batch.year, district: batch.district, policy: document, only: only, lpr: lpr)
+                }
+            }
+            var reading = read(0)
+            do {
+                for (index, only) in chunks.enumerated() {
+                    var laps = Laps()
+                    guard let current = reading else { break }
+                    let input = try await current.value
+                    reading = read(index + 1)
                     let request = input.request
                     laps.mark("load")
                     let result: CalculationResult
@@ -190,9 +203,11 @@ public struct BatchStore: Sendable {
                 }
                 try await storing?.value
             } catch {
-                // Never leave a write running on the connection past the transaction.
+                // Never leave a write running on the connection past the transaction, nor a read.
                 storing?.cancel()
+                reading?.cancel()
                 _ = try? await storing?.value
+                _ = try? await reading?.value
                 throw error
             }
             let recoveries = ComputationPlanner.recoveries(
