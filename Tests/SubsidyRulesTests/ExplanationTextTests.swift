@@ -1,3 +1,4 @@
+import Foundation
 import SubsidyRules
 import Testing
 
@@ -91,6 +92,64 @@ struct ExplanationTextTests {
         #expect(try ExplanationStep.steps(stored: "[]") == [])
     }
 
+    @Test("a batch's record-level steps, stored as figures, read back in the calculator's words, for every program over 40 seeds")
+    func figuresReadAsWords() throws {
+        var figured = 0, storedBytes = 0, wordedBytes = 0
+        for program in PropertyTests.programs {
+            for seed in 0..<40 {
+                var generator = RandomRequest(seed: seed)
+                let calculator = try CalculationRequest.decode(Data(generator.json(program: program).utf8))
+                var batch = calculator
+                batch.recordStepInputs = false
+                batch.recordStepTexts = false
+                let worded = try SubsidyEngine.compute(calculator)
+                let numbered = try SubsidyEngine.compute(batch)
+                #expect(worded.total == numbered.total && worded.awards.count == numbered.awards.count, "\(program) seed \(seed)")
+                for (a, b) in zip(worded.awards, numbered.awards) {
+                    let stored = ExplanationStep.storedJSON(b.explanation)
+                    let withFigures = b.explanation.filter { $0.figures != nil }
+                    figured += withFigures.count
+                    // Only record-level steps carry figures, and only they lose their words.
+                    #expect(withFigures.allSatisfy { $0.record != nil && $0.text.isEmpty }, "\(program) seed \(seed)")
+                    #expect(stored.hasPrefix(withFigures.isEmpty ? #"{"v":2,"# : #"{"v":3,"#) || stored == "[]")
+                    #expect(try ExplanationStep.steps(stored: stored) == Self.kept(a.explanation), "\(program) seed \(seed)")
+                    #expect(try ExplanationStep.readableJSON(stored: stored) == ExplanationStep.arrayJSON(a.explanation), "\(program) seed \(seed)")
+                    storedBytes += stored.utf8.count
+                    wordedBytes += ExplanationStep.storedJSON(a.explanation).utf8.count
+                }
+            }
+        }
+        // The seeds reach 壮大贷 records, and their numbers are shorter than their words.
+        #expect(figured > 50)
+        #expect(storedBytes < wordedBytes, "\(storedBytes) with figures against \(wordedBytes) in words")
+    }
+
+    @Test("version 3 written out: figures in place of text and amount, the rates listed once; other steps as in version 2")
+    func figuresForm() throws {
+        let rate = try Rate.parse("3.45", field: "test")
+        // 1,000.00 × 3.45% × 31 / 360 = 2.97; min(2.97, paid 3.00) = 2.97
+        let steps = [
+            ExplanationStep(rule: "zhuangda.lprInterest", clause: "第6条", text: "", amount: Money(fen: 297), item: "ICBC/L-1",
+                            figures: .lprInterest(balance: Money(fen: 100_000), rate: rate, days: 31, basis: 360, interest: Money(fen: 297))),
+            ExplanationStep(rule: "zhuangda.base", clause: "第6条", text: "", amount: Money(fen: 297), item: "ICBC/L-1",
+                            figures: .base(lprInterest: Money(fen: 297), paid: Money(fen: 300), base: Money(fen: 297))),
+            ExplanationStep(rule: "zhuangda.ratio", clause: "第6条", text: "2.97 × 50% = 1.49", amount: Money(fen: 149), item: "ICBC/L-1"),
+            // Figures that disagree with the step's amount are not trusted: the step keeps its words.
+            ExplanationStep(rule: "zhuangda.base", clause: "第6条", text: "", amount: Money(fen: 1), item: "ICBC/L-1",
+                            figures: .base(lprInterest: Money(fen: 297), paid: Money(fen: 300), base: Money(fen: 297))),
+        ]
+        let expected = #"{"v":3,"steps":[[0,0,0,1,100000,0,31,360,297],[1,0,0,2,297,300,297],[2,0,0,"2.97 × 50% = 1.49","1.49"],"#
+            + #"[1,0,0,"min(2.97, paid 3.00) = 2.97","0.01"]],"rules":["zhuangda.lprInterest","zhuangda.base","zhuangda.ratio"],"#
+            + #""clauses":["第6条"],"items":["ICBC/L-1"],"rates":["3.45"]}"#
+        #expect(ExplanationStep.storedJSON(steps) == expected)
+        #expect(try ExplanationStep.steps(stored: expected) == [
+            ExplanationStep(rule: "zhuangda.lprInterest", clause: "第6条", text: "1,000.00 × 3.45% × 31 / 360 = 2.97", amount: Money(fen: 297), item: "ICBC/L-1"),
+            ExplanationStep(rule: "zhuangda.base", clause: "第6条", text: "min(2.97, paid 3.00) = 2.97", amount: Money(fen: 297), item: "ICBC/L-1"),
+            ExplanationStep(rule: "zhuangda.ratio", clause: "第6条", text: "2.97 × 50% = 1.49", amount: Money(fen: 149), item: "ICBC/L-1"),
+            ExplanationStep(rule: "zhuangda.base", clause: "第6条", text: "min(2.97, paid 3.00) = 2.97", amount: Money(fen: 1), item: "ICBC/L-1"),
+        ])
+    }
+
     @Test("a line with more than 16 loans: their numbers past the first 16 are found again")
     func manyItems() throws {
         // Loans L0…L29, each twice, in turn: 60 steps, 30 items, numbered in order of first use.
@@ -110,10 +169,24 @@ struct ExplanationTextTests {
             (#"{"v":2,"rules":["r"],"clauses":["c"],"items":[],"steps":[[0,0,0,"t",null]]}"#, "explanation.steps[0]: item index 0 is not in the list of 0"),
             (#"{"v":2,"rules":["r"],"clauses":["c"],"items":[],"steps":[[0,0,null,"t",null],[1,0,null,"t",null]]}"#, "explanation.steps[1]: rule index 1 is not in the list of 1"),
             (#"{"v":2,"rules":["r"],"clauses":["c"],"items":[],"steps":[[0,0,null,"t","1.2.3"]]}"#, "explanation.steps[0].amount"),
-            (#"{"v":3,"rules":[],"clauses":[],"items":[],"steps":[]}"#, "explanation: not a stored explanation (version 2)"),
-            (#"{"v":2,"rules":["r"],"clauses":["c"],"items":[],"steps":[[0,0,null,"t"]]}"#, "explanation: not a stored explanation (version 2)"),
+            (#"{"v":4,"rules":[],"clauses":[],"items":[],"steps":[]}"#, "explanation: not a stored explanation (version 2 or 3)"),
+            (#"{"v":2,"rules":["r"],"clauses":["c"],"items":[],"steps":[[0,0,null,"t"]]}"#, "explanation: not a stored explanation (version 2 or 3)"),
             (#"[{"rule":"r"}]"#, "explanation: not an array of explanation steps"),
-            ("", "explanation: not a stored explanation (version 2)"),
+            ("", "explanation: not a stored explanation (version 2 or 3)"),
+            // Version 3's figures: a kind it does not know, numbers that do not fit the kind, a
+            // rate that is not in the list, a period of negative days.
+            (#"{"v":3,"rules":["r"],"clauses":["c"],"items":[],"rates":["3.45"],"steps":[[0,0,null,3,1,2,3]]}"#,
+             "explanation.steps[0]: figures of kind 3 with 3 numbers are not a step"),
+            (#"{"v":3,"rules":["r"],"clauses":["c"],"items":[],"rates":["3.45"],"steps":[[0,0,null,2,1,2]]}"#,
+             "explanation.steps[0]: figures of kind 2 with 2 numbers are not a step"),
+            (#"{"v":3,"rules":["r"],"clauses":["c"],"items":[],"rates":["3.45"],"steps":[[0,0,null,1,100,1,31,360,9]]}"#,
+             "explanation.steps[0]: rate index 1 is not in the list of 1"),
+            (#"{"v":3,"rules":["r"],"clauses":["c"],"items":[],"steps":[[0,0,null,1,100,0,31,360,9]]}"#,
+             "explanation.steps[0]: rate index 0 is not in the list of 0"),
+            (#"{"v":3,"rules":["r"],"clauses":["c"],"items":[],"rates":["3.45"],"steps":[[0,0,null,1,100,0,-1,360,9]]}"#,
+             "explanation.steps[0]: days -1 over a basis of 360 is not a period"),
+            (#"{"v":3,"rules":["r"],"clauses":["c"],"items":[],"rates":["3.4.5"],"steps":[[0,0,null,1,100,0,31,360,9]]}"#,
+             "explanation.steps[0].rate"),
         ]
         for (text, message) in cases {
             #expect {

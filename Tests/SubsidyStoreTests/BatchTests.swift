@@ -142,11 +142,18 @@ struct BatchTests {
             #expect(lines.map(\.paymentRef) == ["SLZ2500001000014", "SLZ2500001000022"])
             #expect(lines.allSatisfy { $0.paymentRef.count == 16 && PaymentReference.luhn(String($0.paymentRef.dropFirst(3).dropLast())) == Int(String($0.paymentRef.last!)) })
             #expect(lines[1].explanation.contains("5,000,000.00 × 3.10% × 70 / 360 = 30,138.89"))
-            // Stored with each rule, clause and item once (sql/029); read back, and turned back by
-            // SQL's explanation_steps, as the array of step objects.
+            // Stored with each rule, clause and item once (sql/029), the record-level steps as
+            // their figures (sql/031): A's record is [ICBC/L-1, balance 500000000 分, rate "3.10",
+            // 70 days, basis 360, interest 3013889 分], with no words. Read back, and turned back
+            // by SQL's explanation_steps, as the array of step objects in the calculator's words.
             #expect(try await count(client, """
-                SELECT count(*) FROM batch_lines WHERE batch_id = \(id) AND explanation::text LIKE '{"v":2,"steps":[[%'
+                SELECT count(*) FROM batch_lines WHERE batch_id = \(id) AND explanation::text LIKE '{"v":3,"steps":[[%'
+                  AND explanation::text NOT LIKE '% / 360 = %' AND explanation::text NOT LIKE '%min(%'
                 """) == 2)
+            #expect(try await count(client, """
+                SELECT count(*) FROM batch_lines WHERE batch_id = \(id) AND recipient_uscc = '\(firmA)'
+                  AND explanation::text LIKE '%[0,0,0,1,500000000,0,70,360,3013889]%' AND explanation->'rates'->>0 = '3.10'
+                """) == 1)
             for line in lines {
                 #expect(line.explanation.hasPrefix(#"[{"rule":""#))
                 let sameInSQL = try await client.query("""

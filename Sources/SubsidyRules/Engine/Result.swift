@@ -11,8 +11,15 @@ public struct ExplanationStep: Sendable, Hashable {
     public var record: String?
     /// The step's inputs by name, in order.
     public var inputs: [KeyValue]
+    /// A record-level step of a batch (`CalculationRequest.recordStepTexts` false): its figures,
+    /// with `text` left empty. The stored form keeps the numbers, and the text is written from
+    /// them when the line is read (`StepFigures.text`, the calculator's own wording).
+    public var figures: StepFigures?
 
-    public init(rule: String, clause: String, text: String, amount: Money?, item: String? = nil, record: String? = nil, inputs: [KeyValue] = []) {
+    public init(
+        rule: String, clause: String, text: String, amount: Money?, item: String? = nil, record: String? = nil, figures: StepFigures? = nil,
+        inputs: [KeyValue] = []
+    ) {
         self.rule = rule
         self.clause = clause
         self.text = text
@@ -20,6 +27,37 @@ public struct ExplanationStep: Sendable, Hashable {
         self.item = item
         self.record = record
         self.inputs = inputs
+        self.figures = figures
+    }
+
+    /// The step's text: its own, or the one its figures read as.
+    public var readableText: String { figures?.text ?? text }
+}
+
+/// The numbers of a record-level step, from which its text is written. A province 壮大贷 batch
+/// has two such steps per interest record (3.2 million): stored as numbers and worded when a
+/// line is read, the batch neither formats nor stores 80 bytes of text for each (issue 12).
+public enum StepFigures: Sendable, Hashable {
+    /// `balance × rate × days / basis = interest`: the LPR in force on the loan's start (RULES §3).
+    case lprInterest(balance: Money, rate: Rate, days: Int, basis: Int, interest: Money)
+    /// `min(lprInterest, paid paid) = base`.
+    case base(lprInterest: Money, paid: Money, base: Money)
+
+    public var text: String {
+        switch self {
+        case let .lprInterest(balance, rate, days, basis, interest):
+            "\(balance.grouped) × \(rate) × \(days) / \(basis) = \(interest.grouped)"
+        case let .base(lprInterest, paid, base):
+            "min(\(lprInterest.grouped), paid \(paid.grouped)) = \(base.grouped)"
+        }
+    }
+
+    /// The step's amount: the interest, or the base.
+    public var amount: Money {
+        switch self {
+        case .lprInterest(_, _, _, _, let interest): interest
+        case .base(_, _, let base): base
+        }
     }
 }
 

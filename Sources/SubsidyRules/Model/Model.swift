@@ -279,6 +279,10 @@ public struct CalculationRequest: Sendable {
     /// saves eight formatted strings per interest record. Amounts, texts and every other step
     /// are the same either way.
     public var recordStepInputs = true
+    /// Whether the record-level steps are worded here. A batch sets it to false: those steps
+    /// carry their `figures` and an empty `text`, their stored form keeps the numbers, and the
+    /// text is written from them when a line is read — the same words (`StepFigures.text`).
+    public var recordStepTexts = true
 }
 
 /// Limits on one request, so that a single call cannot exhaust the service.

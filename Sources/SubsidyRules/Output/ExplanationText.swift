@@ -15,7 +15,7 @@ extension ExplanationStep {
             out.append(contentsOf: #","clause":"#.utf8)
             JSONValue.writeString(step.clause, to: &out)
             out.append(contentsOf: #","text":"#.utf8)
-            JSONValue.writeString(step.text, to: &out)
+            JSONValue.writeString(step.readableText, to: &out)
             if let amount = step.amount {
                 out.append(contentsOf: #","amount":"#.utf8)
                 JSONValue.writeString(amount.plain, to: &out)
@@ -38,13 +38,20 @@ extension ExplanationStep {
     /// repeating its rule, clause and loan: as objects they were 6 kB a line and the largest
     /// write of a batch; this form holds the same in about a third. `steps(stored:)` reads both
     /// forms, and SQL's `explanation_steps(json)` turns this one back into the array.
+    ///
+    /// Version 3 (migration 031), written when a step has `figures`: such a step keeps its
+    /// numbers in place of its text and amount, `[rule, clause, item|null, 1, balance, rate,
+    /// days, basis, interest]` (an LPR interest; the rate an index into `"rates"`, the list of
+    /// the rates' texts) or `[rule, clause, item|null, 2, lprInterest, paid, base]` (a base),
+    /// amounts in 分; other steps are written as in version 2.
     public static func storedJSON(_ steps: [ExplanationStep]) -> String {
         guard !steps.isEmpty else { return "[]" }
-        var rules = Interned(), clauses = Interned(), items = Interned()
+        var rules = Interned(), clauses = Interned(), items = Interned(), rates = Interned()
         // The steps first, then the lists they index (JSON members have no order): one buffer.
         var out: [UInt8] = []
-        out.reserveCapacity(steps.count * 80 + 256)
-        out.append(contentsOf: #"{"v":2,"steps":["#.utf8)
+        out.reserveCapacity(steps.count * 40 + 256)
+        let figured = steps.contains { $0.figures != nil }
+        out.append(contentsOf: (figured ? #"{"v":3,"steps":["# : #"{"v":2,"steps":["#).utf8)
         for (index, step) in steps.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out.append(UInt8(ascii: "["))
@@ -54,9 +61,22 @@ extension ExplanationStep {
             out.append(UInt8(ascii: ","))
             if let item = step.item { writeIndex(items.index(item), to: &out) } else { out.append(contentsOf: "null".utf8) }
             out.append(UInt8(ascii: ","))
-            JSONValue.writeString(step.text, to: &out)
-            out.append(UInt8(ascii: ","))
-            if let amount = step.amount { JSONValue.writeString(amount.plain, to: &out) } else { out.append(contentsOf: "null".utf8) }
+            // A step's amount is its figures' (the engine sets both from one value); were it
+            // not, the step is written with its words, so that nothing written differs when read.
+            if let figures = step.figures, step.amount == figures.amount {
+                switch figures {
+                case let .lprInterest(balance, rate, days, basis, interest):
+                    out.append(contentsOf: "1,".utf8)
+                    writeNumbers([balance.fen, Int64(rates.index(rate.text)), Int64(days), Int64(basis), interest.fen], to: &out)
+                case let .base(lprInterest, paid, base):
+                    out.append(contentsOf: "2,".utf8)
+                    writeNumbers([lprInterest.fen, paid.fen, base.fen], to: &out)
+                }
+            } else {
+                JSONValue.writeString(step.readableText, to: &out)
+                out.append(UInt8(ascii: ","))
+                if let amount = step.amount { JSONValue.writeString(amount.plain, to: &out) } else { out.append(contentsOf: "null".utf8) }
+            }
             out.append(UInt8(ascii: "]"))
         }
         out.append(contentsOf: #"],"rules":"#.utf8)
@@ -65,8 +85,24 @@ extension ExplanationStep {
         clauses.write(to: &out)
         out.append(contentsOf: #","items":"#.utf8)
         items.write(to: &out)
+        if figured {
+            out.append(contentsOf: #","rates":"#.utf8)
+            rates.write(to: &out)
+        }
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whole numbers in decimal, separated by commas.
+    private static func writeNumbers(_ values: [Int64], to out: inout [UInt8]) {
+        for (index, value) in values.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            if value >= 0 && value < 10 {
+                out.append(UInt8(ascii: "0") + UInt8(value))
+            } else {
+                out.append(contentsOf: String(value).utf8)
+            }
+        }
     }
 
     /// A list index in decimal, without a `String` in between.
@@ -97,8 +133,8 @@ extension ExplanationStep {
                                 amount: try amount(step.amount, field: "explanation.amount"), item: step.item)
             }
         }
-        guard let document = try? decoder.decode(Stored.self, from: data), document.v == 2 else {
-            throw InputError(field: "explanation", message: "not a stored explanation (version 2)")
+        guard let document = try? decoder.decode(Stored.self, from: data), document.v == 2 || document.v == 3 else {
+            throw InputError(field: "explanation", message: "not a stored explanation (version 2 or 3)")
         }
         func look(_ list: [String], _ index: Int, _ name: String, _ step: Int) throws(InputError) -> String {
             guard list.indices.contains(index) else {
@@ -109,14 +145,45 @@ extension ExplanationStep {
         var steps: [ExplanationStep] = []
         steps.reserveCapacity(document.steps.count)
         for (number, step) in document.steps.enumerated() {
+            let text: String, stepAmount: Money?
+            switch step.body {
+            case .words(let words, let amountText):
+                text = words
+                stepAmount = try amount(amountText, field: "explanation.steps[\(number)].amount")
+            case .figures(let kind, let numbers):
+                let figures = try Self.figures(kind, numbers, rates: document.rates ?? [], step: number)
+                (text, stepAmount) = (figures.text, figures.amount)
+            }
             steps.append(ExplanationStep(
                 rule: try look(document.rules, step.rule, "rule", number),
                 clause: try look(document.clauses, step.clause, "clause", number),
-                text: step.text,
-                amount: try amount(step.amount, field: "explanation.steps[\(number)].amount"),
+                text: text,
+                amount: stepAmount,
                 item: try step.item.map { index throws(InputError) in try look(document.items, index, "item", number) }))
         }
         return steps
+    }
+
+    /// A version 3 step's figures from its numbers (`storedJSON`): an unknown kind, a count of
+    /// numbers that does not fit it, a rate index out of the list or a negative day count is an
+    /// error naming the step.
+    private static func figures(_ kind: Int64, _ numbers: [Int64], rates: [String], step: Int) throws(InputError) -> StepFigures {
+        let field = "explanation.steps[\(step)]"
+        switch (kind, numbers.count) {
+        case (1, 5):
+            guard let index = Int(exactly: numbers[1]), rates.indices.contains(index) else {
+                throw InputError(field: field, message: "rate index \(numbers[1]) is not in the list of \(rates.count)")
+            }
+            guard let days = Int(exactly: numbers[2]), let basis = Int(exactly: numbers[3]), days >= 0, basis > 0 else {
+                throw InputError(field: field, message: "days \(numbers[2]) over a basis of \(numbers[3]) is not a period")
+            }
+            let rate = try Rate.parse(rates[index], field: field + ".rate")
+            return .lprInterest(balance: Money(fen: numbers[0]), rate: rate, days: days, basis: basis, interest: Money(fen: numbers[4]))
+        case (2, 3):
+            return .base(lprInterest: Money(fen: numbers[0]), paid: Money(fen: numbers[1]), base: Money(fen: numbers[2]))
+        default:
+            throw InputError(field: field, message: "figures of kind \(kind) with \(numbers.count) numbers are not a step")
+        }
     }
 
     /// A stored explanation in the array form readers show (`arrayJSON`): lines stored before
@@ -144,24 +211,52 @@ extension ExplanationStep {
         var rules: [String]
         var clauses: [String]
         var items: [String]
+        var rates: [String]?
         var steps: [Step]
 
         struct Step: Decodable {
             var rule: Int
             var clause: Int
             var item: Int?
-            var text: String
-            var amount: String?
+            var body: Body
+
+            /// Its text and amount (version 2's only form), or its figures (version 3).
+            enum Body {
+                case words(String, String?)
+                case figures(Int64, [Int64])
+            }
 
             init(from decoder: any Decoder) throws {
                 var container = try decoder.unkeyedContainer()
                 rule = try container.decode(Int.self)
                 clause = try container.decode(Int.self)
                 item = try container.decodeNil() ? nil : container.decode(Int.self)
-                text = try container.decode(String.self)
-                amount = try container.decodeNil() ? nil : container.decode(String.self)
+                switch try container.decode(TextOrKind.self) {
+                case .text(let text):
+                    let amount = try container.decodeNil() ? nil : container.decode(String.self)
+                    body = .words(text, amount)
+                case .kind(let kind):
+                    var numbers: [Int64] = []
+                    while !container.isAtEnd, numbers.count < 8 { numbers.append(try container.decode(Int64.self)) }
+                    body = .figures(kind, numbers)
+                }
                 guard container.isAtEnd else {
-                    throw DecodingError.dataCorruptedError(in: container, debugDescription: "a step has five members")
+                    throw DecodingError.dataCorruptedError(in: container, debugDescription: "a step has five members, or its figures")
+                }
+            }
+        }
+
+        /// A step's fourth member: its text, or the kind of its figures.
+        enum TextOrKind: Decodable {
+            case text(String)
+            case kind(Int64)
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let kind = try? container.decode(Int64.self) {
+                    self = .kind(kind)
+                } else {
+                    self = .text(try container.decode(String.self))
                 }
             }
         }

@@ -97,8 +97,10 @@ public struct BatchInputLoader: Sendable {
         var request = CalculationRequest(
             program: program, year: year, policy: policy, lpr: lpr, firms: firms,
             loans: loans, investments: investments, guarantees: guarantees)
-        // A line stores its steps' rules, clauses, texts, amounts and items, not their inputs.
+        // A line stores its steps' rules, clauses, texts, amounts and items, not their inputs;
+        // and its record-level steps as their figures, worded when the line is read.
         request.recordStepInputs = false
+        request.recordStepTexts = false
         return BatchInput(request: request, loanIDs: loanIDs)
     }
 
