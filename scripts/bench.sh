@@ -178,7 +178,7 @@ echo "== 5. reconcile" >&2
 # what computation, approval and export rewrote (every line twice, 80,000 journal entries at
 # province). Vacuumed here, so that a statement is not imported alongside autovacuum on the two
 # cores (right after export it took 5.4-8.5 s at province, on a vacuumed copy 3.9-4.4 s).
-psql "$owner_db" -q -c "VACUUM (ANALYZE) batch_lines, batch_line_items, batch_loan_records, batch_exclusions, batches, journal_entries, journal_lines, accounts, entry_lines" 2>/dev/null
+psql "$owner_db" -q -c "VACUUM (ANALYZE) batch_lines, batch_line_items, batch_loan_records, batch_exclusion_sets, batches, journal_entries, journal_lines, accounts, entry_lines" 2>/dev/null
 SUBSIDY_PASSWORD=$pw "$bin" generate --statements "${batch[zhuangda]}" --files "$work/statements" --paid-after 2026-01-21 --days 3 \
   --user clerk --database-url "$db" > "$work/statements.txt"
 psql "$owner_db" -q -c "CREATE TABLE bench_entries (fen bigint, ref text)"

@@ -298,6 +298,59 @@ struct BatchTests {
         }
     }
 
+    @Test("a firm's excluded records are stored as one set and read back item by item, in both languages, whole after recomputing")
+    func exclusionSets() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            let store = fixture.store
+            // A third firm with no qualification at all: its three records of 2025 are each
+            // excluded (RULES §3.1), "firm not qualified on" the day each was paid.
+            let firmC = "91510100MA6123456W"
+            for statement: PostgresQuery in [
+                "INSERT INTO firms (uscc, name, district) VALUES (\(firmC), '成都丙材料有限公司', '武侯区')",
+                """
+                INSERT INTO loans (bank_code, loan_no, firm_uscc, program, principal_fen, start_date, maturity_date)
+                VALUES ('ICBC', 'L-3', \(firmC), 'zhuangda', 100000000, '2025-01-10', '2026-01-10')
+                """,
+                """
+                INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
+                SELECT (SELECT id FROM loans WHERE loan_no = 'L-3'), f, t, 100000000, 250000, t
+                FROM (VALUES ('2025-01-10'::date, '2025-04-10'::date), ('2025-04-10', '2025-07-10'), ('2025-07-10', '2025-10-10')) AS p(f, t)
+                """,
+            ] {
+                try await client.query(statement, logger: TestDatabase.logger)
+            }
+            var records: [String] = []
+            for try await id in try await client.query(
+                "SELECT 'R' || id FROM interest_records WHERE loan_id = (SELECT id FROM loans WHERE loan_no = 'L-3') ORDER BY id",
+                logger: TestDatabase.logger
+            ).decode(String.self) {
+                records.append(id)
+            }
+            let id = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            for round in 1...2 {
+                // A and B are paid as before (15,069.45 + 7,663.89 = 22,733.34); C gets nothing.
+                let summary = try await store.compute(id, by: fixture.clerk, chunk: round)
+                #expect(summary.totalFen == 2_273_334 && summary.excludedItems == 3, "round \(round)")
+                #expect(try await count(client, """
+                    SELECT count(*)::int FROM batch_exclusion_sets WHERE batch_id = \(id) AND recipient_uscc = '\(firmC)'
+                      AND code = 'firm_not_qualified' AND cardinality(item_ids) = 3
+                    """) == 1, "round \(round)")
+                #expect(try await count(client, "SELECT count(*)::int FROM batch_exclusion_sets WHERE batch_id = \(id)") == 1)
+                var read: [String] = []
+                for try await (item, kind, reason, reasonZh, recipient) in try await client.query(
+                    "SELECT item_id, kind, reason, reason_zh, recipient_uscc FROM batch_exclusions WHERE batch_id = \(id) ORDER BY item_id",
+                    logger: TestDatabase.logger
+                ).decode((String, String, String, String, String).self) {
+                    read.append("\(item) \(kind) \(recipient) \(reason) | \(reasonZh.prefix(16))")
+                }
+                #expect(read == zip(records, ["2025-04-10", "2025-07-10", "2025-10-10"]).map { record, day in
+                    "\(record) interest_record \(firmC) firm not qualified on \(day) | 企业在 \(day) 不"
+                }, "round \(round)")
+            }
+        }
+    }
+
     @Test("a supplementary batch pays only the difference; a lowered award becomes a recovery")
     func supplementary() async throws {
         try await TestDatabase.withFresh { client, _ in
