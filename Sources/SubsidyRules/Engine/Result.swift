@@ -40,7 +40,7 @@ public struct ExplanationStep: Sendable, Hashable {
 public enum StepFigures: Sendable, Hashable {
     /// `balance × rate × days / basis = interest`: the LPR in force on the loan's start (RULES §3).
     case lprInterest(balance: Money, rate: Rate, days: Int, basis: Int, interest: Money)
-    /// `min(lprInterest, paid paid) = base`.
+    /// `min(lprInterest, paid <paid>) = base`: at most what was paid.
     case base(lprInterest: Money, paid: Money, base: Money)
 
     public var text: String {

@@ -67,10 +67,16 @@ extension ExplanationStep {
                 switch figures {
                 case let .lprInterest(balance, rate, days, basis, interest):
                     out.append(contentsOf: "1,".utf8)
-                    writeNumbers([balance.fen, Int64(rates.index(rate.text)), Int64(days), Int64(basis), interest.fen], to: &out)
+                    writeNumber(balance.fen, comma: true, to: &out)
+                    writeNumber(Int64(rates.index(rate.text)), comma: true, to: &out)
+                    writeNumber(Int64(days), comma: true, to: &out)
+                    writeNumber(Int64(basis), comma: true, to: &out)
+                    writeNumber(interest.fen, comma: false, to: &out)
                 case let .base(lprInterest, paid, base):
                     out.append(contentsOf: "2,".utf8)
-                    writeNumbers([lprInterest.fen, paid.fen, base.fen], to: &out)
+                    writeNumber(lprInterest.fen, comma: true, to: &out)
+                    writeNumber(paid.fen, comma: true, to: &out)
+                    writeNumber(base.fen, comma: false, to: &out)
                 }
             } else {
                 JSONValue.writeString(step.readableText, to: &out)
@@ -93,16 +99,14 @@ extension ExplanationStep {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Whole numbers in decimal, separated by commas.
-    private static func writeNumbers(_ values: [Int64], to out: inout [UInt8]) {
-        for (index, value) in values.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            if value >= 0 && value < 10 {
-                out.append(UInt8(ascii: "0") + UInt8(value))
-            } else {
-                out.append(contentsOf: String(value).utf8)
-            }
+    /// A whole number in decimal (a small string: no allocation), then a comma if another follows.
+    private static func writeNumber(_ value: Int64, comma: Bool, to out: inout [UInt8]) {
+        if value >= 0 && value < 10 {
+            out.append(UInt8(ascii: "0") + UInt8(value))
+        } else {
+            out.append(contentsOf: String(value).utf8)
         }
+        if comma { out.append(UInt8(ascii: ",")) }
     }
 
     /// A list index in decimal, without a `String` in between.
