@@ -15,16 +15,23 @@ struct ExplanationTextTests {
         }).serialized()
     }
 
-    @Test("written straight into a buffer, byte for byte the JSONValue tree's text, for every program's awards over 40 seeds")
-    func sameAsTree() throws {
-        var steps = 0
+    /// Every program's random request (`RandomRequest`) for seeds 0 to 39, as JSON.
+    static func eachRequest(_ body: (_ program: String, _ seed: Int, _ json: String) throws -> Void) rethrows {
         for program in PropertyTests.programs {
             for seed in 0..<40 {
                 var generator = RandomRequest(seed: seed)
-                for award in try compute(generator.json(program: program)).awards {
-                    #expect(ExplanationStep.arrayJSON(award.explanation) == Self.tree(award.explanation), "\(program) seed \(seed)")
-                    steps += award.explanation.count
-                }
+                try body(program, seed, generator.json(program: program))
+            }
+        }
+    }
+
+    @Test("written straight into a buffer, byte for byte the JSONValue tree's text, for every program's awards over 40 seeds")
+    func sameAsTree() throws {
+        var steps = 0
+        try Self.eachRequest { program, seed, json in
+            for award in try compute(json).awards {
+                #expect(ExplanationStep.arrayJSON(award.explanation) == Self.tree(award.explanation), "\(program) seed \(seed)")
+                steps += award.explanation.count
             }
         }
         // The seeds reach real explanations, not only empty ones.
@@ -53,20 +60,17 @@ struct ExplanationTextTests {
     @Test("the stored form reads back as the same steps, and as the same array, for every program's awards over 40 seeds")
     func storedRoundTrip() throws {
         var steps = 0, storedBytes = 0, arrayBytes = 0
-        for program in PropertyTests.programs {
-            for seed in 0..<40 {
-                var generator = RandomRequest(seed: seed)
-                for award in try compute(generator.json(program: program)).awards {
-                    let stored = ExplanationStep.storedJSON(award.explanation)
-                    let array = ExplanationStep.arrayJSON(award.explanation)
-                    #expect(try ExplanationStep.steps(stored: stored) == Self.kept(award.explanation), "\(program) seed \(seed)")
-                    #expect(try ExplanationStep.steps(stored: array) == Self.kept(award.explanation), "\(program) seed \(seed)")
-                    #expect(try ExplanationStep.readableJSON(stored: stored) == array, "\(program) seed \(seed)")
-                    #expect(try ExplanationStep.readableJSON(stored: array) == array)
-                    steps += award.explanation.count
-                    storedBytes += stored.utf8.count
-                    arrayBytes += array.utf8.count
-                }
+        try Self.eachRequest { program, seed, json in
+            for award in try compute(json).awards {
+                let stored = ExplanationStep.storedJSON(award.explanation)
+                let array = ExplanationStep.arrayJSON(award.explanation)
+                #expect(try ExplanationStep.steps(stored: stored) == Self.kept(award.explanation), "\(program) seed \(seed)")
+                #expect(try ExplanationStep.steps(stored: array) == Self.kept(award.explanation), "\(program) seed \(seed)")
+                #expect(try ExplanationStep.readableJSON(stored: stored) == array, "\(program) seed \(seed)")
+                #expect(try ExplanationStep.readableJSON(stored: array) == array)
+                steps += award.explanation.count
+                storedBytes += stored.utf8.count
+                arrayBytes += array.utf8.count
             }
         }
         #expect(steps > 1_000)
@@ -95,28 +99,25 @@ struct ExplanationTextTests {
     @Test("a batch's record-level steps, stored as figures, read back in the calculator's words, for every program over 40 seeds")
     func figuresReadAsWords() throws {
         var figured = 0, storedBytes = 0, wordedBytes = 0
-        for program in PropertyTests.programs {
-            for seed in 0..<40 {
-                var generator = RandomRequest(seed: seed)
-                let calculator = try CalculationRequest.decode(Data(generator.json(program: program).utf8))
-                var batch = calculator
-                batch.recordStepInputs = false
-                batch.recordStepTexts = false
-                let worded = try SubsidyEngine.compute(calculator)
-                let numbered = try SubsidyEngine.compute(batch)
-                #expect(worded.total == numbered.total && worded.awards.count == numbered.awards.count, "\(program) seed \(seed)")
-                for (a, b) in zip(worded.awards, numbered.awards) {
-                    let stored = ExplanationStep.storedJSON(b.explanation)
-                    let withFigures = b.explanation.filter { $0.figures != nil }
-                    figured += withFigures.count
-                    // Only record-level steps carry figures, and only they lose their words.
-                    #expect(withFigures.allSatisfy { $0.record != nil && $0.text.isEmpty }, "\(program) seed \(seed)")
-                    #expect(stored.hasPrefix(withFigures.isEmpty ? #"{"v":2,"# : #"{"v":3,"#) || stored == "[]")
-                    #expect(try ExplanationStep.steps(stored: stored) == Self.kept(a.explanation), "\(program) seed \(seed)")
-                    #expect(try ExplanationStep.readableJSON(stored: stored) == ExplanationStep.arrayJSON(a.explanation), "\(program) seed \(seed)")
-                    storedBytes += stored.utf8.count
-                    wordedBytes += ExplanationStep.storedJSON(a.explanation).utf8.count
-                }
+        try Self.eachRequest { program, seed, json in
+            let calculator = try CalculationRequest.decode(Data(json.utf8))
+            var batch = calculator
+            batch.recordStepInputs = false
+            batch.recordStepTexts = false
+            let worded = try SubsidyEngine.compute(calculator)
+            let numbered = try SubsidyEngine.compute(batch)
+            #expect(worded.total == numbered.total && worded.awards.count == numbered.awards.count, "\(program) seed \(seed)")
+            for (a, b) in zip(worded.awards, numbered.awards) {
+                let stored = ExplanationStep.storedJSON(b.explanation)
+                let withFigures = b.explanation.filter { $0.figures != nil }
+                figured += withFigures.count
+                // Only record-level steps carry figures, and only they lose their words.
+                #expect(withFigures.allSatisfy { $0.record != nil && $0.text.isEmpty }, "\(program) seed \(seed)")
+                #expect(stored.hasPrefix(withFigures.isEmpty ? #"{"v":2,"# : #"{"v":3,"#) || stored == "[]")
+                #expect(try ExplanationStep.steps(stored: stored) == Self.kept(a.explanation), "\(program) seed \(seed)")
+                #expect(try ExplanationStep.readableJSON(stored: stored) == ExplanationStep.arrayJSON(a.explanation), "\(program) seed \(seed)")
+                storedBytes += stored.utf8.count
+                wordedBytes += ExplanationStep.storedJSON(a.explanation).utf8.count
             }
         }
         // The seeds reach 壮大贷 records, and their numbers are shorter than their words.

@@ -9,6 +9,8 @@ import Testing
 
 let firmA = "91350200776049653A"
 let firmB = "913502000728319549"
+/// A third firm, after A and B in byte order (`BatchFixture.addFirmC`).
+let firmC = "91510100MA6123456W"
 func day(_ text: String) -> CivilDate { try! CivilDate.parse(text, field: "test") }
 
 /// Two firms with 壮大贷 loans in 2025, a budget, a clerk and an approver.
@@ -95,6 +97,30 @@ struct BatchFixture {
             INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on, version, supersedes)
             SELECT loan_id, period_from, period_to, balance_fen, \(paidFen), paid_on, version + 1, id FROM old
             """, logger: TestDatabase.logger)
+    }
+
+    /// Firm C (成都丙材料, 武侯区) with a 壮大贷 loan ICBC/L-3 of 1,000,000.00 and a record for each
+    /// period, paid on its last day; qualified (专精特新) over `qualified` when given, else never.
+    func addFirmC(
+        qualified: (from: String, to: String)?, loan: (start: String, maturity: String), records: [(from: String, to: String, paidFen: Int64)]
+    ) async throws {
+        var statements: [PostgresQuery] = ["INSERT INTO firms (uscc, name, district) VALUES (\(firmC), '成都丙材料有限公司', '武侯区')"]
+        if let qualified {
+            statements.append("""
+                INSERT INTO qualifications (firm_uscc, level, valid_from, valid_to, source)
+                VALUES (\(firmC), 'specialized', \(qualified.from)::date, \(qualified.to)::date, '川经信〔2024〕1号')
+                """)
+        }
+        statements.append("""
+            INSERT INTO loans (bank_code, loan_no, firm_uscc, program, principal_fen, start_date, maturity_date)
+            VALUES ('ICBC', 'L-3', \(firmC), 'zhuangda', 100000000, \(loan.start)::date, \(loan.maturity)::date)
+            """)
+        statements.append("""
+            INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
+            SELECT (SELECT id FROM loans WHERE loan_no = 'L-3'), f, t, 100000000, p, t
+            FROM unnest(\(records.map(\.from))::date[], \(records.map(\.to))::date[], \(records.map(\.paidFen))::bigint[]) AS r(f, t, p)
+            """)
+        for statement in statements { try await client.query(statement, logger: TestDatabase.logger) }
     }
 
     func amounts(_ id: Int64) async throws -> [String: Money] {
@@ -265,21 +291,9 @@ struct BatchTests {
             // A third firm, after A and B in byte order, with a qualified 壮大贷 loan that started
             // in 2010: no LPR had been published then (the history starts 2019-08-20), so the
             // engine refuses its chunk, the third, read while the second was being computed.
-            let firmC = "91510100MA6123456W"
-            for statement: PostgresQuery in [
-                "INSERT INTO firms (uscc, name, district) VALUES (\(firmC), '成都丙材料有限公司', '武侯区')",
-                "INSERT INTO qualifications (firm_uscc, level, valid_from, valid_to, source) VALUES (\(firmC), 'specialized', '2024-01-01', '2026-12-31', '川经信〔2024〕1号')",
-                """
-                INSERT INTO loans (bank_code, loan_no, firm_uscc, program, principal_fen, start_date, maturity_date)
-                VALUES ('ICBC', 'L-3', \(firmC), 'zhuangda', 100000000, '2010-01-04', '2030-01-04')
-                """,
-                """
-                INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
-                VALUES ((SELECT id FROM loans WHERE loan_no = 'L-3'), '2025-01-01', '2025-04-01', 100000000, 1000000, '2025-04-01')
-                """,
-            ] {
-                try await client.query(statement, logger: TestDatabase.logger)
-            }
+            try await fixture.addFirmC(
+                qualified: (from: "2024-01-01", to: "2026-12-31"), loan: (start: "2010-01-04", maturity: "2030-01-04"),
+                records: [(from: "2025-01-01", to: "2025-04-01", paidFen: 1_000_000)])
             for chunk in [1, 2, Int.max] {
                 do {
                     _ = try await store.compute(id, by: fixture.clerk, chunk: chunk)
@@ -305,21 +319,9 @@ struct BatchTests {
             let store = fixture.store
             // A third firm with no qualification at all: its three records of 2025 are each
             // excluded (RULES §3.1), "firm not qualified on" the day each was paid.
-            let firmC = "91510100MA6123456W"
-            for statement: PostgresQuery in [
-                "INSERT INTO firms (uscc, name, district) VALUES (\(firmC), '成都丙材料有限公司', '武侯区')",
-                """
-                INSERT INTO loans (bank_code, loan_no, firm_uscc, program, principal_fen, start_date, maturity_date)
-                VALUES ('ICBC', 'L-3', \(firmC), 'zhuangda', 100000000, '2025-01-10', '2026-01-10')
-                """,
-                """
-                INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
-                SELECT (SELECT id FROM loans WHERE loan_no = 'L-3'), f, t, 100000000, 250000, t
-                FROM (VALUES ('2025-01-10'::date, '2025-04-10'::date), ('2025-04-10', '2025-07-10'), ('2025-07-10', '2025-10-10')) AS p(f, t)
-                """,
-            ] {
-                try await client.query(statement, logger: TestDatabase.logger)
-            }
+            try await fixture.addFirmC(
+                qualified: nil, loan: (start: "2025-01-10", maturity: "2026-01-10"),
+                records: [("2025-01-10", "2025-04-10", 250_000), ("2025-04-10", "2025-07-10", 250_000), ("2025-07-10", "2025-10-10", 250_000)])
             var records: [String] = []
             for try await id in try await client.query(
                 "SELECT 'R' || id FROM interest_records WHERE loan_id = (SELECT id FROM loans WHERE loan_no = 'L-3') ORDER BY id",

@@ -88,12 +88,9 @@ enum ZhuangdaRule {
                 let lprInterest = try lprInterest(
                     loan: loan, record: record, recordIndex: index, tenor: tenor, request: context.request, steps: &steps)
                 let base = min(lprInterest, record.paid)
-                let figures = StepFigures.base(lprInterest: lprInterest, paid: record.paid, base: base)
                 steps.append(ExplanationStep(
-                    rule: "zhuangda.base", clause: clause,
-                    text: context.request.recordStepTexts ? figures.text : "",
-                    amount: base, item: loan.id, record: record.id,
-                    figures: context.request.recordStepTexts ? nil : figures,
+                    rule: "zhuangda.base", clause: clause, figures: .base(lprInterest: lprInterest, paid: record.paid, base: base),
+                    worded: context.request.recordStepTexts, item: loan.id, record: record.id,
                     inputs: context.request.recordStepInputs
                         ? [KeyValue("lprInterest", lprInterest.plain), KeyValue("paid", record.paid.plain)] : []))
                 bases.append(base)
@@ -137,12 +134,10 @@ enum ZhuangdaRule {
             }
             let rate = fixing.rate(for: tenor)
             let interest = Exact.interest(on: record.balance, rate: rate, days: days, basis: basis)
-            let figures = StepFigures.lprInterest(balance: record.balance, rate: rate, days: days, basis: basis, interest: interest)
             steps.append(ExplanationStep(
                 rule: "zhuangda.lprInterest", clause: Clause.item6,
-                text: request.recordStepTexts ? figures.text : "",
-                amount: interest, item: loan.id, record: record.id,
-                figures: request.recordStepTexts ? nil : figures,
+                figures: .lprInterest(balance: record.balance, rate: rate, days: days, basis: basis, interest: interest),
+                worded: request.recordStepTexts, item: loan.id, record: record.id,
                 inputs: request.recordStepInputs ? [
                     KeyValue("balance", record.balance.plain), KeyValue("lpr", rate.text),
                     KeyValue("lprTenor", tenor.rawValue), KeyValue("lprPublished", fixing.published.description),

@@ -30,6 +30,15 @@ public struct ExplanationStep: Sendable, Hashable {
         self.figures = figures
     }
 
+    /// A record-level step from its figures: worded here (the calculator's request), or kept as
+    /// figures with no text (a batch's, `CalculationRequest.recordStepTexts` false). The amount is
+    /// the figures' own.
+    init(rule: String, clause: String, figures: StepFigures, worded: Bool, item: String, record: String, inputs: [KeyValue]) {
+        self.init(
+            rule: rule, clause: clause, text: worded ? figures.text : "", amount: figures.amount, item: item, record: record,
+            figures: worded ? nil : figures, inputs: inputs)
+    }
+
     /// The step's text: its own, or the one its figures read as.
     public var readableText: String { figures?.text ?? text }
 }

@@ -146,6 +146,9 @@ extension ExplanationStep {
             }
             return list[index]
         }
+        // The rates' texts parsed once for the document, not once per step that names one; a
+        // malformed one is refused where a step uses it.
+        let rates = (document.rates ?? []).map { text in Result { () throws(InputError) in try Rate.parse(text, field: "rate") } }
         var steps: [ExplanationStep] = []
         steps.reserveCapacity(document.steps.count)
         for (number, step) in document.steps.enumerated() {
@@ -155,7 +158,7 @@ extension ExplanationStep {
                 text = words
                 stepAmount = try amount(amountText, field: "explanation.steps[\(number)].amount")
             case .figures(let kind, let numbers):
-                let figures = try Self.figures(kind, numbers, rates: document.rates ?? [], step: number)
+                let figures = try Self.figures(kind, numbers, rates: rates, step: number)
                 (text, stepAmount) = (figures.text, figures.amount)
             }
             steps.append(ExplanationStep(
@@ -171,7 +174,9 @@ extension ExplanationStep {
     /// A version 3 step's figures from its numbers (`storedJSON`): an unknown kind, a count of
     /// numbers that does not fit it, a rate index out of the list or a negative day count is an
     /// error naming the step.
-    private static func figures(_ kind: Int64, _ numbers: [Int64], rates: [String], step: Int) throws(InputError) -> StepFigures {
+    private static func figures(
+        _ kind: Int64, _ numbers: [Int64], rates: [Result<Rate, InputError>], step: Int
+    ) throws(InputError) -> StepFigures {
         let field = "explanation.steps[\(step)]"
         switch (kind, numbers.count) {
         case (1, 5):
@@ -181,7 +186,11 @@ extension ExplanationStep {
             guard let days = Int(exactly: numbers[2]), let basis = Int(exactly: numbers[3]), days >= 0, basis > 0 else {
                 throw InputError(field: field, message: "days \(numbers[2]) over a basis of \(numbers[3]) is not a period")
             }
-            let rate = try Rate.parse(rates[index], field: field + ".rate")
+            let rate: Rate
+            switch rates[index] {
+            case .success(let parsed): rate = parsed
+            case .failure(let error): throw InputError(field: field + ".rate", message: error.message)
+            }
             return .lprInterest(balance: Money(fen: numbers[0]), rate: rate, days: days, basis: basis, interest: Money(fen: numbers[4]))
         case (2, 3):
             return .base(lprInterest: Money(fen: numbers[0]), paid: Money(fen: numbers[1]), base: Money(fen: numbers[2]))

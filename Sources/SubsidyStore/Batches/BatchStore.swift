@@ -156,11 +156,9 @@ public struct BatchStore: Sendable {
             var total = Money.zero
             var policyVersion = ""
             var awarded: Set<String> = []
-            // Each chunk's lines are stored on the transaction's connection while the next chunk
-            // is read (through the pool) and computed: the database writes as the engine works.
-            // The chunk after is read (a second pooled connection) while the engine computes this
-            // one, so that the engine does not wait for the server's read, nor the read for the
-            // engine: at most two chunks' inputs are held.
+            // Three things at once: a chunk's lines are stored on the transaction's connection,
+            // the next chunk is computed, and the one after is read through the pool. At most two
+            // chunks' inputs are held.
             var storing: Task<Void, any Error>?
             func read(_ index: Int) -> Task<BatchInput, any Error>? {
                 guard index < chunks.count else { return nil }
