@@ -152,6 +152,9 @@ public struct BatchStore: Sendable {
             let locked = try await lock(id, on: connection)
             _ = try BatchLifecycle.next(from: locked.state, .compute, batch: id)
             try await clear(batch: id, on: connection)
+            // The stores below send a chunk's lines, items and used records as arrays; this
+            // connection runs nothing else that a generic plan would slow (the reads use the pool).
+            try await connection.planGenerically(logger: logger)
             var lines = 0, excluded = 0, records = 0, done = 0
             var total = Money.zero
             var policyVersion = ""

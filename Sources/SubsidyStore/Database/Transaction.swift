@@ -14,3 +14,15 @@ extension PostgresClient {
         }
     }
 }
+
+extension PostgresConnection {
+    /// Plans this transaction's statements once for any parameters (`plan_cache_mode`, until the
+    /// commit). PostgreSQL otherwise plans each extended-protocol statement for its values: it
+    /// copies every array parameter into the plan as a constant, megabytes for a chunk's lines
+    /// sent as arrays, and the server's time went to copying them and faulting in fresh pages.
+    /// Only for transactions whose statements do not need their values to be planned well (bulk
+    /// writes by key); a read that filters on an optional parameter must not run under it.
+    public func planGenerically(logger: Logger) async throws {
+        try await query("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)", logger: logger)
+    }
+}
