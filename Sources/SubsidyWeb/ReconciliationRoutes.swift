@@ -141,7 +141,7 @@ extension WebApp {
         for try await (batch, reference, name, amount, exported, age) in try await client.query(
             """
             SELECT p.batch_id, p.payment_ref, p.recipient_name, p.amount_fen, to_char(p.exported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'),
-                   (\(today.description)::date - (p.exported_at AT TIME ZONE 'Asia/Shanghai')::date)::int
+                   (\(today)::date - (p.exported_at AT TIME ZONE 'Asia/Shanghai')::date)::int
             FROM payable_lines p WHERE p.open AND p.exported_at IS NOT NULL ORDER BY p.exported_at, p.batch_id, p.line_no LIMIT 500
             """, logger: logger
         ).decode((Int64, String, String, Int64, String, Int).self) {
@@ -155,7 +155,7 @@ extension WebApp {
             """
             SELECT b, count(*)::int, sum(amount_fen)::bigint FROM (
                 SELECT p.amount_fen, CASE WHEN a <= 7 THEN 0 WHEN a <= 30 THEN 1 WHEN a <= 90 THEN 2 ELSE 3 END AS b
-                FROM payable_lines p, LATERAL (SELECT \(today.description)::date - (p.exported_at AT TIME ZONE 'Asia/Shanghai')::date AS a) age
+                FROM payable_lines p, LATERAL (SELECT \(today)::date - (p.exported_at AT TIME ZONE 'Asia/Shanghai')::date AS a) age
                 WHERE p.open AND p.exported_at IS NOT NULL) t
             GROUP BY b
             """, logger: logger

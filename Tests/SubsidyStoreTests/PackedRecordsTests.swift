@@ -37,6 +37,23 @@ struct PackedRecordsTests {
         }
     }
 
+    @Test("a date sent as a parameter is the day PostgreSQL reads, before and after its epoch, and one year's bounds")
+    func dateParameters() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            // Days from 2000-01-01: -1 (1999-12-31), 0, 9,497 (2026-01-01), 36,524 (2099-12-31); -10,957 is 1970-01-01.
+            let days = ["1970-01-01", "1999-12-31", "2000-01-01", "2024-02-29", "2026-01-01", "2099-12-31"].map(day)
+            for date in days {
+                let row = try await client.query(
+                    "SELECT \(date)::text, pg_typeof(\(date))::text, \(date) - DATE '2000-01-01'", logger: TestDatabase.logger
+                ).collect().first
+                let (text, type, offset) = try #require(row).decode((String, String, Int).self)
+                #expect(text == date.description && type == "date" && offset == date.dayNumber - CivilDate.postgresEpochDay)
+            }
+            let (start, next) = try BatchInputLoader.yearBounds(2025)
+            #expect(start == day("2025-01-01") && next == day("2026-01-01"))
+        }
+    }
+
     @Test("bytes that are not whole records, or fewer records than the server counted, are refused, naming the loan")
     func malformed() throws {
         var buffer = ByteBuffer()

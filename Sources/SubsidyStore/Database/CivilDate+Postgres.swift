@@ -23,3 +23,16 @@ extension CivilDate: PostgresDecodable {
         self.init(postgresDays: days)
     }
 }
+
+/// A date sent as a `date` parameter (binary), not as text cast in the query: `$1::date` on a text
+/// parameter is `date_in`, a stable function the planner does not fold, so a filter such as
+/// `r.paid_on >= $1::date` parsed the day again for every row it tested (3.2 million times
+/// in a province 壮大贷 batch's reads).
+extension CivilDate: PostgresNonThrowingEncodable {
+    public static var psqlType: PostgresDataType { .date }
+    public static var psqlFormat: PostgresFormat { .binary }
+
+    public func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        byteBuffer.writeInteger(Int32(clamping: dayNumber - Self.postgresEpochDay))
+    }
+}

@@ -130,7 +130,8 @@ extension Ledger {
 
     /// Every account's balance at the end of `day` (Beijing time), or now when `day` is nil.
     public func balances(_ client: PostgresClient, at day: CivilDate?) async throws -> [AccountBalance] {
-        let until = day.map { "\($0 + 1)" } ?? "9999-12-31"
+        // A `date` parameter: as text, the cast below was parsed again for every journal entry.
+        let until = day.map { $0 + 1 } ?? CivilDate(year: 9999, month: 12, day: 31)!
         let rows = try await client.query(
             """
             SELECT a.code, a.kind, a.name, coalesce(sum(l.amount_fen), 0)::bigint,
