@@ -22,15 +22,6 @@ public struct BatchInputLoader: Sendable {
         do { return try Rate.parse(text, field: "database") } catch { throw BatchError.invalidInput(error) }
     }
 
-    /// The batch's recipients in byte order (the engine's order), for computing in chunks: the
-    /// firms holding the program's loans, the investors, or nil for guarantees (computed in one
-    /// piece: a guarantee paid to the guarantor counts against the guaranteed firm's cap).
-    ///
-    /// A loan firm is a recipient whether or not its loans have records paid in the year: the
-    /// chunk's own read (`loadLoans`) takes the records, and a firm without any is in no request,
-    /// as it would not be in one computed whole. Asking here for records in the year as well
-    /// probed the records' index once per loan of the program: 4.2–5.2 s for a nation 新易贷 batch
-    /// (1,000,420 loans; 10.6 s without parallel workers), against 1.2–1.7 s for the loans alone.
     /// The first day of `year` and of the next: sent as `date` parameters, so that a filter on a
     /// record's day compares dates and parses nothing per row.
     static func yearBounds(_ year: Int) throws -> (CivilDate, CivilDate) {
@@ -40,6 +31,15 @@ public struct BatchInputLoader: Sendable {
         return (start, next)
     }
 
+    /// The batch's recipients in byte order (the engine's order), for computing in chunks: the
+    /// firms holding the program's loans, the investors, or nil for guarantees (computed in one
+    /// piece: a guarantee paid to the guarantor counts against the guaranteed firm's cap).
+    ///
+    /// A loan firm is a recipient whether or not its loans have records paid in the year: the
+    /// chunk's own read (`loadLoans`) takes the records, and a firm without any is in no request,
+    /// as it would not be in one computed whole. Asking here for records in the year as well
+    /// probed the records' index once per loan of the program: 4.2–5.2 s for a nation 新易贷 batch
+    /// (1,000,420 loans; 10.6 s without parallel workers), against 1.2–1.7 s for the loans alone.
     func recipients(program: Program, year: Int, district: String?) async throws -> [String]? {
         let (yearStart, nextYear) = try Self.yearBounds(year)
         let query: PostgresQuery

@@ -374,7 +374,10 @@ public struct BatchStore: Sendable {
     public func approve(_ id: Int64, by user: User, today: CivilDate? = nil) async throws -> BatchSummary {
         try UserStore.require(user, .approver)
         let day = try await users.businessDay(today)
-        if (try? BatchLifecycle.next(from: try await summary(id).state, .approve, batch: id)) != nil { await refreshStatistics() }
+        // The statistics first (`refreshStatistics`), outside the transaction, if the batch may be
+        // approved at all; the transaction checks its state again under the lock.
+        let current = try await summary(id)
+        if (try? BatchLifecycle.next(from: current.state, .approve, batch: id)) != nil { await refreshStatistics() }
         let head = try await users.actingAs(user) { connection in
             let lockKey = "approve:\(try await lock(id, on: connection).program.rawValue)"
             // The program lock is taken after the row lock of this batch only; every approval
