@@ -259,6 +259,23 @@ struct BatchTests {
                 }
                 await expectRefused(
                     owner, "UPDATE batch_line_items SET batch_line_id = 987654 WHERE batch_line_id = \(line)", containing: "batch line 987654 does not exist")
+                // A line's batch exists, checked per statement (sql/034); a line stays in its
+                // batch; a batch goes only after its lines, never by TRUNCATE, and keeps its id.
+                let other = try await store.create(program: .zhuangda, year: 2024, district: nil, by: fixture.clerk)
+                for role in [client, owner] {
+                    await expectRefused(role, """
+                        INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen,
+                                                 payment_ref, items, explanation)
+                        VALUES (987654, 1, '\(firmA)', 'x', 1, 0, 1, 'SLX', '[]', '[]')
+                        """, containing: "batch 987654 does not exist")
+                    await expectRefused(
+                        role, "UPDATE batch_lines SET batch_id = \(other) WHERE id = \(line)", containing: "a batch line stays in its batch")
+                }
+                await expectRefused(owner, "DELETE FROM batches WHERE id = \(id)", containing: "batch \(id) still has lines")
+                await expectRefused(owner, "TRUNCATE batches CASCADE", containing: "batches go only one by one")
+                await expectRefused(owner, "UPDATE batches SET id = 987654 WHERE id = \(id)", containing: "a batch's id never changes")
+                // A batch without lines may go (the owner's; the service may not delete batches).
+                #expect(try await count(owner, "WITH gone AS (DELETE FROM batches WHERE id = \(other) RETURNING 1) SELECT count(*)::int FROM gone") == 1)
             }
             // Each line of the fixture awards one loan; nothing above changed it.
             #expect(try await count(client, "SELECT count(*)::int FROM batch_line_items WHERE batch_line_id = \(line)") == 1)
