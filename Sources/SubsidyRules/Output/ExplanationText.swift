@@ -57,11 +57,11 @@ extension ExplanationStep {
         for index in steps.indices {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out.append(UInt8(ascii: "["))
-            writeIndex(rules.index(steps[index].rule), to: &out)
+            writeNumber(Int64(rules.index(steps[index].rule)), comma: false, to: &out)
             out.append(UInt8(ascii: ","))
-            writeIndex(clauses.index(steps[index].clause), to: &out)
+            writeNumber(Int64(clauses.index(steps[index].clause)), comma: false, to: &out)
             out.append(UInt8(ascii: ","))
-            if let item = steps[index].item { writeIndex(items.index(item), to: &out) } else { out.append(contentsOf: "null".utf8) }
+            if let item = steps[index].item { writeNumber(Int64(items.index(item)), comma: false, to: &out) } else { out.append(contentsOf: "null".utf8) }
             out.append(UInt8(ascii: ","))
             // A step's amount is its figures' (the engine sets both from one value); were it
             // not, the step is written with its words, so that nothing written differs when read.
@@ -101,7 +101,8 @@ extension ExplanationStep {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// A whole number in decimal (a small string: no allocation), then a comma if another follows.
+    /// A whole number (an amount, a count, a list index) in decimal, a digit without a `String`
+    /// in between and more as a small string (no allocation), then a comma if another follows.
     private static func writeNumber(_ value: Int64, comma: Bool, to out: inout [UInt8]) {
         if value >= 0 && value < 10 {
             out.append(UInt8(ascii: "0") + UInt8(value))
@@ -109,15 +110,6 @@ extension ExplanationStep {
             out.append(contentsOf: String(value).utf8)
         }
         if comma { out.append(UInt8(ascii: ",")) }
-    }
-
-    /// A list index in decimal, without a `String` in between.
-    private static func writeIndex(_ value: Int, to out: inout [UInt8]) {
-        if value < 10 {
-            out.append(UInt8(ascii: "0") + UInt8(value))
-        } else {
-            out.append(contentsOf: String(value).utf8)
-        }
     }
 
     /// The steps of a stored explanation, in either form (`storedJSON`'s or `arrayJSON`'s).

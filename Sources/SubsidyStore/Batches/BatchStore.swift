@@ -130,10 +130,14 @@ public struct BatchStore: Sendable {
     /// that no lock is held meanwhile: the approval (and then the reconciliation) is what joins
     /// lines and items, and nothing between a computation and its approval does — the batch's
     /// pages and its 公示 read them by batch and number. Gathered after every computation, they
-    /// were 0.2–0.6 s of a province batch's time. A failure only leaves them to autovacuum.
-    func refreshStatistics() async {
+    /// were 0.2–0.6 s of a province batch's time. Only for a batch that may be approved at all
+    /// (the approval's transaction checks its state again under the lock). A failure only leaves
+    /// them to autovacuum.
+    func refreshStatistics(beforeApproving id: Int64) async {
         do {
-            try await client.query("SELECT refresh_batch_statistics()", logger: logger)
+            try await client.query(
+                "SELECT refresh_batch_statistics() FROM batches WHERE id = \(id) AND state = ANY(\(BatchLifecycle.allowedNames(.approve)))",
+                logger: logger)
         } catch {
             logger.warning("batch statistics not refreshed", metadata: ["error": "\(String(reflecting: error))"])
         }
@@ -374,10 +378,7 @@ public struct BatchStore: Sendable {
     public func approve(_ id: Int64, by user: User, today: CivilDate? = nil) async throws -> BatchSummary {
         try UserStore.require(user, .approver)
         let day = try await users.businessDay(today)
-        // The statistics first (`refreshStatistics`), outside the transaction, if the batch may be
-        // approved at all; the transaction checks its state again under the lock.
-        let current = try await summary(id)
-        if (try? BatchLifecycle.next(from: current.state, .approve, batch: id)) != nil { await refreshStatistics() }
+        await refreshStatistics(beforeApproving: id)
         let head = try await users.actingAs(user) { connection in
             let lockKey = "approve:\(try await lock(id, on: connection).program.rawValue)"
             // The program lock is taken after the row lock of this batch only; every approval

@@ -22,7 +22,7 @@ extension PostgresConnection {
     /// sent as arrays, and the server's time went to copying them and faulting in fresh pages.
     /// Only for transactions whose statements do not need their values to be planned well (bulk
     /// writes by key); a read that filters on an optional parameter must not run under it.
-    public func planGenerically(logger: Logger) async throws {
+    func planGenerically(logger: Logger) async throws {
         try await query("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)", logger: logger)
     }
 }
