@@ -180,6 +180,11 @@ public struct BatchInputLoader: Sendable {
         // the order the server finds them (the index's: by period), sorted here if not: an
         // `ORDER BY` inside the aggregate sorted every loan's records, 200 against 134 ms of a
         // chunk's query.
+        // Each loan's records aggregated by itself (a lateral subquery), through the index of
+        // accepted records that carries their columns (sql/035: an index-only scan): joined and
+        // grouped, the chunk's records were hashed by loan, spilling to disk, then sorted. A
+        // province zhuangda chunk took 71-79 against 137-141 ms (EXPLAIN ANALYZE), 110-148 ms
+        // with the lateral form alone, 97-100 ms with the index alone.
         // Without parallel workers: a chunk's reading runs beside the previous chunk's writes
         // and the engine, and on two cores the workers only took CPU from them (a province
         // zhuangda batch 15.3–16.0 s with them, 14.5–15.0 s without).
@@ -191,17 +196,17 @@ public struct BatchInputLoader: Sendable {
             let loanRows = try await connection.query(
                 """
                 SELECT l.id, l.bank_code || '/' || l.loan_no, l.firm_uscc::text, coalesce(l.tier, ''), l.principal_fen,
-                       l.start_date, l.maturity_date,
-                       string_agg(int8send(r.id) || date_send(r.period_from) || date_send(r.period_to) || int8send(r.balance_fen)
-                                  || int8send(r.paid_fen) || date_send(r.paid_on), ''::bytea),
-                       count(*)
+                       l.start_date, l.maturity_date, r.packed, r.n
                 FROM loans l
-                JOIN interest_records r ON r.loan_id = l.id AND r.status = 'accepted'
-                                       AND r.paid_on >= \(yearStart)::date AND r.paid_on < \(nextYear)::date
-                WHERE l.program = \(program.rawValue)
+                CROSS JOIN LATERAL (
+                    SELECT string_agg(int8send(r.id) || date_send(r.period_from) || date_send(r.period_to) || int8send(r.balance_fen)
+                                      || int8send(r.paid_fen) || date_send(r.paid_on), ''::bytea) AS packed,
+                           count(*) AS n
+                    FROM interest_records r
+                    WHERE r.loan_id = l.id AND r.status = 'accepted' AND r.paid_on >= \(yearStart)::date AND r.paid_on < \(nextYear)::date) r
+                WHERE l.program = \(program.rawValue) AND r.n > 0
                   AND (\(district)::text IS NULL OR EXISTS (SELECT 1 FROM firms f WHERE f.uscc = l.firm_uscc AND f.district = \(district)))
                   AND (\(only)::char(18)[] IS NULL OR l.firm_uscc = ANY(\(only)::char(18)[]))
-                GROUP BY l.id
                 ORDER BY l.id
                 """, logger: logger)
             for try await row in loanRows {
