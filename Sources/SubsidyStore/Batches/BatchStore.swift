@@ -257,18 +257,31 @@ public struct BatchStore: Sendable {
             // A row a loan, its records as an array (sql/018): a row and two index entries a
             // record took 1.1 s of every 5,000-firm chunk at province, this 0.1 s. The loans'
             // ids come from the read: looking them up again by bank and number was half of it.
+            // The chunk's record ids go as one binary array, each loan's row taking its slice:
+            // sent as a text array per loan, each was written out here and parsed by `array_in`
+            // there (12 against 5 ms of a chunk's 7,500 loans on the server).
             let used = plan.usedRecords
-            let loans = try used.map { used in
-                guard let loan = loanIDs[used.loan] else {
-                    throw BatchError.invalidInput(InputError(field: "loan \(used.loan)", message: "not among the loans read for the computation"))
+            var loans: [Int64] = [], ends: [Int32] = [], counts: [Int32] = [], records: [Int64] = []
+            loans.reserveCapacity(used.count)
+            ends.reserveCapacity(used.count)
+            counts.reserveCapacity(used.count)
+            for loan in used {
+                guard let loanID = loanIDs[loan.loan] else {
+                    throw BatchError.invalidInput(InputError(field: "loan \(loan.loan)", message: "not among the loans read for the computation"))
                 }
-                return loan
+                loans.append(loanID)
+                records.append(contentsOf: loan.records)
+                guard let end = Int32(exactly: records.count), let count = Int32(exactly: loan.records.count) else {
+                    throw BatchError.invalidInput(InputError(field: "loan \(loan.loan)", message: "too many interest records in one chunk"))
+                }
+                ends.append(end)
+                counts.append(count)
             }
             try await connection.query(
                 """
                 INSERT INTO batch_loan_records (batch_id, loan_id, record_ids)
-                SELECT \(id), t.l, t.r::bigint[]
-                FROM unnest(\(loans)::bigint[], \(used.map { "{" + $0.records.map(String.init).joined(separator: ",") + "}" })::text[]) AS t(l, r)
+                SELECT \(id), t.l, (\(records)::bigint[])[t.e - t.n + 1 : t.e]
+                FROM unnest(\(loans)::bigint[], \(ends)::int[], \(counts)::int[]) AS t(l, e, n)
                 """, logger: logger)
         }
         let lines = plan.lines
