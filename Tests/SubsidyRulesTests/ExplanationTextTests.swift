@@ -113,7 +113,7 @@ struct ExplanationTextTests {
                 figured += withFigures.count
                 // Only record-level steps carry figures, and only they lose their words.
                 #expect(withFigures.allSatisfy { $0.record != nil && $0.text.isEmpty }, "\(program) seed \(seed)")
-                #expect(stored.hasPrefix(withFigures.isEmpty ? #"{"v":2,"# : #"{"v":3,"#) || stored == "[]")
+                #expect(stored.hasPrefix(withFigures.isEmpty ? #"{"v":2,"# : #"{"v":4,"#) || stored == "[]")
                 #expect(try ExplanationStep.steps(stored: stored) == Self.kept(a.explanation), "\(program) seed \(seed)")
                 #expect(try ExplanationStep.readableJSON(stored: stored) == ExplanationStep.arrayJSON(a.explanation), "\(program) seed \(seed)")
                 storedBytes += stored.utf8.count
@@ -125,7 +125,7 @@ struct ExplanationTextTests {
         #expect(storedBytes < wordedBytes, "\(storedBytes) with figures against \(wordedBytes) in words")
     }
 
-    @Test("version 3 written out: figures in place of text and amount, the rates listed once; other steps as in version 2")
+    @Test("version 4 written out: figures in place of text and amount, an interest and its base one member, the rates listed once; other steps as in version 2")
     func figuresForm() throws {
         let rate = try Rate.parse("3.45", field: "test")
         // 1,000.00 × 3.45% × 31 / 360 = 2.97; min(2.97, paid 3.00) = 2.97
@@ -139,16 +139,31 @@ struct ExplanationTextTests {
             ExplanationStep(rule: "zhuangda.base", clause: "第6条", text: "", amount: Money(fen: 1), item: "ICBC/L-1",
                             figures: .base(lprInterest: Money(fen: 297), paid: Money(fen: 300), base: Money(fen: 297))),
         ]
-        let expected = #"{"v":3,"steps":[[0,0,0,1,100000,0,31,360,297],[1,0,0,2,297,300,297],[2,0,0,"2.97 × 50% = 1.49","1.49"],"#
+        // The interest and its base: one member of kind 3, [.., balance, rate, days, basis,
+        // interest, paid, the base's rule]; the base is min(2.97, 3.00) = 2.97 when read.
+        let expected = #"{"v":4,"steps":[[0,0,0,3,100000,0,31,360,297,300,1],[2,0,0,"2.97 × 50% = 1.49","1.49"],"#
             + #"[1,0,0,"min(2.97, paid 3.00) = 2.97","0.01"]],"rules":["zhuangda.lprInterest","zhuangda.base","zhuangda.ratio"],"#
             + #""clauses":["第6条"],"items":["ICBC/L-1"],"rates":["3.45"]}"#
         #expect(ExplanationStep.storedJSON(steps) == expected)
-        #expect(try ExplanationStep.steps(stored: expected) == [
+        let worded = [
             ExplanationStep(rule: "zhuangda.lprInterest", clause: "第6条", text: "1,000.00 × 3.45% × 31 / 360 = 2.97", amount: Money(fen: 297), item: "ICBC/L-1"),
             ExplanationStep(rule: "zhuangda.base", clause: "第6条", text: "min(2.97, paid 3.00) = 2.97", amount: Money(fen: 297), item: "ICBC/L-1"),
             ExplanationStep(rule: "zhuangda.ratio", clause: "第6条", text: "2.97 × 50% = 1.49", amount: Money(fen: 149), item: "ICBC/L-1"),
             ExplanationStep(rule: "zhuangda.base", clause: "第6条", text: "min(2.97, paid 3.00) = 2.97", amount: Money(fen: 1), item: "ICBC/L-1"),
-        ])
+        ]
+        #expect(try ExplanationStep.steps(stored: expected) == worded)
+        // Version 3 (lines stored before sql/036): the same steps as two members.
+        let version3 = #"{"v":3,"steps":[[0,0,0,1,100000,0,31,360,297],[1,0,0,2,297,300,297],[2,0,0,"2.97 × 50% = 1.49","1.49"],"#
+            + #"[1,0,0,"min(2.97, paid 3.00) = 2.97","0.01"]],"rules":["zhuangda.lprInterest","zhuangda.base","zhuangda.ratio"],"#
+            + #""clauses":["第6条"],"items":["ICBC/L-1"],"rates":["3.45"]}"#
+        #expect(try ExplanationStep.steps(stored: version3) == worded)
+        // A base whose interest is not the step before's, or of another loan, is not paired.
+        var apart = Array(steps[0...1])
+        apart[1].item = "ICBC/L-2"
+        #expect(ExplanationStep.storedJSON(apart).contains(#""steps":[[0,0,0,1,100000,0,31,360,297],[1,0,1,2,297,300,297]]"#))
+        apart = Array(steps[0...1])
+        apart[1].figures = .base(lprInterest: Money(fen: 296), paid: Money(fen: 300), base: Money(fen: 297))
+        #expect(ExplanationStep.storedJSON(apart).contains(#""steps":[[0,0,0,1,100000,0,31,360,297],[1,0,0,2,296,300,297]]"#))
     }
 
     @Test("a line with more than 16 loans: their numbers past the first 16 are found again")
@@ -170,14 +185,16 @@ struct ExplanationTextTests {
             (#"{"v":2,"rules":["r"],"clauses":["c"],"items":[],"steps":[[0,0,0,"t",null]]}"#, "explanation.steps[0]: item index 0 is not in the list of 0"),
             (#"{"v":2,"rules":["r"],"clauses":["c"],"items":[],"steps":[[0,0,null,"t",null],[1,0,null,"t",null]]}"#, "explanation.steps[1]: rule index 1 is not in the list of 1"),
             (#"{"v":2,"rules":["r"],"clauses":["c"],"items":[],"steps":[[0,0,null,"t","1.2.3"]]}"#, "explanation.steps[0].amount"),
-            (#"{"v":4,"rules":[],"clauses":[],"items":[],"steps":[]}"#, "explanation: not a stored explanation (version 2 or 3)"),
-            (#"{"v":2,"rules":["r"],"clauses":["c"],"items":[],"steps":[[0,0,null,"t"]]}"#, "explanation: not a stored explanation (version 2 or 3)"),
+            (#"{"v":5,"rules":[],"clauses":[],"items":[],"steps":[]}"#, "explanation: not a stored explanation (version 2, 3 or 4)"),
+            (#"{"v":2,"rules":["r"],"clauses":["c"],"items":[],"steps":[[0,0,null,"t"]]}"#, "explanation: not a stored explanation (version 2, 3 or 4)"),
             (#"[{"rule":"r"}]"#, "explanation: not an array of explanation steps"),
-            ("", "explanation: not a stored explanation (version 2 or 3)"),
+            ("", "explanation: not a stored explanation (version 2, 3 or 4)"),
             // Version 3's figures: a kind it does not know, numbers that do not fit the kind, a
             // rate that is not in the list, a period of negative days.
             (#"{"v":3,"rules":["r"],"clauses":["c"],"items":[],"rates":["3.45"],"steps":[[0,0,null,3,1,2,3]]}"#,
              "explanation.steps[0]: figures of kind 3 with 3 numbers are not a step"),
+            (#"{"v":4,"rules":["r"],"clauses":["c"],"items":[],"rates":["3.45"],"steps":[[0,0,null,3,100,0,31,360,9,10,1]]}"#,
+             "explanation.steps[0]: base rule index 1 is not in the list of 1"),
             (#"{"v":3,"rules":["r"],"clauses":["c"],"items":[],"rates":["3.45"],"steps":[[0,0,null,2,1,2]]}"#,
              "explanation.steps[0]: figures of kind 2 with 2 numbers are not a step"),
             (#"{"v":3,"rules":["r"],"clauses":["c"],"items":[],"rates":["3.45"],"steps":[[0,0,null,1,100,1,31,360,9]]}"#,

@@ -167,12 +167,12 @@ struct BatchTests {
             // 70 days, basis 360, interest 3013889 分], with no words. Read back, and turned back
             // by SQL's explanation_steps, as the array of step objects in the calculator's words.
             #expect(try await count(client, """
-                SELECT count(*) FROM batch_lines WHERE batch_id = \(id) AND explanation::text LIKE '{"v":3,"steps":[[%'
+                SELECT count(*) FROM batch_lines WHERE batch_id = \(id) AND explanation::text LIKE '{"v":4,"steps":[[%'
                   AND explanation::text NOT LIKE '% / 360 = %' AND explanation::text NOT LIKE '%min(%'
                 """) == 2)
             #expect(try await count(client, """
                 SELECT count(*) FROM batch_lines WHERE batch_id = \(id) AND recipient_uscc = '\(firmA)'
-                  AND explanation::text LIKE '%[0,0,0,1,500000000,0,70,360,3013889]%' AND explanation->'rates'->>0 = '3.10'
+                  AND explanation::text LIKE '%[0,0,0,3,500000000,0,70,360,3013889,%' AND explanation->'rates'->>0 = '3.10'
                 """) == 1)
             for line in lines {
                 #expect(line.explanation.hasPrefix(#"[{"rule":""#))
@@ -182,6 +182,12 @@ struct BatchTests {
                     """, logger: TestDatabase.logger).collect().first?.decode(Bool.self)
                 #expect(sameInSQL == true)
             }
+            // A line stored in version 3 (before sql/036) reads back in SQL as in the service.
+            let version3 = #"{"v":3,"steps":[[0,0,0,1,100000,0,31,360,297],[1,0,0,2,297,300,297],[2,0,0,"2.97 × 50% = 1.49","1.49"]],"#
+                + #""rules":["zhuangda.lprInterest","zhuangda.base","zhuangda.ratio"],"clauses":["第6条"],"items":["ICBC/L-1"],"rates":["3.45"]}"#
+            #expect(try await client.query(
+                "SELECT explanation_steps(\(version3)::json)::jsonb = \(try ExplanationStep.readableJSON(stored: version3))::jsonb", logger: TestDatabase.logger
+            ).collect().first?.decode(Bool.self) == true)
             // A line stored in the array form (before sql/029) reads back as it is.
             #expect(try await client.query(
                 #"SELECT explanation_steps('[{"rule":"r","clause":"c","text":"t"}]')::text"#, logger: TestDatabase.logger
