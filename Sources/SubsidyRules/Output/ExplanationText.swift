@@ -77,16 +77,7 @@ extension ExplanationStep {
             if let figures = steps[index].figures, steps[index].amount == figures.amount {
                 switch figures {
                 case let .lprInterest(balance, rate, days, basis, interest):
-                    let next = index + 1
-                    let paired: Money?
-                    if next < steps.endIndex, case let .base(lprInterest, paid, base)? = steps[next].figures, steps[next].amount == base,
-                       lprInterest == interest, base == min(interest, paid),
-                       steps[next].clause == steps[index].clause, steps[next].item == steps[index].item
-                    {
-                        paired = paid
-                    } else {
-                        paired = nil
-                    }
+                    let paired = paidOfBase(after: index, interest: interest, in: steps)
                     out.append(contentsOf: (paired == nil ? "1," : "3,").utf8)
                     writeNumber(balance.fen, comma: true, to: &out)
                     writeNumber(Int64(rates.index(rate.text)), comma: true, to: &out)
@@ -95,8 +86,8 @@ extension ExplanationStep {
                     writeNumber(interest.fen, comma: paired != nil, to: &out)
                     if let paired {
                         writeNumber(paired.fen, comma: true, to: &out)
-                        writeNumber(Int64(rules.index(steps[next].rule)), comma: false, to: &out)
-                        index = next
+                        writeNumber(Int64(rules.index(steps[index + 1].rule)), comma: false, to: &out)
+                        index += 1
                     }
                 case let .base(lprInterest, paid, base):
                     out.append(contentsOf: "2,".utf8)
@@ -123,6 +114,18 @@ extension ExplanationStep {
         }
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The paid interest of the base step after the LPR interest `interest` at `index`, when the
+    /// two may be one member (version 4): the base takes that interest, is the lesser of it and the
+    /// paid one, and is of the same clause and item; nil otherwise.
+    private static func paidOfBase(after index: Int, interest: Money, in steps: [ExplanationStep]) -> Money? {
+        let next = index + 1
+        guard next < steps.endIndex, case let .base(lprInterest, paid, base)? = steps[next].figures, steps[next].amount == base,
+              lprInterest == interest, base == min(interest, paid),
+              steps[next].clause == steps[index].clause, steps[next].item == steps[index].item
+        else { return nil }
+        return paid
     }
 
     /// A whole number (an amount, a count, a list index) in decimal, a digit without a `String`
@@ -170,38 +173,34 @@ extension ExplanationStep {
         var steps: [ExplanationStep] = []
         steps.reserveCapacity(document.steps.count)
         for (number, step) in document.steps.enumerated() {
-            let text: String, stepAmount: Money?
+            // A member is one step, or (version 4) an LPR interest and its base, of its clause and item.
+            func append(rule: Int, named name: String, text: String, amount: Money?) throws(InputError) {
+                steps.append(ExplanationStep(
+                    rule: try look(document.rules, rule, name, number),
+                    clause: try look(document.clauses, step.clause, "clause", number),
+                    text: text,
+                    amount: amount,
+                    item: try step.item.map { index throws(InputError) in try look(document.items, index, "item", number) }))
+            }
             switch step.body {
             case .words(let words, let amountText):
-                text = words
-                stepAmount = try amount(amountText, field: "explanation.steps[\(number)].amount")
+                try append(rule: step.rule, named: "rule", text: words, amount: try amount(amountText, field: "explanation.steps[\(number)].amount"))
             case .figures(3, let numbers) where numbers.count == 7:
-                // An LPR interest and its base (version 4): two steps of one clause and item.
+                // The base is the lesser of the interest just figured and the paid one.
                 let interest = try Self.figures(1, Array(numbers[0..<5]), rates: rates, step: number)
-                let (lprInterest, paid) = (Money(fen: numbers[4]), Money(fen: numbers[5]))
-                let base = StepFigures.base(lprInterest: lprInterest, paid: paid, base: min(lprInterest, paid))
-                let clause = try look(document.clauses, step.clause, "clause", number)
-                let item = try step.item.map { index throws(InputError) in try look(document.items, index, "item", number) }
-                steps.append(ExplanationStep(
-                    rule: try look(document.rules, step.rule, "rule", number), clause: clause, text: interest.text, amount: interest.amount, item: item))
-                steps.append(ExplanationStep(
-                    rule: try look(document.rules, Int(numbers[6]), "base rule", number), clause: clause, text: base.text, amount: base.amount, item: item))
-                continue
+                let paid = Money(fen: numbers[5])
+                let base = StepFigures.base(lprInterest: interest.amount, paid: paid, base: min(interest.amount, paid))
+                try append(rule: step.rule, named: "rule", text: interest.text, amount: interest.amount)
+                try append(rule: Int(numbers[6]), named: "base rule", text: base.text, amount: base.amount)
             case .figures(let kind, let numbers):
                 let figures = try Self.figures(kind, numbers, rates: rates, step: number)
-                (text, stepAmount) = (figures.text, figures.amount)
+                try append(rule: step.rule, named: "rule", text: figures.text, amount: figures.amount)
             }
-            steps.append(ExplanationStep(
-                rule: try look(document.rules, step.rule, "rule", number),
-                clause: try look(document.clauses, step.clause, "clause", number),
-                text: text,
-                amount: stepAmount,
-                item: try step.item.map { index throws(InputError) in try look(document.items, index, "item", number) }))
         }
         return steps
     }
 
-    /// A version 3 step's figures from its numbers (`storedJSON`): an unknown kind, a count of
+    /// A figured step's numbers (`storedJSON`, kinds 1 and 2) as its figures: an unknown kind, a count of
     /// numbers that does not fit it, a rate index out of the list or a negative day count is an
     /// error naming the step.
     private static func figures(
