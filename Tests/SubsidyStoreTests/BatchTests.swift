@@ -345,6 +345,12 @@ struct BatchTests {
             try await fixture.addFirmC(
                 qualified: nil, loan: (start: "2025-01-10", maturity: "2026-01-10"),
                 records: [("2025-01-10", "2025-04-10", 250_000), ("2025-04-10", "2025-07-10", 250_000), ("2025-07-10", "2025-10-10", 250_000)])
+            // A fourth, its balance 1,000,000.01 above the loan's principal of 1,000,000.00: two
+            // reasons, a set of its own, stored with its words.
+            try await client.query("""
+                INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
+                SELECT id, '2025-10-10', '2025-12-10', 100000001, 250000, '2025-12-10' FROM loans WHERE loan_no = 'L-3'
+                """, logger: TestDatabase.logger)
             var records: [String] = []
             for try await id in try await client.query(
                 "SELECT 'R' || id FROM interest_records WHERE loan_id = (SELECT id FROM loans WHERE loan_no = 'L-3') ORDER BY id",
@@ -356,22 +362,35 @@ struct BatchTests {
             for round in 1...2 {
                 // A and B are paid as before (15,069.45 + 7,663.89 = 22,733.34); C gets nothing.
                 let summary = try await store.compute(id, by: fixture.clerk, chunk: round)
-                #expect(summary.totalFen == 2_273_334 && summary.excludedItems == 3, "round \(round)")
+                #expect(summary.totalFen == 2_273_334 && summary.excludedItems == 4, "round \(round)")
+                // The three "not qualified" records as their days (sql/037), the fourth in words.
                 #expect(try await count(client, """
                     SELECT count(*)::int FROM batch_exclusion_sets WHERE batch_id = \(id) AND recipient_uscc = '\(firmC)'
-                      AND code = 'firm_not_qualified' AND cardinality(item_ids) = 3
+                      AND code = 'firm_not_qualified' AND cardinality(item_ids) = 3 AND reasons IS NULL
+                      AND days = '{2025-04-10,2025-07-10,2025-10-10}'::date[]
                     """) == 1, "round \(round)")
-                #expect(try await count(client, "SELECT count(*)::int FROM batch_exclusion_sets WHERE batch_id = \(id)") == 1)
+                #expect(try await count(client, """
+                    SELECT count(*)::int FROM batch_exclusion_sets WHERE batch_id = \(id) AND recipient_uscc = '\(firmC)'
+                      AND code = 'balance_above_principal,firm_not_qualified' AND cardinality(reasons) = 1 AND days IS NULL
+                    """) == 1, "round \(round)")
+                #expect(try await count(client, "SELECT count(*)::int FROM batch_exclusion_sets WHERE batch_id = \(id)") == 2)
                 var read: [String] = []
                 for try await (item, kind, reason, reasonZh, recipient) in try await client.query(
-                    "SELECT item_id, kind, reason, reason_zh, recipient_uscc FROM batch_exclusions WHERE batch_id = \(id) ORDER BY item_id",
+                    "SELECT item_id, kind, reason, reason_zh, recipient_uscc FROM batch_exclusions WHERE batch_id = \(id) ORDER BY length(item_id), item_id",
                     logger: TestDatabase.logger
                 ).decode((String, String, String, String, String).self) {
-                    read.append("\(item) \(kind) \(recipient) \(reason) | \(reasonZh.prefix(16))")
+                    read.append("\(item) \(kind) \(recipient) \(reason) | \(reasonZh)")
+                }
+                // The words the calculator writes (RULES §3.1), whole, in both languages.
+                let notQualified = { (day: String) in
+                    "企业在 \(day) 不具备优质中小企业资格（创新型或科技和创新型中小企业、专精特新中小企业、专精特新“小巨人”均无有效认定）"
                 }
                 #expect(read == zip(records, ["2025-04-10", "2025-07-10", "2025-10-10"]).map { record, day in
-                    "\(record) interest_record \(firmC) firm not qualified on \(day) | 企业在 \(day) 不"
-                }, "round \(round)")
+                    "\(record) interest_record \(firmC) firm not qualified on \(day) | \(notQualified(day))"
+                } + [
+                    "\(records[3]) interest_record \(firmC) balance 1,000,000.01 exceeds principal 1,000,000.00; firm not qualified on 2025-12-10"
+                        + " | 贷款余额 1,000,000.01 超过本金 1,000,000.00；\(notQualified("2025-12-10"))",
+                ], "round \(round)")
             }
         }
     }

@@ -177,9 +177,7 @@ enum GuaranteeRule {
             }
             let qualifications = context.request.firms[guarantee.firm]?.qualifications ?? []
             if !qualifications.holds(Set(QualificationLevel.allCases), on: guarantee.paidOn) {
-                reasons.append(ExclusionReason(
-                    code: "firm_not_qualified", english: "firm not qualified on \(guarantee.paidOn)",
-                    chinese: "企业在 \(guarantee.paidOn) 不具备优质中小企业资格（创新型或科技和创新型中小企业、专精特新中小企业、专精特新“小巨人”均无有效认定）"))
+                reasons.append(ExclusionReason.firmNotQualified(on: guarantee.paidOn))
             }
             // Annualised fee rate = fee / (principal × days / basis), compared exactly:
             // fee × basis × 100 × 10^6 > maxRate(µ%) × principal × days.

@@ -36,9 +36,7 @@ enum RecordEligibility {
                     chinese: "贷款余额 \(record.balance.grouped) 超过本金 \(loan.principal.grouped)"))
             }
             if !qualifications.holds(anyLevel, on: record.paidOn) {
-                reasons.append(ExclusionReason(
-                    code: "firm_not_qualified", english: "firm not qualified on \(record.paidOn)",
-                    chinese: "企业在 \(record.paidOn) 不具备优质中小企业资格（创新型或科技和创新型中小企业、专精特新中小企业、专精特新“小巨人”均无有效认定）"))
+                reasons.append(ExclusionReason.firmNotQualified(on: record.paidOn))
             }
             if reasons.isEmpty {
                 eligible.append((index, record))

@@ -112,12 +112,31 @@ public struct Award: Sendable {
 public struct Exclusion: Sendable, Hashable {
     public var id: String
     public var kind: ExclusionKind
-    /// A stable machine-readable code, e.g. `firm_not_qualified`.
-    public var code: String
-    public var reason: String
-    public var reasonZh: String
+    /// A stable machine-readable code, e.g. `firm_not_qualified`; several reasons' codes
+    /// joined with commas.
+    public let code: String
     /// Whose award the item would have counted towards.
     public var recipient: String
+    let reasons: [ExclusionReason]
+
+    init(id: String, kind: ExclusionKind, reasons: [ExclusionReason], recipient: String) {
+        precondition(!reasons.isEmpty)
+        (self.id, self.kind, self.reasons, self.recipient) = (id, kind, reasons, recipient)
+        code = reasons.count == 1 ? reasons[0].code : reasons.map(\.code).joined(separator: ",")
+    }
+
+    /// The reasons in English, `; ` between them; worded when asked for.
+    public var reason: String { reasons.count == 1 ? reasons[0].english : reasons.map(\.english).joined(separator: "; ") }
+    /// The reasons in Chinese, `；` between them.
+    public var reasonZh: String { reasons.count == 1 ? reasons[0].chinese : reasons.map(\.chinese).joined(separator: "；") }
+
+    /// The day the firm held no qualification, when that is the item's only reason: its words
+    /// follow from the code and the day (`ExclusionReason.firmNotQualified`), and a batch stores
+    /// the day alone (sql/037).
+    public var notQualifiedOn: CivilDate? {
+        guard reasons.count == 1, case .firmNotQualified(let day) = reasons[0].wording else { return nil }
+        return day
+    }
 }
 
 public enum ExclusionKind: String, Sendable {

@@ -323,16 +323,36 @@ public struct BatchStore: Sendable {
             """, logger: logger)
         // A row per recipient, kind and reason code, with its items and reasons in the engine's
         // order (sql/032): 216,052 rows a province zhuangda batch were 15,403 firms' records.
-        guard !exclusions.isEmpty else { return }
-        try await connection.query(
-            """
-            INSERT INTO batch_exclusion_sets (batch_id, recipient_uscc, kind, code, item_ids, reasons, reasons_zh)
-            SELECT \(id), u, k, c, array_agg(i ORDER BY n), array_agg(r ORDER BY n), array_agg(z ORDER BY n)
-            FROM unnest(\(exclusions.map(\.id))::text[], \(exclusions.map(\.kind.rawValue))::text[], \(exclusions.map(\.code))::text[],
-                        \(exclusions.map(\.reason))::text[], \(exclusions.map(\.reasonZh))::text[], \(exclusions.map(\.recipient))::text[])
-                 WITH ORDINALITY AS t(i, k, c, r, z, u, n)
-            GROUP BY u, k, c
-            """, logger: logger)
+        // "Firm not qualified on <day>", nearly all of them, goes as its days, worded when read
+        // (sql/037); the engine words them only when asked. A set holds one code, so the two
+        // statements write disjoint sets.
+        var dated: [(exclusion: Exclusion, day: CivilDate)] = []
+        var worded: [Exclusion] = []
+        for exclusion in exclusions {
+            if let day = exclusion.notQualifiedOn { dated.append((exclusion, day)) } else { worded.append(exclusion) }
+        }
+        if !dated.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO batch_exclusion_sets (batch_id, recipient_uscc, kind, code, item_ids, days)
+                SELECT \(id), u, k, c, array_agg(i ORDER BY n), array_agg(d ORDER BY n)
+                FROM unnest(\(dated.map(\.exclusion.id))::text[], \(dated.map(\.exclusion.kind.rawValue))::text[],
+                            \(dated.map(\.exclusion.code))::text[], \(dated.map(\.day))::date[], \(dated.map(\.exclusion.recipient))::text[])
+                     WITH ORDINALITY AS t(i, k, c, d, u, n)
+                GROUP BY u, k, c
+                """, logger: logger)
+        }
+        if !worded.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO batch_exclusion_sets (batch_id, recipient_uscc, kind, code, item_ids, reasons, reasons_zh)
+                SELECT \(id), u, k, c, array_agg(i ORDER BY n), array_agg(r ORDER BY n), array_agg(z ORDER BY n)
+                FROM unnest(\(worded.map(\.id))::text[], \(worded.map(\.kind.rawValue))::text[], \(worded.map(\.code))::text[],
+                            \(worded.map(\.reason))::text[], \(worded.map(\.reasonZh))::text[], \(worded.map(\.recipient))::text[])
+                     WITH ORDINALITY AS t(i, k, c, r, z, u, n)
+                GROUP BY u, k, c
+                """, logger: logger)
+        }
     }
 
     /// A clerk leaves a line out, with a written reason (kept in the audit log). A line already

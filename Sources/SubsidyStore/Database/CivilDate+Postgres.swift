@@ -28,7 +28,9 @@ extension CivilDate: PostgresDecodable {
 /// parameter is `date_in`, a stable function the planner does not fold, so a filter such as
 /// `r.paid_on >= $1::date` parsed the day again for every row it tested (3.2 million times
 /// in a province 壮大贷 batch's reads).
-extension CivilDate: PostgresNonThrowingEncodable {
+extension CivilDate: PostgresNonThrowingEncodable, PostgresArrayEncodable {
+    public static var psqlArrayType: PostgresDataType { .dateArray }
+
     public static var psqlType: PostgresDataType { .date }
     public static var psqlFormat: PostgresFormat { .binary }
 
