@@ -146,6 +146,50 @@ struct BatchPlanningTests {
         #expect(named == ["R11", "R12", "R21"])
     }
 
+    @Test("exclusions become one set per recipient, kind and code, items in the engine's order; not-qualified sets keep their days")
+    func exclusionSetRows() throws {
+        func date(_ text: String) throws -> CivilDate { try CivilDate.parse(text, field: "t") }
+        func record(_ id: Int, _ from: String, _ to: String, balance: Int64 = 100_000_000) throws -> InterestRecord {
+            InterestRecord(id: "R\(id)", from: try date(from), to: try date(to), balance: Money(fen: balance), paid: Money(fen: 900_000), paidOn: try date(to))
+        }
+        // A: 专精特新 until 2025-06-30, so its records paid after are "not qualified"; B: never
+        // qualified, and one record's balance above the principal (two reasons: its own set).
+        let a = Firm(uscc: Self.a, name: "A", qualifications: [Qualification(level: .specialized, from: try date("2024-01-01"), to: try date("2025-06-30"))])
+        let b = Firm(uscc: Self.b, name: "B", qualifications: [])
+        let loans = [
+            Loan(id: "ICBC/LN-1", firm: Self.a, product: .zhuangda, principal: Money(fen: 100_000_000), start: try date("2024-12-21"),
+                 maturity: try date("2027-12-21"), interest: [
+                    try record(13, "2025-09-21", "2025-12-21"), try record(11, "2025-03-21", "2025-06-21"), try record(12, "2025-06-21", "2025-09-21"),
+                 ], field: "loan ICBC/LN-1"),
+            Loan(id: "CMB/LN-2", firm: Self.b, product: .zhuangda, principal: Money(fen: 100_000_000), start: try date("2025-01-10"),
+                 maturity: try date("2026-01-10"), interest: [
+                    try record(9, "2025-01-10", "2025-04-10"), try record(21, "2025-04-10", "2025-07-10", balance: 100_000_001),
+                    try record(100, "2025-07-10", "2025-10-10"),
+                 ], field: "loan CMB/LN-2"),
+        ]
+        let request = CalculationRequest(
+            program: .zhuangda, year: 2025, policy: try ResolvedPolicy(version: PolicyDocument.builtIn.version(forYear: 2025), program: .zhuangda, overrides: [:]),
+            lpr: .builtIn, firms: [Self.a: a, Self.b: b], loans: loans, investments: [], guarantees: [])
+        let result = try SubsidyEngine.compute(request)
+        // The engine's order is the ids' text order (R100 < R12 < R13 < R21 < R9).
+        #expect(result.excluded.map(\.id) == ["R100", "R12", "R13", "R21", "R9"])
+        let sets = ExclusionSets(result.excluded)
+        // Dated: B's first (R100 comes first), then A's; each item with its set's number.
+        #expect(sets.dated.recipients == [Self.b, Self.a])
+        #expect(sets.dated.kinds == ["interest_record", "interest_record"] && sets.dated.codes == ["firm_not_qualified", "firm_not_qualified"])
+        #expect(sets.dated.rowOfItem == [1, 1, 2, 2])
+        #expect(sets.dated.items.map(\.id) == ["R100", "R9", "R12", "R13"])
+        #expect(try sets.dated.items.map { $0.notQualifiedOn } == [date("2025-10-10"), date("2025-04-10"), date("2025-09-21"), date("2025-12-21")])
+        // Worded: R21 alone, with both reasons in both languages.
+        #expect(sets.worded.recipients == [Self.b] && sets.worded.codes == ["balance_above_principal,firm_not_qualified"])
+        #expect(sets.worded.rowOfItem == [1] && sets.worded.items.map(\.id) == ["R21"])
+        #expect(sets.worded.items.first?.reason == "balance 1,000,000.01 exceeds principal 1,000,000.00; firm not qualified on 2025-07-10")
+        #expect(sets.worded.items.first?.reasonZh.hasPrefix("贷款余额 1,000,000.01 超过本金 1,000,000.00；企业在 2025-07-10 不具备优质中小企业资格") == true)
+        // Every exclusion is in exactly one set.
+        #expect(sets.dated.items.count + sets.worded.items.count == result.excluded.count)
+        #expect(ExclusionSets([]).dated.recipients.isEmpty && ExclusionSets([]).worded.items.isEmpty)
+    }
+
     @Test("exported CSV cells that a spreadsheet would run as formulas are neutralised; amounts stay numbers")
     func formulaCells() {
         #expect(BatchExport.csvField("=HYPERLINK(\"http://x\",\"点击\")") == "\"'=HYPERLINK(\"\"http://x\"\",\"\"点击\"\")\"")

@@ -28,6 +28,73 @@ public struct PlannedItem: Sendable, Equatable {
     public var awardedBefore: Money?
 }
 
+/// A computation's exclusions as `batch_exclusion_sets` rows: one per recipient, kind and reason
+/// code, in the order each first appears, with its items in the engine's order. "Firm not
+/// qualified on <day>" sets (`dated`) are stored as their days, the others (`worded`) with their
+/// words (sql/037); a set's code is one or the other, so no set is split.
+public struct ExclusionSets: Sendable {
+    public struct Rows: Sendable {
+        public var recipients: [String] = []
+        public var kinds: [String] = []
+        public var codes: [String] = []
+        /// Each item's row, 1-based: the items are grouped row by row, rows in order.
+        public var rowOfItem: [Int32] = []
+        public var items: [Exclusion] = []
+
+        init(_ exclusions: [Exclusion]) {
+            struct Key: Hashable {
+                var recipient: String
+                var kind: ExclusionKind
+                var code: String
+            }
+            // Each item's row, numbered as rows first appear; then the items placed row by row
+            // (a counting sort: linear, and stable, so each row keeps the engine's order).
+            var rowOf: [Key: Int] = [:]
+            var row: [Int] = []
+            row.reserveCapacity(exclusions.count)
+            for exclusion in exclusions {
+                let key = Key(recipient: exclusion.recipient, kind: exclusion.kind, code: exclusion.code)
+                if let existing = rowOf[key] {
+                    row.append(existing)
+                } else {
+                    rowOf[key] = recipients.count
+                    row.append(recipients.count)
+                    recipients.append(exclusion.recipient)
+                    kinds.append(exclusion.kind.rawValue)
+                    codes.append(exclusion.code)
+                }
+            }
+            var next = [Int](repeating: 0, count: recipients.count)
+            for r in row { next[r] += 1 }
+            var end = 0
+            rowOfItem.reserveCapacity(exclusions.count)
+            for r in next.indices {
+                let count = next[r]
+                next[r] = end
+                end += count
+                rowOfItem.append(contentsOf: repeatElement(Int32(r + 1), count: count))
+            }
+            var order = [Int](repeating: 0, count: exclusions.count)
+            for (index, r) in row.enumerated() {
+                order[next[r]] = index
+                next[r] += 1
+            }
+            items = order.map { exclusions[$0] }
+        }
+    }
+
+    public var dated: Rows
+    public var worded: Rows
+
+    public init(_ exclusions: [Exclusion]) {
+        var (dated, worded): ([Exclusion], [Exclusion]) = ([], [])
+        for exclusion in exclusions {
+            if exclusion.notQualifiedOn != nil { dated.append(exclusion) } else { worded.append(exclusion) }
+        }
+        (self.dated, self.worded) = (Rows(dated), Rows(worded))
+    }
+}
+
 /// The interest records an award rests on, of one loan (bank and loan number, as the loan's id
 /// "BANK/LOAN_NO" names it), in ascending order.
 public struct UsedRecords: Sendable, Equatable {
