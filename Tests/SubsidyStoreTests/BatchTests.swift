@@ -277,6 +277,23 @@ struct BatchTests {
                     await expectRefused(
                         role, "UPDATE batch_lines SET batch_id = \(other) WHERE id = \(line)", containing: "a batch line stays in its batch")
                 }
+                // A payee correction names a line that exists, the line is kept while a
+                // correction names it, and a correction stays with its line: checked per
+                // statement (sql/038), for both roles.
+                for role in [client, owner] {
+                    await expectRefused(role, """
+                        INSERT INTO payee_corrections (batch_line_id, new_name, new_account, new_bank, reason, requested_by)
+                        VALUES (987654, '成都乙', '6200000000000002', '工商银行', '更正', \(fixture.clerk.id))
+                        """, containing: "batch line 987654 does not exist")
+                }
+                let correction = try await count(owner, """
+                    INSERT INTO payee_corrections (batch_line_id, new_name, new_account, new_bank, reason, requested_by)
+                    VALUES (\(line), '成都乙', '6200000000000002', '工商银行', '更正', \(fixture.clerk.id)) RETURNING id::int
+                    """)
+                await expectRefused(owner, "DELETE FROM batch_lines WHERE id = \(line)", containing: "batch line \(line) has payee corrections")
+                await expectRefused(
+                    owner, "UPDATE payee_corrections SET batch_line_id = 987654 WHERE id = \(correction)", containing: "a payee correction stays with its line")
+                #expect(try await count(owner, "WITH gone AS (DELETE FROM payee_corrections WHERE id = \(correction) RETURNING 1) SELECT count(*)::int FROM gone") == 1)
                 await expectRefused(owner, "DELETE FROM batches WHERE id = \(id)", containing: "batch \(id) still has lines")
                 await expectRefused(owner, "TRUNCATE batches CASCADE", containing: "batches go only one by one")
                 await expectRefused(owner, "UPDATE batches SET id = 987654 WHERE id = \(id)", containing: "a batch's id never changes")
