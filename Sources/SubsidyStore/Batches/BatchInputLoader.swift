@@ -173,6 +173,8 @@ public struct BatchInputLoader: Sendable {
         // queries.
         var loans: [Loan] = []
         var ids: [Int64] = []
+        var before: [String: Money] = [:]
+        var others: [Int64: [OtherSubsidy]] = [:]
         // A row a loan with its year's records packed by the server into one `bytea`, each
         // record as its columns' binary forms (`int8send`, `date_send`: big-endian, fixed
         // width). Read as rows, a province batch's 1.6 million records were a row message, a
@@ -220,31 +222,32 @@ public struct BatchInputLoader: Sendable {
                     maturity: maturity, interest: try PackedRecords.unpack(packed, count: count, loan: ref), field: "loan \(ref)"))
                 ids.append(id)
             }
+            let refs = loans.map(\.id)
+            // What each loan was granted under its lifetime cap in other years (RULES §4.3). Later
+            // years count too: approved first, they consumed the cap first. The `EXISTS` is a
+            // one-time filter (an InitPlan): when no batch of the program for another year is
+            // approved (the first year on the platform), the server skips the lookup, which probes
+            // an index once per loan of the chunk — 4.5–6.7 s of a nation 新易贷 batch that found
+            // nothing. Read in this transaction, without parallel workers: once the items table
+            // is large the planner gathered two workers for it every chunk, though the filter
+            // then skipped it (a province recomputation's 18 chunks: 520 ms for no rows).
+            for try await (key, amount) in try await connection.query(
+                """
+                SELECT cap_key, sum(amount_fen)::bigint FROM granted_items
+                WHERE cap_key = ANY(\(refs.map(ComputationPlanner.capKey(loan:)))::text[]) AND program = \(program.rawValue) AND year <> \(year)
+                  AND EXISTS (SELECT 1 FROM granted_batches WHERE program = \(program.rawValue) AND year <> \(year))
+                GROUP BY cap_key
+                """, logger: logger
+            ).decode((String, Int64).self) {
+                before[String(key.dropFirst("loan:".count))] = Money(fen: amount)
+            }
+            for try await (loanID, level, amount) in try await connection.query(
+                "SELECT loan_id, level, amount_fen FROM other_subsidies WHERE loan_id = ANY(\(ids)::bigint[]) AND year = \(year)", logger: logger
+            ).decode((Int64, String, Int64).self) {
+                others[loanID, default: []].append(OtherSubsidy(level: SubsidyLevel(rawValue: level)!, amount: Money(fen: amount)))
+            }
         }
         let refs = loans.map(\.id)
-        // What each loan was granted under its lifetime cap in other years (RULES §4.3). Later
-        // years count too: approved first, they consumed the cap first. The `EXISTS` is a
-        // one-time filter (an InitPlan): when no batch of the program for another year is
-        // approved (the first year on the platform), the server skips the lookup, which probes
-        // an index once per loan of the chunk — 4.5–6.7 s of a nation 新易贷 batch that found
-        // nothing.
-        var before: [String: Money] = [:]
-        for try await (key, amount) in try await client.query(
-            """
-            SELECT cap_key, sum(amount_fen)::bigint FROM granted_items
-            WHERE cap_key = ANY(\(refs.map(ComputationPlanner.capKey(loan:)))::text[]) AND program = \(program.rawValue) AND year <> \(year)
-              AND EXISTS (SELECT 1 FROM granted_batches WHERE program = \(program.rawValue) AND year <> \(year))
-            GROUP BY cap_key
-            """, logger: logger
-        ).decode((String, Int64).self) {
-            before[String(key.dropFirst("loan:".count))] = Money(fen: amount)
-        }
-        var others: [Int64: [OtherSubsidy]] = [:]
-        for try await (loanID, level, amount) in try await client.query(
-            "SELECT loan_id, level, amount_fen FROM other_subsidies WHERE loan_id = ANY(\(ids)::bigint[]) AND year = \(year)", logger: logger
-        ).decode((Int64, String, Int64).self) {
-            others[loanID, default: []].append(OtherSubsidy(level: SubsidyLevel(rawValue: level)!, amount: Money(fen: amount)))
-        }
         for (index, id) in ids.enumerated() {
             loans[index].awardedBefore = before[loans[index].id] ?? .zero
             loans[index].otherSubsidies = others[id] ?? []
