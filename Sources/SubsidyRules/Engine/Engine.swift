@@ -59,7 +59,6 @@ struct EngineContext {
     init(request: CalculationRequest) { self.request = request }
 
     mutating func exclude(_ id: String, _ kind: ExclusionKind, recipient: String, _ reasons: [ExclusionReason]) {
-        precondition(!reasons.isEmpty)
         recipients.insert(recipient)
         exclusions.append(Exclusion(id: id, kind: kind, reasons: reasons, recipient: recipient))
     }
@@ -150,31 +149,25 @@ struct ExclusionReason: Hashable, Sendable {
 
     private init(code: String, wording: Wording) { (self.code, self.wording) = (code, wording) }
 
-    /// RULES.md §3.1 / §7: the firm holds no qualification level on the day.
+    /// RULES.md §3.1 / §7: the firm holds no qualification level on the day. The words are
+    /// also sql/037's `exclusion_reason`'s, which BatchTests reads back.
     static func firmNotQualified(on day: CivilDate) -> ExclusionReason {
-        ExclusionReason(code: ExclusionReason.firmNotQualifiedCode, wording: .firmNotQualified(on: day))
+        ExclusionReason(code: "firm_not_qualified", wording: .firmNotQualified(on: day))
     }
-
-    static let firmNotQualifiedCode = "firm_not_qualified"
 
     var english: String {
         switch wording {
         case .text(let english, _): english
-        case .firmNotQualified(let day): Self.firmNotQualifiedEnglish(day)
+        case .firmNotQualified(let day): "firm not qualified on \(day)"
         }
     }
 
     var chinese: String {
         switch wording {
         case .text(_, let chinese): chinese
-        case .firmNotQualified(let day): Self.firmNotQualifiedChinese(day)
+        case .firmNotQualified(let day):
+            "企业在 \(day) 不具备优质中小企业资格（创新型或科技和创新型中小企业、专精特新中小企业、专精特新“小巨人”均无有效认定）"
         }
-    }
-
-    /// The words sql/037's `exclusion_reason` writes for a stored day; BatchTests compares them.
-    static func firmNotQualifiedEnglish(_ day: CivilDate) -> String { "firm not qualified on \(day)" }
-    static func firmNotQualifiedChinese(_ day: CivilDate) -> String {
-        "企业在 \(day) 不具备优质中小企业资格（创新型或科技和创新型中小企业、专精特新中小企业、专精特新“小巨人”均无有效认定）"
     }
 }
 

@@ -122,13 +122,14 @@ public struct Exclusion: Sendable, Hashable {
     init(id: String, kind: ExclusionKind, reasons: [ExclusionReason], recipient: String) {
         precondition(!reasons.isEmpty)
         (self.id, self.kind, self.reasons, self.recipient) = (id, kind, reasons, recipient)
+        // One reason, nearly always (a province batch's 216,052): its code as it is.
         code = reasons.count == 1 ? reasons[0].code : reasons.map(\.code).joined(separator: ",")
     }
 
     /// The reasons in English, `; ` between them; worded when asked for.
-    public var reason: String { reasons.count == 1 ? reasons[0].english : reasons.map(\.english).joined(separator: "; ") }
+    public var reason: String { reasons.map(\.english).joined(separator: "; ") }
     /// The reasons in Chinese, `；` between them.
-    public var reasonZh: String { reasons.count == 1 ? reasons[0].chinese : reasons.map(\.chinese).joined(separator: "；") }
+    public var reasonZh: String { reasons.map(\.chinese).joined(separator: "；") }
 
     /// The day the firm held no qualification, when that is the item's only reason: its words
     /// follow from the code and the day (`ExclusionReason.firmNotQualified`), and a batch stores

@@ -222,7 +222,6 @@ public struct BatchInputLoader: Sendable {
                     maturity: maturity, interest: try PackedRecords.unpack(packed, count: count, loan: ref), field: "loan \(ref)"))
                 ids.append(id)
             }
-            let refs = loans.map(\.id)
             // What each loan was granted under its lifetime cap in other years (RULES §4.3). Later
             // years count too: approved first, they consumed the cap first. The `EXISTS` is a
             // one-time filter (an InitPlan): when no batch of the program for another year is
@@ -234,7 +233,7 @@ public struct BatchInputLoader: Sendable {
             for try await (key, amount) in try await connection.query(
                 """
                 SELECT cap_key, sum(amount_fen)::bigint FROM granted_items
-                WHERE cap_key = ANY(\(refs.map(ComputationPlanner.capKey(loan:)))::text[]) AND program = \(program.rawValue) AND year <> \(year)
+                WHERE cap_key = ANY(\(loans.map { ComputationPlanner.capKey(loan: $0.id) })::text[]) AND program = \(program.rawValue) AND year <> \(year)
                   AND EXISTS (SELECT 1 FROM granted_batches WHERE program = \(program.rawValue) AND year <> \(year))
                 GROUP BY cap_key
                 """, logger: logger

@@ -47,39 +47,27 @@ public struct ExclusionSets: Sendable {
                 var kind: ExclusionKind
                 var code: String
             }
-            // Each item's row, numbered as rows first appear; then the items placed row by row
-            // (a counting sort: linear, and stable, so each row keeps the engine's order).
+            // Rows numbered as they first appear, each keeping its items in the engine's order.
             var rowOf: [Key: Int] = [:]
-            var row: [Int] = []
-            row.reserveCapacity(exclusions.count)
+            var members: [[Exclusion]] = []
             for exclusion in exclusions {
                 let key = Key(recipient: exclusion.recipient, kind: exclusion.kind, code: exclusion.code)
-                if let existing = rowOf[key] {
-                    row.append(existing)
+                if let row = rowOf[key] {
+                    members[row].append(exclusion)
                 } else {
-                    rowOf[key] = recipients.count
-                    row.append(recipients.count)
+                    rowOf[key] = members.count
+                    members.append([exclusion])
                     recipients.append(exclusion.recipient)
                     kinds.append(exclusion.kind.rawValue)
                     codes.append(exclusion.code)
                 }
             }
-            var next = [Int](repeating: 0, count: recipients.count)
-            for r in row { next[r] += 1 }
-            var end = 0
+            items.reserveCapacity(exclusions.count)
             rowOfItem.reserveCapacity(exclusions.count)
-            for r in next.indices {
-                let count = next[r]
-                next[r] = end
-                end += count
-                rowOfItem.append(contentsOf: repeatElement(Int32(r + 1), count: count))
+            for (row, list) in members.enumerated() {
+                items.append(contentsOf: list)
+                rowOfItem.append(contentsOf: repeatElement(Int32(row + 1), count: list.count))
             }
-            var order = [Int](repeating: 0, count: exclusions.count)
-            for (index, r) in row.enumerated() {
-                order[next[r]] = index
-                next[r] += 1
-            }
-            items = order.map { exclusions[$0] }
         }
     }
 
