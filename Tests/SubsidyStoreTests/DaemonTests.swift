@@ -150,6 +150,65 @@ struct DaemonTests {
         }
     }
 
+    @Test("subsidy statement import as a process: a file that does not parse is exit 2 whatever the password, and nothing is imported")
+    func importCommand() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: DaemonProcess.binary), "build the subsidy product first (scripts/test.sh does)")
+        try await TestDatabase.withFresh { client, url in
+            let statement = try await seedPaidBatch(client, count: 40)
+            try await UserStore(client: client, logger: TestDatabase.logger)
+                .add(login: "clerk", displayName: "王会计", password: "clerk-password-1", roles: [.clerk], by: TestDatabase.admin, cost: 4)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("import-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let good = folder.appendingPathComponent("good.sta"), bad = folder.appendingPathComponent("bad.sta")
+            try Data(statement.utf8).write(to: good)
+            // The 21st payment's :61: loses its amount (line 5 + 2 × 20 = 45 of the file).
+            var lines = statement.components(separatedBy: "\r\n")
+            lines[44] = ":61:2510131013DNTRFNONREF"
+            try Data(lines.joined(separator: "\r\n").utf8).write(to: bad)
+
+            func run(_ file: URL, password: String) throws -> (status: Int32, out: String, err: String) {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
+                process.arguments = ["statement", "import", file.path, "--user", "clerk", "--database-url", DaemonProcess.urlText(url)]
+                process.environment = ProcessInfo.processInfo.environment.merging(["SUBSIDY_PASSWORD": password, "LOG_LEVEL": "warning"]) { $1 }
+                let out = folder.appendingPathComponent("out.txt"), err = folder.appendingPathComponent("err.txt")
+                FileManager.default.createFile(atPath: out.path, contents: nil)
+                FileManager.default.createFile(atPath: err.path, contents: nil)
+                process.standardOutput = try FileHandle(forWritingTo: out)
+                process.standardError = try FileHandle(forWritingTo: err)
+                try process.run()
+                process.waitUntilExit()
+                return (process.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
+            }
+            func imported() async throws -> [Int] {
+                [try await count(client, "SELECT count(*)::int FROM statements"), try await count(client, "SELECT count(*)::int FROM journal_entries WHERE kind = 'payment'"),
+                 try await count(client, "SELECT count(*)::int FROM batch_lines WHERE status = 'paid'")]
+            }
+
+            // The file is parsed while the clerk signs in: its error is what is reported (exit 2),
+            // with the line, whether the password was right or wrong.
+            for password in ["clerk-password-1", "wrong-password"] {
+                let refused = try run(bad, password: password)
+                #expect(refused.status == 2, "\(password): \(refused.err)")
+                #expect(refused.err.contains("line 45"), "\(password): \(refused.err)")
+                #expect(try await imported() == [0, 0, 0])
+            }
+            let wrong = try run(good, password: "wrong-password")
+            #expect(wrong.status != 0 && wrong.err.contains("wrong password"), "\(wrong.err)")
+            #expect(try await imported() == [0, 0, 0])
+
+            let done = try run(good, password: "clerk-password-1")
+            #expect(done.status == 0, "\(done.err)")
+            #expect(done.out.contains("Imported 1 statement(s)") && done.out.contains("40 entries"), "\(done.out)")
+            #expect(try await imported() == [1, 40, 40])
+            // Imported once: the same file again is recognised and changes nothing.
+            let again = try run(good, password: "clerk-password-1")
+            #expect(again.status == 0 && again.out.contains("1 already imported"), "\(again.out)")
+            #expect(try await imported() == [1, 40, 40])
+        }
+    }
+
     @Test("PostgreSQL restarting under the daemon: it reconnects and goes on (own cluster)")
     func postgresRestart() async throws {
         let cluster = DaemonProcess.repository.appendingPathComponent(".pg-test-restart-\(ProcessInfo.processInfo.processIdentifier)")
