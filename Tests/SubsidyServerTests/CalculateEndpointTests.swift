@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import SubsidyServer
+import SubsidyTestSupport
 import Testing
 
 let examplePath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -56,42 +57,20 @@ struct CalculateEndpointTests {
 
 @Suite("subsidy calc")
 struct CalcCommandTests {
-    /// The `subsidy` binary next to the test bundle (scripts/test.sh builds it first).
-    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("subsidy").path
-
-    func run(_ arguments: [String], stdin: Data? = nil) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
-    }
-
     @Test("prints the response JSON, pretty on request, and reads standard input")
     func json() throws {
-        #expect(FileManager.default.isExecutableFile(atPath: Self.binary), "build the subsidy product first (scripts/test.sh does)")
-        let compact = try run(["calc", examplePath])
+        #expect(FileManager.default.isExecutableFile(atPath: SubsidyCommand.binary), "build the subsidy product first (scripts/test.sh does)")
+        let compact = try SubsidyCommand.run(["calc", examplePath])
         #expect(compact.status == 0)
         #expect(compact.out.hasPrefix(#"{"program":"zhuangda","year":2025,"total":"15069.45""#))
-        let pretty = try run(["calc", "-", "--pretty"], stdin: try Data(contentsOf: URL(fileURLWithPath: examplePath)))
+        let pretty = try SubsidyCommand.run(["calc", "-", "--pretty"], stdin: try Data(contentsOf: URL(fileURLWithPath: examplePath)))
         #expect(pretty.status == 0)
         #expect(pretty.out.contains("\n  \"total\": \"15069.45\""))
     }
 
     @Test("--format text shows the explanation with Chinese and English headings")
     func text() throws {
-        let result = try run(["calc", examplePath, "--format", "text"])
+        let result = try SubsidyCommand.run(["calc", examplePath, "--format", "text"])
         #expect(result.status == 0)
         #expect(result.out.contains("合计 Total: 15,069.45"))
         #expect(result.out.contains("[zhuangda.lprInterest] L-1/R-1 5,000,000.00 × 3.10% × 70 / 360 = 30,138.89"))
@@ -99,7 +78,7 @@ struct CalcCommandTests {
 
     @Test("exit status 2 with {error, field} on standard error for invalid input")
     func invalid() throws {
-        let result = try run(["calc", "-"], stdin: Data(#"{"program":"zhuangda","year":2025,"loans":[{"id":"L"}]}"#.utf8))
+        let result = try SubsidyCommand.run(["calc", "-"], stdin: Data(#"{"program":"zhuangda","year":2025,"loans":[{"id":"L"}]}"#.utf8))
         #expect(result.status == 2)
         #expect(result.out.isEmpty)
         let error = try JSONSerialization.jsonObject(with: Data(result.err.utf8)) as? [String: String]

@@ -12,14 +12,13 @@ import Glibc
 
 /// Runs the real `subsidy daemon` as a child process, as production does.
 struct DaemonProcess {
-    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("subsidy").path
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     let process: Process
 
     static func start(database: DatabaseURL, inbox: URL, password: String? = nil) throws -> DaemonProcess {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: SubsidyCommand.binary)
         process.arguments = ["daemon", "--database-url", urlText(database), "--inbox", inbox.path, "--poll", "1", "--log-level", "warning"]
         process.standardOutput = FileHandle.nullDevice
         // Warnings and errors of the daemon show in the test log: they explain a failure.
@@ -99,7 +98,7 @@ func waitUntil(_ seconds: Double, _ condition: () async throws -> Bool) async th
 struct DaemonTests {
     @Test("kill -9 at any moment and a restart reach the state of an uninterrupted run (10,000 lines)")
     func killAndRestart() async throws {
-        #expect(FileManager.default.isExecutableFile(atPath: DaemonProcess.binary), "build the subsidy product first (scripts/test.sh does)")
+        #expect(FileManager.default.isExecutableFile(atPath: SubsidyCommand.binary), "build the subsidy product first (scripts/test.sh does)")
         try await TestDatabase.withFresh { client, url in
             let statement = try await seedPaidBatch(client, count: 10_000)
             let inbox = FileManager.default.temporaryDirectory.appendingPathComponent("inbox-\(UUID().uuidString)")
@@ -152,7 +151,7 @@ struct DaemonTests {
 
     @Test("subsidy statement import as a process: a file that does not parse is exit 2 whatever the password, and nothing is imported")
     func importCommand() async throws {
-        #expect(FileManager.default.isExecutableFile(atPath: DaemonProcess.binary), "build the subsidy product first (scripts/test.sh does)")
+        #expect(FileManager.default.isExecutableFile(atPath: SubsidyCommand.binary), "build the subsidy product first (scripts/test.sh does)")
         try await TestDatabase.withFresh { client, url in
             let statement = try await seedPaidBatch(client, count: 40)
             try await UserStore(client: client, logger: TestDatabase.logger)
@@ -168,18 +167,9 @@ struct DaemonTests {
             try Data(lines.joined(separator: "\r\n").utf8).write(to: bad)
 
             func run(_ file: URL, password: String) throws -> (status: Int32, out: String, err: String) {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
-                process.arguments = ["statement", "import", file.path, "--user", "clerk", "--database-url", DaemonProcess.urlText(url)]
-                process.environment = ProcessInfo.processInfo.environment.merging(["SUBSIDY_PASSWORD": password, "LOG_LEVEL": "warning"]) { $1 }
-                let out = folder.appendingPathComponent("out.txt"), err = folder.appendingPathComponent("err.txt")
-                FileManager.default.createFile(atPath: out.path, contents: nil)
-                FileManager.default.createFile(atPath: err.path, contents: nil)
-                process.standardOutput = try FileHandle(forWritingTo: out)
-                process.standardError = try FileHandle(forWritingTo: err)
-                try process.run()
-                process.waitUntilExit()
-                return (process.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
+                try SubsidyCommand.run(
+                    ["statement", "import", file.path, "--user", "clerk", "--database-url", DaemonProcess.urlText(url)],
+                    environment: ["SUBSIDY_PASSWORD": password, "LOG_LEVEL": "warning"])
             }
             func imported() async throws -> [Int] {
                 [try await count(client, "SELECT count(*)::int FROM statements"), try await count(client, "SELECT count(*)::int FROM journal_entries WHERE kind = 'payment'"),
