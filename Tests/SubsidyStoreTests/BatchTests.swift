@@ -172,7 +172,7 @@ struct BatchTests {
                 """) == 2)
             #expect(try await count(client, """
                 SELECT count(*) FROM batch_lines WHERE batch_id = \(id) AND recipient_uscc = '\(firmA)'
-                  AND explanation::text LIKE '%[0,0,0,3,500000000,0,70,360,3013889,%' AND explanation->'rates'->>0 = '3.10'
+                  AND explanation::text LIKE '%[0,0,0,3,500000000,0,70,360,3013889,%' AND explanation::json->'rates'->>0 = '3.10'
                 """) == 1)
             for line in lines {
                 #expect(line.explanation.hasPrefix(#"[{"rule":""#))
@@ -276,6 +276,10 @@ struct BatchTests {
                         """, containing: "batch 987654 does not exist")
                     await expectRefused(
                         role, "UPDATE batch_lines SET batch_id = \(other) WHERE id = \(line)", containing: "a batch line stays in its batch")
+                    // What a line says of its award stays as computed, before approval too (sql/039).
+                    await expectRefused(
+                        role, "UPDATE batch_lines SET explanation = explanation || ' ' WHERE id = \(line)",
+                        containing: "a batch line's explanation and items are written with it and never change")
                 }
                 // A payee correction names a line that exists, the line is kept while a
                 // correction names it, and a correction stays with its line: checked per

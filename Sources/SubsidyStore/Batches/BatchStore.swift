@@ -288,14 +288,15 @@ public struct BatchStore: Sendable {
         }
         let lines = plan.lines
         // The new lines' ids by number, for their items: joining the batch's lines by number
-        // again was a hash of every line stored so far, each chunk.
+        // again was a hash of every line stored so far, each chunk. The items and explanation
+        // go in as the text written here (sql/039): a json column parsed each to check it.
         var lineIDs: [Int: Int64] = [:]
         lineIDs.reserveCapacity(lines.count)
         let inserted = try await connection.query(
             """
             INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen,
                                      payment_ref, items, explanation)
-            SELECT \(id), n, r, coalesce(nullif(nm, ''), (SELECT f.name FROM firms f WHERE f.uscc = r), ''), c, p, c - p, ref, i::json, e::json
+            SELECT \(id), n, r, coalesce(nullif(nm, ''), (SELECT f.name FROM firms f WHERE f.uscc = r), ''), c, p, c - p, ref, i, e
             FROM unnest(\(lines.map(\.lineNo))::int[], \(lines.map(\.recipient))::text[], \(lines.map(\.recipientName))::text[],
                         \(lines.map(\.computed.fen))::bigint[], \(lines.map(\.previously.fen))::bigint[], \(lines.map(\.paymentRef))::text[],
                         \(lines.map(\.itemsJSON))::text[], \(lines.map(\.explanationJSON))::text[])
