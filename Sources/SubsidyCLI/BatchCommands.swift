@@ -171,6 +171,27 @@ struct BatchCommand: AsyncParsableCommand {
         }
     }
 
+    /// `act`, with the user signing in while `body` begins: `body` reads what it may before it
+    /// awaits the sign-in, and writes and reports nothing about the batch before it succeeds.
+    static func actSigningIn<T: Sendable>(
+        _ options: DatabaseOptions, _ who: UserOptions, _ body: @Sendable (BatchStore, Task<User, any Error>) async throws -> T
+    ) async throws -> T {
+        do {
+            return try await options.withClient("subsidy.batch") { client, logger in
+                let signingIn = Task { try await who.authenticate(client, logger) }
+                do {
+                    return try await body(BatchStore(client: client, logger: logger), signingIn)
+                } catch {
+                    _ = try? await signingIn.value
+                    throw error
+                }
+            }
+        } catch let error as BatchError {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a draft batch for a program-year (optionally one district).")
         @OptionGroup var options: DatabaseOptions
@@ -201,8 +222,9 @@ struct BatchCommand: AsyncParsableCommand {
             let chunk = max(1, self.chunk)
             let clock = ContinuousClock()
             let started = clock.now
-            let batch = try await BatchCommand.act(options, who) { store, user in
-                try await store.compute(id, by: user, chunk: chunk) { message in
+            // The batch's first reads go on while the password is checked (BatchStore.compute(_:signingIn:)).
+            let batch = try await BatchCommand.actSigningIn(options, who) { store, signingIn in
+                try await store.compute(id, signingIn: signingIn, chunk: chunk) { message in
                     FileHandle.standardError.write(Data("[\(clock.now - started)] \(message)\n".utf8))
                 }
             }

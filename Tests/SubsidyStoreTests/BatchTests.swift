@@ -240,6 +240,44 @@ struct BatchTests {
         }
     }
 
+    @Test("a computation reads while its user signs in: nothing is written, and no error of the batch's own is reported, before the sign-in succeeds")
+    func computeWhileSigningIn() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            let store = fixture.store
+            let id = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            func stored() async throws -> [Int] {
+                [try await count(client, "SELECT count(*)::int FROM batch_lines WHERE batch_id = \(id)"),
+                 try await count(client, "SELECT count(*)::int FROM audit_log WHERE action = 'batch.compute'")]
+            }
+            let failed = Task<User, any Error> { throw BatchError.badPassword("clerk") }
+            // A failed sign-in is the only error an unknown user sees: not that batch 987654 does
+            // not exist, nor (below) that an approved batch cannot be computed.
+            for batch in [id, 987_654] {
+                await #expect(throws: BatchError.badPassword("clerk")) { try await store.compute(batch, signingIn: failed) }
+            }
+            await #expect(throws: BatchError.missingRole(login: "approver", role: .clerk)) {
+                try await store.compute(id, signingIn: Task { fixture.approver })
+            }
+            #expect(try await stored() == [0, 0])
+            #expect(try await store.summary(id).state == .draft)
+            // Signed in, the batch's own error comes through, and a computation is stored.
+            await #expect(throws: BatchError.notFound(987_654)) { try await store.compute(987_654, signingIn: Task { fixture.clerk }) }
+            let computed = try await store.compute(id, signingIn: Task { fixture.clerk })
+            #expect(computed.totalFen == 2_273_334)  // A 15,069.45 + B 7,663.89 = 22,733.34
+            #expect(try await stored() == [2, 1])
+            let approved = try await fixture.approvedBatch()
+            await #expect(throws: BatchError.badPassword("clerk")) { try await store.compute(approved, signingIn: failed) }
+            do {
+                _ = try await store.compute(approved, signingIn: Task { fixture.clerk })
+                Issue.record("an approved batch was computed again")
+            } catch let error as BatchError {
+                guard case .wrongState(batch: approved, state: .approved, action: _) = error else { throw error }
+            }
+            #expect(try await count(client, "SELECT count(*)::int FROM audit_log WHERE action = 'batch.compute'") == 2)
+        }
+    }
+
     @Test("recompute after a corrected interest record; a clerk's exclusion is audited and not paid")
     func recomputeAndExclude() async throws {
         try await TestDatabase.withFresh { client, url in
