@@ -123,30 +123,28 @@ public struct BatchStore: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         let preparing = Task { try await prepare(id, chunk: max(1, chunk)) }
-        let user: User
+        var program: String?
         do {
-            user = try await signingIn.value
+            let user = try await signingIn.value
             try UserStore.require(user, .clerk)
-        } catch {
-            preparing.cancel()
-            if let prepared = try? await preparing.value, let first = prepared.firstRead {
-                first.cancel()
-                _ = try? await first.value
-            }
-            throw error
-        }
-        let prepared = try await preparing.value
-        let batch = prepared.batch
-        progress("读取数据 loading \(batch.program.rawValue) \(batch.year)\(batch.district.map { " \($0)" } ?? "")…")
-        do {
+            let prepared = try await preparing.value
+            let batch = prepared.batch
+            program = batch.program.rawValue
+            progress("读取数据 loading \(batch.program.rawValue) \(batch.year)\(batch.district.map { " \($0)" } ?? "")…")
             let summary = try await compute(id, prepared, by: user, progress: progress)
             StoreMetrics.batchComputed(program: batch.program.rawValue, outcome: "stored", duration: clock.now - started, lines: summary.lines)
             return summary
         } catch {
-            // A failure before the chunks began leaves no read of the first one running.
-            prepared.firstRead?.cancel()
-            _ = try? await prepared.firstRead?.value
-            StoreMetrics.batchComputed(program: batch.program.rawValue, outcome: "failed", duration: clock.now - started, lines: 0)
+            // No read of the first chunk outlives a failure: a failed sign-in, a missing role, or
+            // a failure before the chunks began.
+            preparing.cancel()
+            if let first = (try? await preparing.value)?.firstRead {
+                first.cancel()
+                _ = try? await first.value
+            }
+            if let program {
+                StoreMetrics.batchComputed(program: program, outcome: "failed", duration: clock.now - started, lines: 0)
+            }
             throw error
         }
     }
@@ -175,7 +173,8 @@ public struct BatchStore: Sendable {
     struct PreparedComputation: Sendable {
         var batch: BatchSummary
         var loader: BatchInputLoader
-        var recipients: [String]?
+        /// `nil` when the batch's scope is read whole, in one chunk.
+        var recipientCount: Int?
         var chunks: [[String]?]
         var document: PolicyDocument
         var lpr: LPRTable
@@ -202,7 +201,7 @@ public struct BatchStore: Sendable {
             stride(from: 0, to: all.count, by: chunk).map { Array(all[$0..<min(all.count, $0 + chunk)]) }
         } ?? [nil]
         var prepared = PreparedComputation(
-            batch: batch, loader: loader, recipients: recipients, chunks: chunks, document: try await loader.policyDocument(),
+            batch: batch, loader: loader, recipientCount: recipients?.count, chunks: chunks, document: try await loader.policyDocument(),
             lpr: try await loader.lprTable(), granted: try await loader.granted(program: batch.program, year: batch.year, excluding: id))
         prepared.firstRead = prepared.read(0)
         return prepared
@@ -211,7 +210,7 @@ public struct BatchStore: Sendable {
     func compute(
         _ id: Int64, _ prepared: PreparedComputation, by user: User, progress: @Sendable (String) -> Void
     ) async throws -> BatchSummary {
-        let (batch, recipients, chunks, document, granted) = (prepared.batch, prepared.recipients, prepared.chunks, prepared.document, prepared.granted)
+        let (batch, chunks, document, granted) = (prepared.batch, prepared.chunks, prepared.document, prepared.granted)
         try await users.actingAs(user) { connection in
             let locked = try await lock(id, on: connection)
             _ = try BatchLifecycle.next(from: locked.state, .compute, batch: id)
@@ -256,7 +255,7 @@ public struct BatchStore: Sendable {
                     total += plan.total
                     policyVersion = result.policyVersion
                     done += only?.count ?? request.firms.count
-                    progress("测算 computing: \(done)/\(recipients?.count ?? done) recipients, \(records) interest records, \(request.investments.count) investments, \(request.guarantees.count) guarantees; \(lines) lines, \(excluded) exclusions stored…")
+                    progress("测算 computing: \(done)/\(prepared.recipientCount ?? done) recipients, \(records) interest records, \(request.investments.count) investments, \(request.guarantees.count) guarantees; \(lines) lines, \(excluded) exclusions stored…")
                 }
                 try await storing?.value
             } catch {
