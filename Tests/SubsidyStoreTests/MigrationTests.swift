@@ -41,6 +41,26 @@ struct MigrationTests {
         }
     }
 
+    @Test("the tables' storage settings: batch lines half-filled pages, interest records vacuumed after 1 %")
+    func storageSettings() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            var options: [String: [String]] = [:]
+            let rows = try await client.query(
+                """
+                SELECT relname::text, reloptions::text[] FROM pg_class
+                WHERE relname IN ('batch_lines', 'interest_records') AND relnamespace = 'public'::regnamespace
+                """, logger: logger)
+            for try await (name, list) in rows.decode((String, [String]).self) { options[name] = list.sorted() }
+            // sql/025: room on each page for the approval's and the payment's new row versions (HOT).
+            #expect(options["batch_lines"] == ["fillfactor=50"])
+            // sql/040: PostgreSQL's defaults are 0.2, 0.2 and 0.1.
+            #expect(options["interest_records"] == [
+                "autovacuum_analyze_scale_factor=0.01", "autovacuum_vacuum_insert_scale_factor=0.01",
+                "autovacuum_vacuum_scale_factor=0.01",
+            ])
+        }
+    }
+
     @Test("applying twice is a no-op")
     func idempotent() async throws {
         try await TestDatabase.withFresh(migrated: false) { client, _ in
