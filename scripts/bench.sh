@@ -134,7 +134,7 @@ note "ingest ($records_mode): $files files through the API in $(( $(ms_since "$s
 # its stead, so that the batches and the plain aggregates below read the same state. Right after
 # a re-sent month half of a province table's pages were not all-visible: a zhuangda batch took
 # 0.4 s longer (sql/040's figures), and the plain aggregate 2.1-2.2 s against 1.3 s.
-psql "$owner_db" -q -c "DROP TABLE bench_bare" -c "VACUUM (ANALYZE) interest_records" -c "ANALYZE" 2>/dev/null
+psql "$owner_db" -q -c "DROP TABLE bench_bare" -c "VACUUM interest_records" -c "ANALYZE" 2>/dev/null
 
 echo "== 3. batches" >&2
 declare -A batch

@@ -190,15 +190,6 @@ struct BatchCommand: AsyncParsableCommand {
         }
     }
 
-    /// `act`, with the user signing in while `body` begins (`actSigningIn`).
-    static func actSigningIn<T: Sendable>(
-        _ options: DatabaseOptions, _ who: UserOptions, _ body: @Sendable (BatchStore, Task<User, any Error>) async throws -> T
-    ) async throws -> T {
-        try await SubsidyCLI.actSigningIn(options, who, label: "subsidy.batch") { client, logger, signingIn in
-            try await body(BatchStore(client: client, logger: logger), signingIn)
-        }
-    }
-
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a draft batch for a program-year (optionally one district).")
         @OptionGroup var options: DatabaseOptions
@@ -230,8 +221,8 @@ struct BatchCommand: AsyncParsableCommand {
             let clock = ContinuousClock()
             let started = clock.now
             // The batch's first reads go on while the password is checked (BatchStore.compute(_:signingIn:)).
-            let batch = try await BatchCommand.actSigningIn(options, who) { store, signingIn in
-                try await store.compute(id, signingIn: signingIn, chunk: chunk) { message in
+            let batch = try await actSigningIn(options, who, label: "subsidy.batch") { client, logger, signingIn in
+                try await BatchStore(client: client, logger: logger).compute(id, signingIn: signingIn, chunk: chunk) { message in
                     FileHandle.standardError.write(Data("[\(clock.now - started)] \(message)\n".utf8))
                 }
             }

@@ -73,9 +73,14 @@ struct BatchFixture {
         }
     }
 
+    /// A draft zhuangda 2025 batch, created by the clerk.
+    func draftBatch(district: String? = nil) async throws -> Int64 {
+        try await store.create(program: .zhuangda, year: 2025, district: district, by: clerk)
+    }
+
     /// create → compute → submit on a Friday before the National Day holiday: in 公示 until 2025-10-10.
     func batchInPublicity(district: String? = nil) async throws -> Int64 {
-        let id = try await store.create(program: .zhuangda, year: 2025, district: district, by: clerk)
+        let id = try await draftBatch(district: district)
         _ = try await store.compute(id, by: clerk)
         _ = try await store.submit(id, by: clerk, today: day("2025-09-26"))
         return id
@@ -142,7 +147,7 @@ struct BatchTests {
         try await TestDatabase.withFresh { client, _ in
             let fixture = try await BatchFixture.make(client)
             let store = fixture.store
-            let id = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            let id = try await fixture.draftBatch()
             await #expect(throws: BatchError.wrongState(batch: id, state: .draft, action: "approve")) {
                 _ = try await store.approve(id, by: fixture.approver, today: day("2025-12-01"))
             }
@@ -245,7 +250,7 @@ struct BatchTests {
         try await TestDatabase.withFresh { client, _ in
             let fixture = try await BatchFixture.make(client)
             let store = fixture.store
-            let id = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            let id = try await fixture.draftBatch()
             func stored() async throws -> [Int] {
                 [try await count(client, "SELECT count(*)::int FROM batch_lines WHERE batch_id = \(id)"),
                  try await count(client, "SELECT count(*)::int FROM audit_log WHERE action = 'batch.compute'")]
@@ -283,7 +288,7 @@ struct BatchTests {
         try await TestDatabase.withFresh { client, url in
             let fixture = try await BatchFixture.make(client)
             let store = fixture.store
-            let id = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            let id = try await fixture.draftBatch()
             _ = try await store.compute(id, by: fixture.clerk)
             // The bank corrects B's record: paid 10,000.00 → base min(15,327.78, 10,000.00) = 10,000.00; × 50 % = 5,000.00
             try await fixture.correctRecordOfB(paidFen: 1_000_000)
@@ -367,7 +372,7 @@ struct BatchTests {
         try await TestDatabase.withFresh { client, _ in
             let fixture = try await BatchFixture.make(client)
             let store = fixture.store
-            let id = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            let id = try await fixture.draftBatch()
             // 15,069.45 (A) + 7,663.89 (B) = 22,733.34, a chunk a firm.
             #expect(try await store.compute(id, by: fixture.clerk, chunk: 1).totalFen == 2_273_334)
             // A third firm, after A and B in byte order, with a qualified 壮大贷 loan that started
@@ -417,7 +422,7 @@ struct BatchTests {
             ).decode(String.self) {
                 records.append(id)
             }
-            let id = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            let id = try await fixture.draftBatch()
             for round in 1...2 {
                 // A and B are paid as before (15,069.45 + 7,663.89 = 22,733.34); C gets nothing.
                 let summary = try await store.compute(id, by: fixture.clerk, chunk: round)
@@ -470,7 +475,7 @@ struct BatchTests {
                 VALUES ((SELECT id FROM loans WHERE loan_no = 'L-1'), '2025-03-21', '2025-06-21', 500000000, 4000000, '2025-06-21')
                 """, logger: TestDatabase.logger)
             try await fixture.correctRecordOfB(paidFen: 1_000_000)
-            let supplement = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            let supplement = try await fixture.draftBatch()
             let summary = try await store.compute(supplement, by: fixture.clerk)
             let lines = Dictionary(uniqueKeysWithValues: try await store.lines(supplement).map { ($0.recipient, $0) })
             #expect(lines[firmA]?.computed == money("34875.00"))
@@ -495,7 +500,7 @@ struct BatchTests {
     func budget() async throws {
         try await TestDatabase.withFresh { client, _ in
             let fixture = try await BatchFixture.make(client, budget: "20000.00")
-            let id = try await fixture.store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            let id = try await fixture.draftBatch()
             _ = try await fixture.store.compute(id, by: fixture.clerk)
             _ = try await fixture.store.submit(id, by: fixture.clerk, today: day("2025-09-26"))
             await #expect(throws: BatchError.budgetExceeded(approved: .zero, batch: money("22733.34"), budget: money("20000.00"))) {
@@ -527,7 +532,7 @@ struct BatchTests {
             // Four city-wide batches and two per district, all computed before any approval.
             var ids: [Int64] = []
             for district in [nil, nil, nil, nil, "高新区", "高新区", "锦江区", "锦江区"] as [String?] {
-                let id = try await store.create(program: .zhuangda, year: 2025, district: district, by: fixture.clerk)
+                let id = try await fixture.draftBatch(district: district)
                 _ = try await store.compute(id, by: fixture.clerk)
                 _ = try await store.submit(id, by: fixture.clerk, today: day("2025-12-01"))
                 ids.append(id)

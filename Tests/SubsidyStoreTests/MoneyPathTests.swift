@@ -72,13 +72,13 @@ struct MoneyPathTests {
             let gaoxin = try await fixture.approvedBatch(district: "高新区")
             #expect(try await fixture.amounts(gaoxin) == [firmA: money("15069.45")])
             // 锦江区: B's 7,663.89 only — no line (and no −15,069.45 recovery) for A.
-            let jinjiang = try await store.create(program: .zhuangda, year: 2025, district: "锦江区", by: fixture.clerk)
+            let jinjiang = try await fixture.draftBatch(district: "锦江区")
             _ = try await store.compute(jinjiang, by: fixture.clerk)
             #expect(try await fixture.amounts(jinjiang) == [firmB: money("7663.89")])
             _ = try await store.submit(jinjiang, by: fixture.clerk, today: day("2025-09-26"))
             _ = try await store.approve(jinjiang, by: fixture.approver, today: day("2025-10-11"))
             // A third 高新区 batch: A computed 15,069.45, previously granted 15,069.45 → 0.00.
-            let again = try await store.create(program: .zhuangda, year: 2025, district: "高新区", by: fixture.clerk)
+            let again = try await fixture.draftBatch(district: "高新区")
             _ = try await store.compute(again, by: fixture.clerk)
             #expect(try await fixture.amounts(again) == [firmA: .zero])
             #expect(try await credited(client, firmA) == money("15069.45"))
@@ -139,7 +139,7 @@ struct MoneyPathTests {
         try await TestDatabase.withFresh { client, _ in
             let fixture = try await BatchFixture.make(client)
             let store = fixture.store
-            let id = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            let id = try await fixture.draftBatch()
             _ = try await store.compute(id, by: fixture.clerk)
             async let first: (any Error)? = { do { try await store.exclude(id, recipient: firmA, reason: "重复申报", by: fixture.clerk); return nil } catch { return error } }()
             async let second: (any Error)? = { do { try await store.exclude(id, recipient: firmA, reason: "重复申报", by: fixture.clerk); return nil } catch { return error } }()
@@ -268,7 +268,7 @@ struct MoneyPathTests {
 
             // B's award falls to 5,000.00: the supplementary batch holds a recovery of 2,663.89.
             try await fixture.correctRecordOfB(paidFen: 1_000_000)
-            let supplement = try await store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            let supplement = try await fixture.draftBatch()
             _ = try await store.compute(supplement, by: fixture.clerk)
             _ = try await store.submit(supplement, by: fixture.clerk, today: day("2025-11-03"))
             _ = try await store.approve(supplement, by: fixture.approver, today: day("2025-11-11"))
@@ -351,7 +351,7 @@ struct MoneyPathTests {
             await #expect(throws: BatchError.missingRole(login: "clerk", role: .admin)) {
                 try await users.add(login: "mate", displayName: "x", password: "mate-password", roles: [.approver], by: fixture.clerk, cost: 4)
             }
-            let id = try await fixture.store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            let id = try await fixture.draftBatch()
             _ = try await fixture.store.compute(id, by: fixture.clerk)
             await #expect(throws: BatchError.notRehearsal) { _ = try await fixture.store.submit(id, by: fixture.clerk, today: day("2025-09-26")) }
             let submitted = try await fixture.store.submit(id, by: fixture.clerk)

@@ -86,7 +86,7 @@ struct PackedRecordsTests {
     func unknownLoanRefused() async throws {
         try await TestDatabase.withFresh { client, _ in
             let fixture = try await BatchFixture.make(client)
-            let id = try await fixture.store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            let id = try await fixture.draftBatch()
             let line = PlannedLine(
                 lineNo: 1, recipient: firmA, recipientName: "", computed: Money(fen: 100), previously: .zero, paymentRef: "ZD25-T-1",
                 itemsJSON: "[]", explanationJSON: "[]")

@@ -125,7 +125,7 @@ struct ReconciliationTests {
             _ = try await reconciliation.importStatements(try StatementParser.parse(Data(text.utf8)), source: "test", by: fixture.clerk)
             #expect(try await fixture.count("SELECT count(*)::int FROM entry_lines WHERE kind = 'payment'") == 1)
             // A draft batch's line, to link to: computed, not approved.
-            let draft = try await fixture.store.create(program: .zhuangda, year: 2025, district: nil, by: fixture.clerk)
+            let draft = try await fixture.draftBatch()
             _ = try await fixture.store.compute(draft, by: fixture.clerk)
             let entry = "(SELECT min(id) FROM statement_entries)"
             let openLine = "(SELECT id FROM batch_lines WHERE status = 'active' AND recipient_uscc = '\(firmB)' AND batch_id <> \(draft))"
