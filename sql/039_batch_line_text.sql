@@ -1,5 +1,9 @@
 -- A line's explanation and items stored as text, not json, and kept as written (issue 12).
 --
+-- replaces a77e29c9bb63762fbf9cb62fbc273e079df920f146d21824f7bad79b05e5297a: this file as first
+-- applied, which set lz4 compression unconditionally and so stopped at this migration on a server
+-- built without lz4. A database that applied it has the same schema; the Migrator accepts either.
+--
 -- The json type checks its input by parsing it: json_in ran PostgreSQL's JSON parser over every
 -- explanation a batch stored. At province a zhuangda batch's 87,475 explanations (104 MB of
 -- text) took 620-865 ms to insert into a json column and 154-214 ms into a text one (psql, the
@@ -19,7 +23,16 @@
 ALTER TABLE batch_lines
     ALTER COLUMN explanation TYPE text USING explanation::text,
     ALTER COLUMN items TYPE text USING items::text;
-ALTER TABLE batch_lines ALTER COLUMN explanation SET COMPRESSION lz4, ALTER COLUMN items SET COMPRESSION lz4;
+-- lz4 compresses the two columns where this server was built with it; a server built without lz4
+-- refuses SET COMPRESSION lz4, so there they keep PostgreSQL's pglz (larger, slower to write, the
+-- same text). default_toast_compression lists lz4 among its values exactly when lz4 is built in.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
+        ALTER TABLE batch_lines ALTER COLUMN explanation SET COMPRESSION lz4, ALTER COLUMN items SET COMPRESSION lz4;
+    END IF;
+END
+$$;
 ALTER TABLE batch_lines ALTER COLUMN items SET STATISTICS 0, ALTER COLUMN explanation SET STATISTICS 0;
 
 CREATE FUNCTION explanation_steps(stored text) RETURNS json LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$

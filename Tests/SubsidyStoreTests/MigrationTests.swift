@@ -91,6 +91,61 @@ struct MigrationTests {
         }
     }
 
+    @Test("a mended migration is accepted where the text it names as replaced was applied, and only there")
+    func mendedFileAccepted() async throws {
+        try await TestDatabase.withFresh(migrated: false) { client, _ in
+            let first = Migration(version: 1, name: "001_a.sql", sql: "CREATE TABLE a (id int);")
+            try await Migrator(migrations: [first]).migrate(client, logger: logger)
+            let later = Migration(version: 2, name: "002_b.sql", sql: "CREATE TABLE b (id int);")
+            // Naming another text (the first's checksum with its last digit changed) is an edit like any other.
+            let wrongDigit = first.checksum.last == "0" ? "1" : "0"
+            let misnamed = Migration(
+                version: 1, name: "001_a.sql", sql: "-- replaces \(first.checksum.dropLast())\(wrongDigit): a mistake\nCREATE TABLE a (id int);")
+            #expect(!misnamed.accepts(first.checksum))
+            await #expect {
+                try await Migrator(migrations: [misnamed, later]).migrate(client, logger: logger)
+            } throws: { error in
+                guard case MigrationError.changedAfterApply(let name, _, _) = error else { return false }
+                return name == "001_a.sql"
+            }
+            #expect(!(try await tables(client)).contains("b"))
+            let mended = Migration(
+                version: 1, name: "001_a.sql", sql: "-- replaces \(first.checksum): the text first applied\nCREATE TABLE a (id int);")
+            #expect(mended.checksum != first.checksum && mended.replaces == [first.checksum])
+            let applied = try await Migrator(migrations: [mended, later]).migrate(client, logger: logger)
+            #expect(applied == ["002_b.sql"])
+            // What the database applied stays recorded as applied.
+            let recorded = try await client.query("SELECT checksum FROM schema_migrations WHERE version = 1", logger: logger).decode(String.self)
+            var checksums: [String] = []
+            for try await checksum in recorded { checksums.append(checksum) }
+            #expect(checksums == [first.checksum])
+        }
+    }
+
+    @Test("sql/039 compresses a line's text with lz4 where the server has it, and accepts the databases that applied its first text")
+    func batchLineTextCompression() async throws {
+        let migrator = try Migrator(folder: TestDatabase.migrationsFolder)
+        let text = try #require(migrator.migrations.first { $0.version == 39 })
+        // sha256 of sql/039 as committed in 5ceff95's tree, which set lz4 without asking the server.
+        #expect(text.replaces == ["a77e29c9bb63762fbf9cb62fbc273e079df920f146d21824f7bad79b05e5297a"])
+        try await TestDatabase.withFresh { client, _ in
+            var hasLZ4 = false
+            for try await listed in try await client.query(
+                "SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression'", logger: logger
+            ).decode(Bool.self) { hasLZ4 = listed }
+            var methods: [String: String] = [:]
+            for try await (column, method) in try await client.query(
+                """
+                SELECT attname::text, attcompression::text FROM pg_attribute
+                WHERE attrelid = 'batch_lines'::regclass AND attname IN ('explanation', 'items')
+                """, logger: logger
+            ).decode((String, String).self) { methods[column] = method }
+            // 'l' is lz4; '' is the server's default (pglz where lz4 is not built in).
+            let expected = hasLZ4 ? "l" : ""
+            #expect(methods == ["explanation": expected, "items": expected])
+        }
+    }
+
     @Test("a failing migration leaves no trace: its transaction rolls back")
     func failureRollsBack() async throws {
         try await TestDatabase.withFresh(migrated: false) { client, _ in

@@ -9,12 +9,34 @@ public struct Migration: Sendable, Hashable {
     public var name: String
     public var sql: String
     public var checksum: String
+    /// Checksums of earlier texts of this file that it stands in for: each named on a comment line
+    /// `-- replaces <64 hex digits>: why`. A database that applied one of them is not refused.
+    public var replaces: Set<String>
 
     public init(version: Int, name: String, sql: String) {
         self.version = version
         self.name = name
         self.sql = sql
         self.checksum = SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+        self.replaces = Migration.replacedChecksums(sql)
+    }
+
+    /// Whether a database that recorded `recorded` for this version has applied this file.
+    public func accepts(_ recorded: String) -> Bool {
+        recorded == checksum || replaces.contains(recorded)
+    }
+
+    /// The checksums named by `-- replaces <hex>:` lines. An applied migration is never edited,
+    /// with one exception: a statement that cannot run on some servers (so no database where it
+    /// failed has applied it) may be mended, and the mended file names the text it replaces, so the
+    /// replacement is written in the file and reviewed with it, not granted by the Migrator.
+    static func replacedChecksums(_ sql: String) -> Set<String> {
+        var found: Set<String> = []
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: true) where line.hasPrefix("-- replaces ") {
+            let digits = line.dropFirst("-- replaces ".count).prefix { $0 != ":" }
+            if digits.count == 64, digits.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) { found.insert(String(digits)) }
+        }
+        return found
     }
 }
 
@@ -141,7 +163,7 @@ public struct Migrator: Sendable {
         let byVersion = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
         for (version, entry) in recorded.sorted(by: { $0.key < $1.key }) {
             guard let migration = byVersion[version] else { throw MigrationError.missingFile(version: version, name: entry.name) }
-            guard migration.checksum == entry.checksum else {
+            guard migration.accepts(entry.checksum) else {
                 throw MigrationError.changedAfterApply(name: migration.name, recorded: entry.checksum, current: migration.checksum)
             }
         }
