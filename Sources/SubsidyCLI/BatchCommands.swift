@@ -300,13 +300,21 @@ struct BatchCommand: AsyncParsableCommand {
         @Option(help: "Folder to write into.") var out = "."
 
         func run() async throws {
-            let id = self.id
-            let files = try await BatchCommand.act(options, who) { store, user in try await store.export(id, by: user) }
-            let payment = "\(out)/batch-\(id)-payment.csv"
-            let publicity = "\(out)/batch-\(id)-publicity.csv"
-            try Data(files.payment.utf8).write(to: URL(fileURLWithPath: payment))
-            try Data(files.publicity.utf8).write(to: URL(fileURLWithPath: publicity))
-            print("支付文件 payment file: \(payment)\n公示名单 publicity list: \(publicity)")
+            let (id, out) = (self.id, self.out)
+            let paths = try await BatchCommand.act(options, who) { store, user in
+                let batch = try await store.markExported(id, by: user)
+                // Row by row into the files: a nation batch's lines never sit in memory at once.
+                var paths: [String] = []
+                for kind in BatchExport.Kind.allCases {
+                    let path = "\(out)/batch-\(id)-\(kind.rawValue).csv"
+                    let file = try BatchExport.CSVFile(path: path)
+                    try await store.exportTable(kind, batch: batch) { try file.write($0) }
+                    try file.close()
+                    paths.append(path)
+                }
+                return paths
+            }
+            print("支付文件 payment file: \(paths[0])\n公示名单 publicity list: \(paths[1])")
         }
     }
 

@@ -115,7 +115,7 @@ extension WebApp {
         }
         router.post("batches/:id/export") { request, context -> Response in
             try await batchAction(request, context, [.clerk]) { id, session, _ in
-                _ = try await batches.export(id, by: session.user)
+                try await batches.markExported(id, by: session.user)
             }
         }
 
@@ -149,15 +149,32 @@ extension WebApp {
                         return errorPage(
                             session, status: .conflict, message: Page.text(kind == "payment" ? "batch.exportFirst" : "batch.submitFirst", session.language))
                     }
-                    let tables = BatchExport.tables(batch: summary, lines: try await batches.lines(id, explanations: false), ledgerHead: try await Ledger(logger: logger).head(client))
-                    let table = kind == "payment" ? tables.payment : tables.publicity
+                    let table = BatchExport.Kind(rawValue: kind) ?? .payment
                     let name = "batch-\(id)-\(kind == "payment" ? "payment 支付文件" : "publicity 公示名单")"
-                    try await users.audit(session.user, action: "batch.download", subject: "batch:\(id)", detail: ["file": kind + "." + format])
-                    if format == "xlsx" {
-                        return file(try XLSX.workbook(sheet: kind == "payment" ? "支付文件 Payment" : "公示名单 Publicity", rows: table), name: name + ".xlsx",
-                                    type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                    // Written whole into a file first, row by row from the database, then sent: a
+                    // batch of any size takes the server no more memory than a small one, and a
+                    // failure midway sends an error, never a payment file cut short.
+                    let directory = try temporaryDirectory()
+                    do {
+                        let written: URL
+                        if format == "xlsx" {
+                            let sheet = try XLSX.SheetWriter(directory: directory, sheet: table == .payment ? "支付文件 Payment" : "公示名单 Publicity")
+                            try await batches.exportTable(table, batch: summary) { try sheet.add($0) }
+                            written = try sheet.finish()
+                        } else {
+                            written = directory.appendingPathComponent("table.csv")
+                            let csv = try BatchExport.CSVFile(path: written.path)
+                            try await batches.exportTable(table, batch: summary) { try csv.write($0) }
+                            try csv.close()
+                        }
+                        try await users.audit(session.user, action: "batch.download", subject: "batch:\(id)", detail: ["file": kind + "." + format])
+                        return try download(
+                            written, removing: directory, name: name + "." + format,
+                            type: format == "xlsx" ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" : "text/csv; charset=utf-8")
+                    } catch {
+                        try? FileManager.default.removeItem(at: directory)
+                        throw error
                     }
-                    return file(Array(BatchExport.csv(table).utf8), name: name + ".csv", type: "text/csv; charset=utf-8")
                 }
             }
         }

@@ -16,83 +16,167 @@ enum XLSX {
     // MARK: Writing
 
     static func workbook(sheet name: String, rows: [[BatchExport.Cell]]) throws -> [UInt8] {
-        let archive = try Archive(accessMode: .create)
-        func add(_ path: String, _ text: String) throws {
-            let data = Data(text.utf8)
-            try archive.addEntry(with: path, type: .file, uncompressedSize: Int64(data.count), modificationDate: Date(timeIntervalSince1970: 1_600_000_000),
-                                 compressionMethod: .deflate) { position, size in
-                data.subdata(in: Int(position)..<Int(position) + size)
-            }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("subsidy-xlsx-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let writer = try SheetWriter(directory: directory, sheet: name)
+        for row in rows { try writer.add(row) }
+        return Array(try Data(contentsOf: try writer.finish()))
+    }
+
+    /// Writes a one-sheet workbook row by row: the sheet's XML goes to a file in `directory` as
+    /// the rows come, and `finish` packs it, deflated from that file, into `workbook.xlsx` there.
+    /// Memory holds the first 200 rows (they set the columns' widths) and a 64 kB buffer, however
+    /// many rows follow: a nation batch's payment file is written as a province one.
+    final class SheetWriter {
+        static let widthRows = 200
+        let directory: URL
+        let name: String
+        let sheetURL: URL
+        let handle: FileHandle
+        var buffer: [UInt8] = []
+        var first: [[BatchExport.Cell]] = []
+        var started = false
+        var rowCount = 0
+
+        init(directory: URL, sheet name: String) throws {
+            self.directory = directory
+            self.name = name
+            sheetURL = directory.appendingPathComponent("sheet1.xml")
+            guard FileManager.default.createFile(atPath: sheetURL.path, contents: nil) else { throw SpreadsheetError("the workbook could not be written") }
+            handle = try FileHandle(forWritingTo: sheetURL)
+            buffer.reserveCapacity(1 << 17)
         }
-        let header = #"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"# + "\n"
-        try add("[Content_Types].xml", header + """
-            <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">\
-            <Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>\
-            <Default Extension="xml" ContentType="application/xml"/>\
-            <Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>\
-            <Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>\
-            <Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>\
-            </Types>
-            """)
-        try add("_rels/.rels", header + """
-            <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\
-            <Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>\
-            </Relationships>
-            """)
-        try add("xl/workbook.xml", header + """
-            <workbook xmlns="\(mainNamespace)" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">\
-            <sheets><sheet name="\(escape(String(name.prefix(31))))" sheetId="1" r:id="rId1"/></sheets></workbook>
-            """)
-        try add("xl/_rels/workbook.xml.rels", header + """
-            <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\
-            <Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>\
-            <Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>\
-            </Relationships>
-            """)
-        // Styles: 0 default, 1 amount (#,##0.00, built-in 4), 2 text (@, built-in 49), 3 bold text.
-        try add("xl/styles.xml", header + """
-            <styleSheet xmlns="\(mainNamespace)">\
-            <fonts count="2"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font></fonts>\
-            <fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>\
-            <borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>\
-            <cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>\
-            <cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
-            <xf numFmtId="4" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
-            <xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
-            <xf numFmtId="49" fontId="1" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" applyFont="1"/></cellXfs>\
-            <cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>
-            """)
-        var sheet = header + "<worksheet xmlns=\"\(mainNamespace)\">"
-        let columns = rows.map(\.count).max() ?? 0
-        if columns > 0 {
-            sheet += "<cols>"
-            for column in 0..<columns {
-                let width = min(60, max(8, rows.prefix(200).map { column < $0.count ? displayWidth($0[column]) : 0 }.max() ?? 8) + 2)
-                sheet += "<col min=\"\(column + 1)\" max=\"\(column + 1)\" width=\"\(width)\" customWidth=\"1\"/>"
+
+        func add(_ row: [BatchExport.Cell]) throws {
+            if !started {
+                if first.count < Self.widthRows {
+                    first.append(row)
+                    return
+                }
+                try start()
             }
-            sheet += "</cols>"
+            try write(row)
         }
-        sheet += "<sheetData>"
-        for (rowIndex, row) in rows.enumerated() {
-            sheet += "<row r=\"\(rowIndex + 1)\">"
+
+        /// The sheet's opening and columns, then the rows held back for the widths.
+        func start() throws {
+            started = true
+            var opening = header + "<worksheet xmlns=\"\(mainNamespace)\">"
+            let columns = first.map(\.count).max() ?? 0
+            if columns > 0 {
+                opening += "<cols>"
+                for column in 0..<columns {
+                    let width = min(60, max(8, first.map { column < $0.count ? displayWidth($0[column]) : 0 }.max() ?? 8) + 2)
+                    opening += "<col min=\"\(column + 1)\" max=\"\(column + 1)\" width=\"\(width)\" customWidth=\"1\"/>"
+                }
+                opening += "</cols>"
+            }
+            opening += "<sheetData>"
+            buffer.append(contentsOf: opening.utf8)
+            let held = first
+            first = []
+            for row in held { try write(row) }
+        }
+
+        func write(_ row: [BatchExport.Cell]) throws {
+            let rowIndex = rowCount
+            rowCount += 1
+            var xml = "<row r=\"\(rowIndex + 1)\">"
             for (columnIndex, cell) in row.enumerated() {
                 let reference = columnName(columnIndex) + String(rowIndex + 1)
                 switch cell {
                 case .text(let text):
                     let style = rowIndex == 0 ? 3 : 2
-                    sheet += "<c r=\"\(reference)\" s=\"\(style)\" t=\"inlineStr\"><is><t xml:space=\"preserve\">\(escape(text))</t></is></c>"
+                    xml += "<c r=\"\(reference)\" s=\"\(style)\" t=\"inlineStr\"><is><t xml:space=\"preserve\">\(escape(text))</t></is></c>"
                 case .amount(let money):
-                    sheet += "<c r=\"\(reference)\" s=\"1\"><v>\(money.plain)</v></c>"
+                    xml += "<c r=\"\(reference)\" s=\"1\"><v>\(money.plain)</v></c>"
                 case .count(let count):
-                    sheet += "<c r=\"\(reference)\"><v>\(count)</v></c>"
+                    xml += "<c r=\"\(reference)\"><v>\(count)</v></c>"
                 }
             }
-            sheet += "</row>"
+            xml += "</row>"
+            buffer.append(contentsOf: xml.utf8)
+            if buffer.count >= 1 << 16 {
+                try handle.write(contentsOf: buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
         }
-        sheet += "</sheetData><pageSetup paperSize=\"9\" orientation=\"landscape\"/></worksheet>"
-        try add("xl/worksheets/sheet1.xml", sheet)
-        guard let data = archive.data else { throw SpreadsheetError("the workbook could not be written") }
-        return Array(data)
+
+        /// Closes the sheet and packs the workbook; returns its file.
+        func finish() throws -> URL {
+            if !started { try start() }
+            buffer.append(contentsOf: "</sheetData><pageSetup paperSize=\"9\" orientation=\"landscape\"/></worksheet>".utf8)
+            try handle.write(contentsOf: buffer)
+            buffer = []
+            try handle.close()
+            let workbookURL = directory.appendingPathComponent("workbook.xlsx")
+            let archive = try Archive(url: workbookURL, accessMode: .create)
+            let modified = Date(timeIntervalSince1970: 1_600_000_000)
+            for (path, text) in parts(sheet: name) {
+                let data = Data(text.utf8)
+                try archive.addEntry(with: path, type: .file, uncompressedSize: Int64(data.count), modificationDate: modified,
+                                     compressionMethod: .deflate) { position, size in
+                    data.subdata(in: Int(position)..<Int(position) + size)
+                }
+            }
+            let sheetSize = try FileManager.default.attributesOfItem(atPath: sheetURL.path)[.size] as? Int64 ?? 0
+            let reader = try FileHandle(forReadingFrom: sheetURL)
+            defer { try? reader.close() }
+            // ZIPFoundation asks for the sheet in order, a chunk at a time.
+            try archive.addEntry(with: "xl/worksheets/sheet1.xml", type: .file, uncompressedSize: sheetSize, modificationDate: modified,
+                                 compressionMethod: .deflate) { position, size in
+                try reader.seek(toOffset: UInt64(position))
+                return try reader.read(upToCount: size) ?? Data()
+            }
+            try FileManager.default.removeItem(at: sheetURL)
+            return workbookURL
+        }
+    }
+
+    static let header = #"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"# + "\n"
+
+    /// The workbook's parts other than the sheet.
+    static func parts(sheet name: String) -> [(String, String)] {
+        [
+            ("[Content_Types].xml", header + """
+                <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">\
+                <Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>\
+                <Default Extension="xml" ContentType="application/xml"/>\
+                <Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>\
+                <Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>\
+                <Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>\
+                </Types>
+                """),
+            ("_rels/.rels", header + """
+                <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\
+                <Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>\
+                </Relationships>
+                """),
+            ("xl/workbook.xml", header + """
+                <workbook xmlns="\(mainNamespace)" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">\
+                <sheets><sheet name="\(escape(String(name.prefix(31))))" sheetId="1" r:id="rId1"/></sheets></workbook>
+                """),
+            ("xl/_rels/workbook.xml.rels", header + """
+                <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\
+                <Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>\
+                <Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>\
+                </Relationships>
+                """),
+            // Styles: 0 default, 1 amount (#,##0.00, built-in 4), 2 text (@, built-in 49), 3 bold text.
+            ("xl/styles.xml", header + """
+                <styleSheet xmlns="\(mainNamespace)">\
+                <fonts count="2"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font></fonts>\
+                <fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>\
+                <borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>\
+                <cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>\
+                <cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
+                <xf numFmtId="4" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
+                <xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
+                <xf numFmtId="49" fontId="1" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" applyFont="1"/></cellXfs>\
+                <cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>
+                """),
+        ]
     }
 
     static func displayWidth(_ cell: BatchExport.Cell) -> Int {

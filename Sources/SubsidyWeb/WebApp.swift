@@ -136,12 +136,37 @@ public struct WebApp: Sendable {
     }
 
     func file(_ bytes: [UInt8], name: String, type: String) -> Response {
+        Response(status: .ok, headers: downloadHeaders(name: name, type: type), body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    func downloadHeaders(name: String, type: String) -> HTTPFields {
         let ascii = name.unicodeScalars.allSatisfy { $0.isASCII } ? name : "download"
         let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".-_"))) ?? ascii
-        return Response(
-            status: .ok,
-            headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return [.contentType: type, .contentDisposition: "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)", .cacheControl: "no-store"]
+    }
+
+    /// A fresh folder of its own under the system's temporary folder, for a download being written.
+    func temporaryDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("subsidy-download-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// A download of a file written for it, sent in chunks of 256 kB. The file's folder is removed
+    /// at once: the open file stays readable until the last chunk is sent and it is closed.
+    func download(_ url: URL, removing directory: URL, name: String, type: String) throws -> Response {
+        let handle = try FileHandle(forReadingFrom: url)
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: 0)
+        try? FileManager.default.removeItem(at: directory)
+        let body = ResponseBody(contentLength: Int(size)) { writer in
+            defer { try? handle.close() }
+            while let chunk = try handle.read(upToCount: 1 << 18), !chunk.isEmpty {
+                try await writer.write(ByteBuffer(bytes: chunk))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: downloadHeaders(name: name, type: type), body: body)
     }
 
     /// The business day of an action: a rehearsal database's chosen day if one is set, else the

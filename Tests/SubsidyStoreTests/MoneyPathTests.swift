@@ -161,6 +161,20 @@ struct MoneyPathTests {
                 #expect(!again.payment.contains("SLZ2500001000022"))
                 #expect(again.payment.contains("SLZ2500001000014"))
                 #expect(again.payment.contains("合计 Total,,,,7663.89,1 笔 payments,"))
+                // Streamed from the database row by row (what the CLI and the web write into their
+                // files), each table is the one the batch's lines give, the paid line left out of
+                // the payment file by the same rule.
+                let summary = try await fixture.store.summary(batch)
+                let whole = BatchExport.tables(
+                    batch: summary, lines: try await fixture.store.lines(batch, explanations: false),
+                    ledgerHead: try await Ledger(logger: TestDatabase.logger).head(other))
+                // Payment: header, B (A is paid), total; 公示: header, A, B, the ledger's head.
+                #expect(whole.payment.count == 3 && whole.publicity.count == 4)
+                for kind in BatchExport.Kind.allCases {
+                    var streamed: [[BatchExport.Cell]] = []
+                    try await fixture.store.exportTable(kind, batch: summary) { streamed.append($0) }
+                    #expect(streamed == (kind == .payment ? whole.payment : whole.publicity))
+                }
                 return batch
             }
             #expect(paidBatch == 1)

@@ -2,6 +2,7 @@ import Foundation
 import SubsidyRules
 import SubsidyStore
 import Testing
+import ZIPFoundation
 @testable import SubsidyWeb
 
 /// The .xlsx written for exports reads back cell for cell; hostile workbooks are refused with a
@@ -23,6 +24,39 @@ import Testing
         #expect(read[2].cells[1] == "=HYPERLINK(\"x\") & <b>")
         #expect(read[2].cells[2] == "-2663.89")
         #expect(XLSX.columnName(0) == "A" && XLSX.columnName(25) == "Z" && XLSX.columnName(26) == "AA" && XLSX.columnName(701) == "ZZ")
+    }
+
+    @Test("a sheet written row by row: 1,000 rows read back in order, past the 200 that set the widths and the 64 kB buffer")
+    func streamedRows() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("subsidy-sheet-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let writer = try XLSX.SheetWriter(directory: directory, sheet: "公示名单 Publicity")
+        try writer.add([.text("序号 No."), .text("企业名称 Firm"), .text("金额 Amount (CNY)")])
+        for number in 1...999 {
+            // Row 500's name is 70 characters wide: past the first 200 rows, it does not widen the column.
+            let name = number == 500 ? String(repeating: "长", count: 35) : "企业\(number)"
+            try writer.add([.count(number), .text(name), .amount(Money(fen: Int64(number) * 101))])
+        }
+        let url = try writer.finish()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["workbook.xlsx"])
+        let bytes = Array(try Data(contentsOf: url))
+        let read = try XLSX.readFirstSheet(bytes)
+        #expect(read.count == 1_000 && read.map(\.row) == Array(1...1_000))
+        // Row 1000 is line 999: 999 × 1.01 = 1,008.99.
+        #expect(read[999].cells == ["999", "企业999", "1008.99"])
+        #expect(read[500].cells[1] == String(repeating: "长", count: 35))
+        // The second column's width: "企业200" is 4 + 3 = 7 wide, the header "企业名称 Firm" 4 × 2 + 5 = 13, plus 2.
+        let sheet = try #require(String(data: try Self.entry("xl/worksheets/sheet1.xml", of: url), encoding: .utf8))
+        #expect(sheet.contains(#"<col min="2" max="2" width="15" customWidth="1"/>"#))
+    }
+
+    static func entry(_ path: String, of url: URL) throws -> Data {
+        let archive = try Archive(url: url, accessMode: .read)
+        let entry = try #require(archive[path])
+        var data = Data()
+        _ = try archive.extract(entry) { data.append($0) }
+        return data
     }
 
     @Test("not a workbook, too many rows, a bomb that inflates past its bound: refused with a reason")

@@ -52,37 +52,127 @@ public enum BatchExport {
         public var publicity: [[Cell]]
     }
 
+    /// The two exported tables.
+    public enum Kind: String, Sendable, CaseIterable {
+        /// 支付文件: the lines still waiting for money, with their frozen payee, and their total.
+        case payment
+        /// 公示名单: every line with an award, and the ledger's head when the list was made.
+        case publicity
+    }
+
+    /// One table written a line at a time, so that a batch of any size is exported with one line in
+    /// memory (a nation batch's 486,521 lines as `[BatchLine]` and rows took the server past 1 GB):
+    /// its header, the row of each line it carries, in line order, and its closing row.
+    public struct TableWriter: Sendable {
+        public let kind: Kind
+        let program: Program
+        let year: Int
+        let ledgerHead: LedgerHead?
+        public private(set) var count = 0
+        public private(set) var total = Money.zero
+
+        public init(_ kind: Kind, batch: BatchSummary, ledgerHead: LedgerHead?) {
+            (self.kind, program, year, self.ledgerHead) = (kind, batch.program, batch.year, ledgerHead)
+        }
+
+        public var header: [Cell] {
+            switch kind {
+            case .payment:
+                ["序号 No.", "收款人名称 Payee", "收款账号 Account", "开户行 Bank", "金额 Amount (CNY)", "用途/附言 Reference", "统一社会信用代码 USCC"].map(Cell.text)
+            case .publicity:
+                ["序号 No.", "企业名称 Firm", "统一社会信用代码 USCC", "项目 Program", "年度 Year", "金额 Amount (CNY)"].map(Cell.text)
+            }
+        }
+
+        /// Whether the table carries the line: payable for the payment file, an award for the 公示 list.
+        public func carries(_ line: BatchLine) -> Bool {
+            switch kind {
+            case .payment: isPayable(line)
+            case .publicity: line.status != "excluded" && line.computed > .zero
+            }
+        }
+
+        /// The line's row, numbered after the rows before it; nil for a line the table does not carry.
+        public mutating func row(_ line: BatchLine) -> [Cell]? {
+            guard carries(line) else { return nil }
+            count += 1
+            switch kind {
+            case .payment:
+                total += line.amount
+                return [
+                    .count(count), .text(line.accountName ?? line.recipientName), .text(line.accountNo ?? ""), .text(line.accountBank ?? ""),
+                    .amount(line.amount), .text(line.paymentRef), .text(line.recipient),
+                ]
+            case .publicity:
+                total += line.computed
+                return [.count(count), .text(line.recipientName), .text(line.recipient), .text("\(program.chineseName) \(program.rawValue)"), .count(year), .amount(line.computed)]
+            }
+        }
+
+        public var closing: [Cell] {
+            switch kind {
+            case .payment:
+                [.text("合计 Total"), .text(""), .text(""), .text(""), .amount(total), .text("\(count) 笔 payments"), .text("")]
+            case .publicity:
+                // The ledger's head when the list was made: `subsidy ledger verify --expect` checks
+                // later that no entry up to it was removed or rewritten.
+                [.text("账簿校验点 Ledger head"), .text(ledgerHead?.description ?? ""), .text(""), .text(""), .text(""), .text("")]
+            }
+        }
+    }
+
     public static func tables(batch: BatchSummary, lines: [BatchLine], ledgerHead: LedgerHead?) -> Tables {
-        let payable = lines.filter(isPayable)
-        var payment: [[Cell]] = [[
-            "序号 No.", "收款人名称 Payee", "收款账号 Account", "开户行 Bank", "金额 Amount (CNY)", "用途/附言 Reference", "统一社会信用代码 USCC",
-        ].map(Cell.text)]
-        for (index, line) in payable.enumerated() {
-            payment.append([
-                .count(index + 1), .text(line.accountName ?? line.recipientName), .text(line.accountNo ?? ""), .text(line.accountBank ?? ""),
-                .amount(line.amount), .text(line.paymentRef), .text(line.recipient),
-            ])
+        func table(_ kind: Kind) -> [[Cell]] {
+            var writer = TableWriter(kind, batch: batch, ledgerHead: ledgerHead)
+            return [writer.header] + lines.compactMap { writer.row($0) } + [writer.closing]
         }
-        payment.append([.text("合计 Total"), .text(""), .text(""), .text(""), .amount(payable.map(\.amount).sum()), .text("\(payable.count) 笔 payments"), .text("")])
-        var publicity: [[Cell]] = [["序号 No.", "企业名称 Firm", "统一社会信用代码 USCC", "项目 Program", "年度 Year", "金额 Amount (CNY)"].map(Cell.text)]
-        for (index, line) in lines.filter({ $0.status != "excluded" && $0.computed > .zero }).enumerated() {
-            publicity.append([
-                .count(index + 1), .text(line.recipientName), .text(line.recipient), .text("\(batch.program.chineseName) \(batch.program.rawValue)"),
-                .count(batch.year), .amount(line.computed),
-            ])
-        }
-        // The ledger's head when the list was made: `subsidy ledger verify --expect` checks
-        // later that no entry up to it was removed or rewritten.
-        publicity.append([.text("账簿校验点 Ledger head"), .text(ledgerHead?.description ?? ""), .text(""), .text(""), .text(""), .text("")])
-        return Tables(payment: payment, publicity: publicity)
+        return Tables(payment: table(.payment), publicity: table(.publicity))
+    }
+
+    /// A row of a CSV file, with its line break.
+    public static func csvRow(_ row: [Cell]) -> String {
+        row.map { csvField($0.csvText) }.joined(separator: ",") + "\r\n"
     }
 
     public static func csv(_ table: [[Cell]]) -> String {
-        csv(table.map { $0.map(\.csvText) })
+        "\u{FEFF}" + table.map(csvRow).joined()
     }
 
     public static func files(batch: BatchSummary, lines: [BatchLine], ledgerHead: LedgerHead?) -> (payment: String, publicity: String) {
         let tables = tables(batch: batch, lines: lines, ledgerHead: ledgerHead)
         return (csv(tables.payment), csv(tables.publicity))
+    }
+}
+
+extension BatchExport {
+    /// A CSV file (UTF-8 with a BOM) written row by row through a buffer of 64 kB.
+    public final class CSVFile {
+        let handle: FileHandle
+        var buffer: [UInt8] = [0xEF, 0xBB, 0xBF]
+
+        /// Creates (or empties) the file at `path`.
+        public init(path: String) throws {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            }
+            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            buffer.reserveCapacity(1 << 17)
+        }
+
+        public func write(_ row: [Cell]) throws {
+            buffer.append(contentsOf: BatchExport.csvRow(row).utf8)
+            if buffer.count >= 1 << 16 { try flush() }
+        }
+
+        func flush() throws {
+            try handle.write(contentsOf: buffer)
+            buffer.removeAll(keepingCapacity: true)
+        }
+
+        /// Writes what is buffered and closes the file.
+        public func close() throws {
+            try flush()
+            try handle.close()
+        }
     }
 }

@@ -640,6 +640,18 @@ public struct BatchStore: Sendable {
     /// Without `explanations` (exports, vouchers of a whole batch) the lines leave their
     /// explanations, a few kB each, in the database: a nation-scale batch's would not fit in memory.
     func lines(_ id: Int64, number: Int? = nil, explanations: Bool = true, on connection: PostgresConnection?) async throws -> [BatchLine] {
+        var result: [BatchLine] = []
+        try await eachLine(id, number: number, explanations: explanations, on: connection) { result.append($0) }
+        return result
+    }
+
+    /// The batch's lines one at a time, in line order, as the database streams them: `table`
+    /// names the exported table whose lines alone are read (`BatchExport.TableWriter.carries`
+    /// decides; the query's condition only spares reading the others).
+    func eachLine(
+        _ id: Int64, number: Int? = nil, explanations: Bool, table: BatchExport.Kind? = nil, on connection: PostgresConnection?,
+        _ body: (BatchLine) async throws -> Void
+    ) async throws {
         let query: PostgresQuery = """
             SELECT bl.line_no, bl.recipient_uscc, bl.recipient_name, bl.computed_fen, bl.previously_fen, bl.amount_fen, bl.status,
                    bl.excluded_reason, bl.payment_ref,
@@ -648,32 +660,43 @@ public struct BatchStore: Sendable {
                    CASE WHEN bl.payee_name IS NOT NULL THEN bl.payee_bank ELSE f.account_bank END,
                    bl.payee_name IS NOT NULL, CASE WHEN \(explanations) THEN bl.explanation::text ELSE '[]' END
             FROM batch_lines bl LEFT JOIN firms f ON f.uscc = bl.recipient_uscc
-            WHERE bl.batch_id = \(id) AND (\(number)::int IS NULL OR bl.line_no = \(number)) ORDER BY bl.line_no
+            WHERE bl.batch_id = \(id) AND (\(number)::int IS NULL OR bl.line_no = \(number))
+              AND CASE \(table?.rawValue)::text WHEN 'payment' THEN bl.status IN ('active', 'returned') AND bl.amount_fen > 0
+                                                WHEN 'publicity' THEN bl.status <> 'excluded' AND bl.computed_fen > 0 ELSE true END
+            ORDER BY bl.line_no
             """
         let rows = if let connection { try await connection.query(query, logger: logger) } else { try await client.query(query, logger: logger) }
-        var result: [BatchLine] = []
         for try await (no, recipient, name, computed, previously, amount, status, reason, ref, accountName, accountNo, bank, frozen, explanation) in rows.decode(
             (Int, String, String, Int64, Int64, Int64, String, String?, String, String?, String?, String?, Bool, String).self)
         {
-            result.append(BatchLine(
+            try await body(BatchLine(
                 lineNo: no, recipient: recipient, recipientName: name, computed: Money(fen: computed), previously: Money(fen: previously),
                 amount: Money(fen: amount), status: status, excludedReason: reason, paymentRef: ref, accountName: accountName,
                 accountNo: accountNo, accountBank: bank, payeeFrozen: frozen,
                 explanation: try ExplanationStep.readableJSON(stored: explanation)))
         }
-        return result
     }
 
-    /// Marks the batch exported and returns the payment file for the agent bank and the 公示
-    /// list. The payment file holds the lines still waiting for money (never a paid one; a
-    /// returned one again, for re-issue), with the payee frozen at approval.
-    public func export(_ id: Int64, by user: User) async throws -> (payment: String, publicity: String) {
+    /// Marks the batch exported: from here on its payment file can be downloaded. Every line
+    /// still waiting for money must have its payee frozen at approval, with an account. Reads no
+    /// line into memory: the files are written afterwards by `exportTable`.
+    @discardableResult
+    public func markExported(_ id: Int64, by user: User) async throws -> BatchSummary {
         try UserStore.require(user, .clerk)
-        return try await users.actingAs(user) { connection in
+        try await users.actingAs(user) { connection in
             let locked = try await lock(id, on: connection)
             _ = try BatchLifecycle.next(from: locked.state, .export, batch: id)
-            let lines = try await lines(id, explanations: false, on: connection)
-            let unpayable = lines.filter { BatchExport.isPayable($0) && (!$0.payeeFrozen || ($0.accountNo ?? "").isEmpty) }.map(\.recipient)
+            var payable = 0
+            var unpayable: [String] = []
+            for try await (recipient, frozenWithAccount) in try await connection.query(
+                """
+                SELECT recipient_uscc::text, payee_name IS NOT NULL AND coalesce(payee_account, '') <> '' FROM batch_lines
+                WHERE batch_id = \(id) AND status IN ('active', 'returned') AND amount_fen > 0 ORDER BY line_no
+                """, logger: logger
+            ).decode((String, Bool).self) {
+                payable += 1
+                if !frozenWithAccount { unpayable.append(recipient) }
+            }
             guard unpayable.isEmpty else { throw BatchError.missingAccount(unpayable) }
             try await expectWritten(try await connection.query(
                 """
@@ -681,14 +704,36 @@ public struct BatchStore: Sendable {
                 WHERE id = \(id) AND state = ANY(\(BatchLifecycle.allowedNames(.export))) RETURNING id
                 """, logger: logger), batch: id, action: .export)
             let head = try await ledger.head(on: connection)
-            try await audit(user, "batch.export", batch: id, [
-                "lines": String(lines.filter(BatchExport.isPayable).count), "ledgerHead": head?.description ?? "",
-            ], on: connection)
-            let summary = BatchSummary(
-                id: id, program: locked.program, year: locked.year, district: locked.district, state: .exported, totalFen: 0, lines: lines.count,
-                excludedItems: 0, publicityFrom: nil, publicityUntil: locked.publicityUntil, computedBy: locked.computedBy, approvedBy: nil)
-            return BatchExport.files(batch: summary, lines: lines, ledgerHead: head)
+            try await audit(user, "batch.export", batch: id, ["lines": String(payable), "ledgerHead": head?.description ?? ""], on: connection)
         }
+        return try await summary(id)
+    }
+
+    /// Writes one exported table of the batch row by row into `write`: its header, each line it
+    /// carries in line order, and its closing row (the payment file's total; the 公示 list's ledger
+    /// head, read now). A batch of any size is written with one line in memory.
+    public func exportTable(_ kind: BatchExport.Kind, batch: BatchSummary, write: ([BatchExport.Cell]) async throws -> Void) async throws {
+        var table = BatchExport.TableWriter(kind, batch: batch, ledgerHead: kind == .publicity ? try await ledger.head(client) : nil)
+        try await write(table.header)
+        try await eachLine(batch.id, explanations: false, table: kind, on: nil) { line in
+            if let row = table.row(line) { try await write(row) }
+        }
+        try await write(table.closing)
+    }
+
+    /// Marks the batch exported and returns the payment file for the agent bank and the 公示
+    /// list as CSV text. The payment file holds the lines still waiting for money (never a paid
+    /// one; a returned one again, for re-issue), with the payee frozen at approval. For a batch of
+    /// any size, `markExported` and `exportTable` into a file (`BatchExport.CSVFile`).
+    public func export(_ id: Int64, by user: User) async throws -> (payment: String, publicity: String) {
+        let batch = try await markExported(id, by: user)
+        var files: [BatchExport.Kind: String] = [:]
+        for kind in BatchExport.Kind.allCases {
+            var text = "\u{FEFF}"
+            try await exportTable(kind, batch: batch) { text += BatchExport.csvRow($0) }
+            files[kind] = text
+        }
+        return (files[.payment] ?? "", files[.publicity] ?? "")
     }
 
     /// Sets the budget (专项资金) of a program-year (admin; the change is audited).
