@@ -181,11 +181,11 @@ extension WebApp {
 
         router.get("batches/:id/voucher") { request, context -> Response in
             let session = try await require(request)
-            return try await voucher(session, id: pathID(context), line: nil)
+            return try await voucher(session, id: pathID(context), line: nil, paging: Paging(request, sorts: ["no"], defaultSort: "no", size: Self.vouchersPerPage))
         }
         router.get("batches/:id/lines/:no/voucher") { request, context -> Response in
             let session = try await require(request)
-            return try await voucher(session, id: pathID(context), line: Int(context.parameters.get("no") ?? "") ?? 0)
+            return try await voucher(session, id: pathID(context), line: Int(context.parameters.get("no") ?? "") ?? 0, paging: nil)
         }
     }
 
@@ -380,15 +380,30 @@ extension WebApp {
         return result
     }
 
-    func voucher(_ session: WebSession, id: Int64, line number: Int?) async throws -> Response {
+    /// Vouchers of a whole batch printed per page: with the summary voucher, page 1 is a batch's
+    /// cover and its first 100 lines.
+    static let vouchersPerPage = 100
+
+    /// One line's voucher (`line`), or a page of the batch's (`paging`), the first with the
+    /// batch's summary voucher: count, total and 人民币大写 of every line that pays money.
+    func voucher(_ session: WebSession, id: Int64, line number: Int?, paging: Paging?) async throws -> Response {
         let summary = try await batches.summary(id)
         guard [.approved, .exported, .paid, .closed].contains(summary.state) else {
             return errorPage(session, status: .conflict, message: Page.text("voucher.approveFirst", session.language))
         }
-        let lines = if let number { try await batches.line(id, number: number).map { [$0] } ?? [] } else { try await batches.lines(id, explanations: false) }
-        let chosen = lines.filter { $0.status != "excluded" && $0.amount > .zero }
-        guard !chosen.isEmpty else { return errorPage(session, status: .notFound, message: Page.text("batch.noLine", session.language)) }
         var page = Page("voucher", session: session)
+        let chosen: [BatchLine]
+        if let paging {
+            let (lines, count, total) = try await batches.voucherLines(id, limit: paging.size, offset: paging.offset)
+            chosen = lines
+            if paging.page == 1, count > 0 {
+                page["summary"] = ["count": count, "total": Show.money(total), "capital": ChineseCapital.amount(total)]
+            }
+            page["paging"] = paging.context(total: count, base: "/batches/\(id)/voucher", sorts: ["no"])
+        } else {
+            chosen = (try await batches.line(id, number: number ?? 0).map { [$0] } ?? []).filter { $0.status != "excluded" && $0.amount > .zero }
+        }
+        guard !chosen.isEmpty else { return errorPage(session, status: .notFound, message: Page.text("batch.noLine", session.language)) }
         page["title"] = page.t("voucher")
         page["batch"] = batchContext(summary, page.language)
         page["signatures"] = try await signatures(id)
@@ -397,8 +412,6 @@ extension WebApp {
             item["capital"] = ChineseCapital.amount(line.amount)
             return item
         }
-        let sum = chosen.map(\.amount).sum()
-        page["summary"] = number == nil ? ["count": chosen.count, "total": Show.money(sum), "capital": ChineseCapital.amount(sum)] : nil
         page["printedOn"] = CivilDate.todayInBeijing().description
         return render(page)
     }

@@ -175,6 +175,14 @@ struct MoneyPathTests {
                     try await fixture.store.exportTable(kind, batch: summary) { streamed.append($0) }
                     #expect(streamed == (kind == .payment ? whole.payment : whole.publicity))
                 }
+                // Vouchers a page at a time, in line order: A (paid, still vouchered) and B, and the
+                // count and total of both on every page: 15,069.45 + 7,663.89 = 22,733.34.
+                let first = try await fixture.store.voucherLines(batch, limit: 1, offset: 0)
+                let second = try await fixture.store.voucherLines(batch, limit: 1, offset: 1)
+                let inOrder = try await fixture.store.lines(batch, explanations: false).map(\.recipient)
+                #expect(Set(inOrder) == [firmA, firmB] && (first.lines + second.lines).map(\.recipient) == inOrder)
+                #expect(first.count == 2 && first.total == money("22733.34") && second.count == 2 && second.total == money("22733.34"))
+                #expect(try await fixture.store.voucherLines(batch, limit: 1, offset: 2).lines.isEmpty)
                 return batch
             }
             #expect(paidBatch == 1)
