@@ -65,10 +65,15 @@ extension WebApp {
         }
     }
 
+    /// A report page shows each category's first rows, with every row's count and sum: a nation
+    /// batch's report was hundreds of thousands of rows, rendered whole in the server's memory.
+    static let reportRowsPerCategory = 200
+
     func reportPage(_ session: WebSession, scope: ReconciliationReport.Scope, back: String) async throws -> Response {
         let report: ReconciliationReport
         do {
-            report = try await ReconciliationReport.load(scope, client: client, logger: logger, today: try await businessDay() ?? .todayInBeijing())
+            report = try await ReconciliationReport.load(
+                scope, client: client, logger: logger, today: try await businessDay() ?? .todayInBeijing(), rowsPerCategory: Self.reportRowsPerCategory)
         } catch {
             return errorPage(session, status: .notFound, message: message(error, session.language))
         }
@@ -78,11 +83,10 @@ extension WebApp {
         page["scopeLines"] = report.scopeLines
         page["checks"] = report.checks.map { ["name": $0.0, "value": $0.1] }
         var sections: [[String: Any]] = []
-        for (category, heading) in ReconciliationReport.categories {
+        for (category, heading, count, sum) in report.summary where count > 0 {
             let rows = report.rows.filter { $0.category == category }
-            guard !rows.isEmpty else { continue }
             sections.append([
-                "heading": heading, "count": rows.count, "sum": Show.money(rows.map(\.amount).sum()),
+                "heading": heading, "count": count, "sum": Show.money(sum), "shown": rows.count, "partial": rows.count < count,
                 "rows": rows.map { ["date": $0.date, "amount": Show.money($0.amount), "reference": $0.reference, "party": $0.party, "detail": $0.detail] },
             ])
         }

@@ -211,6 +211,13 @@ struct ReconciliationTests {
             #expect(report.csv.hasPrefix("\u{FEFF}类别 Category,"))
             #expect(report.html.contains("<h2>退汇 Returned · 1</h2>"))
             #expect(report.html.contains("@page { size: A4;"))
+            // A page's report (the web's) lists each category's first rows, with the totals of all:
+            // matched has 2 rows, 1 listed; the same counts and sums as the whole report.
+            let page = try await ReconciliationReport.load(
+                .batch(batch), client: client, logger: TestDatabase.logger, today: day("2025-10-24"), rowsPerCategory: 1)
+            #expect(report.rows.count == 4 && page.rows.count == 3)
+            #expect(page.rows.filter { $0.category == "matched" }.map(\.reference) == report.rows.filter { $0.category == "matched" }.prefix(1).map(\.reference))
+            #expect(page.summary.map { "\($0.key) \($0.count) \($0.sum)" } == report.summary.map { "\($0.key) \($0.count) \($0.sum)" })
             let statementReport = try await ReconciliationReport.load(.statement(summary2), client: client, logger: TestDatabase.logger, today: day("2025-10-24"))
             #expect(statementReport.checks.contains { $0.0.hasPrefix("余额勾稽") && $0.1 == "平衡 balanced" })
         }

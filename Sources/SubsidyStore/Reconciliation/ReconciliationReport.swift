@@ -24,7 +24,10 @@ public struct ReconciliationReport: Sendable {
     public var title: String
     public var scopeLines: [String]
     public var checks: [(String, String)]
+    /// The rows of each category in report order: all of them, or the first `rowsPerCategory`.
     public var rows: [Row]
+    /// Every row's count and sum per category, however many `rows` holds.
+    public var totals: [String: (count: Int, sum: Money)] = [:]
 
     /// Categories in report order, with their headings.
     public static let categories: [(String, String)] = [
@@ -33,7 +36,12 @@ public struct ReconciliationReport: Sendable {
         ("duplicate", "重复支付 Duplicate"), ("other", "其他入账 Other credits"),
     ]
 
-    public static func load(_ scope: Scope, client: PostgresClient, logger: Logger, today: CivilDate) async throws -> ReconciliationReport {
+    /// The report of `scope`: with `rowsPerCategory`, each category's first rows only (a page a
+    /// clerk reads: a nation batch's outstanding lines are hundreds of thousands), its totals
+    /// still of every row.
+    public static func load(
+        _ scope: Scope, client: PostgresClient, logger: Logger, today: CivilDate, rowsPerCategory: Int? = nil
+    ) async throws -> ReconciliationReport {
         let calendar = try await BatchInputLoader(client: client, logger: logger).calendar()
         // Lines of one batch share their export date: each age is counted once.
         var ages: [String: String] = [:]
@@ -95,46 +103,54 @@ public struct ReconciliationReport: Sendable {
         // that nothing up to it was removed or rewritten.
         let head = try await Ledger(logger: logger).head(client)
         report.checks.append(("账簿校验点 Ledger head", head?.description ?? "—"))
-        for try await (category, date, amount, references, party, explanation) in try await client.query(
+        // Each category's count and sum over all its rows, and its first rows (row_number over
+        // the category); the references are gathered for the rows kept only.
+        for try await (category, date, amount, references, party, explanation, count, sum) in try await client.query(
             """
-            SELECT e.category, coalesce(e.booking_date, e.value_date)::text, e.amount_fen,
+            SELECT t.category, coalesce(e.booking_date, e.value_date)::text, e.amount_fen,
                    coalesce((SELECT string_agg(bl.payment_ref, ' ' ORDER BY bl.id) FROM entry_lines el JOIN batch_lines bl ON bl.id = el.batch_line_id
                              WHERE el.entry_id = e.id), ''),
-                   concat_ws(' ', e.counterparty_name, e.counterparty_account), e.explanation || ' — ' || e.description
-            FROM statement_entries e
-            WHERE (\(statementID)::bigint IS NOT NULL AND e.statement_id = \(statementID))
-               OR (\(batchID)::bigint IS NOT NULL
-                   AND e.id IN (SELECT el.entry_id FROM entry_lines el JOIN batch_lines x ON x.id = el.batch_line_id WHERE x.batch_id = \(batchID)))
+                   concat_ws(' ', e.counterparty_name, e.counterparty_account), e.explanation || ' — ' || e.description, t.n, t.total
+            FROM (SELECT e.id, e.category, row_number() OVER (PARTITION BY e.category ORDER BY e.statement_id, e.entry_no) AS rn,
+                         count(*) OVER (PARTITION BY e.category)::int AS n, sum(e.amount_fen) OVER (PARTITION BY e.category)::bigint AS total
+                  FROM statement_entries e
+                  WHERE (\(statementID)::bigint IS NOT NULL AND e.statement_id = \(statementID))
+                     OR (\(batchID)::bigint IS NOT NULL
+                         AND e.id IN (SELECT el.entry_id FROM entry_lines el JOIN batch_lines x ON x.id = el.batch_line_id WHERE x.batch_id = \(batchID)))) t
+            JOIN statement_entries e ON e.id = t.id
+            WHERE \(rowsPerCategory)::int IS NULL OR t.rn <= \(rowsPerCategory)
             ORDER BY e.statement_id, e.entry_no
             """, logger: logger
-        ).decode((String, String?, Int64, String, String, String).self) {
+        ).decode((String, String?, Int64, String, String, String, Int, Int64).self) {
             report.rows.append(Row(category: category, date: date ?? "", amount: Money(fen: amount), reference: references, party: party, detail: explanation))
+            report.totals[category] = (count, Money(fen: sum))
         }
-        for try await (exported, amount, reference, party, status) in try await client.query(
+        for try await (exported, amount, reference, party, status, count, sum) in try await client.query(
             """
             SELECT to_char(p.exported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), p.amount_fen, p.payment_ref,
-                   concat_ws(' ', p.recipient_name, p.payee_account), p.status
+                   concat_ws(' ', p.recipient_name, p.payee_account), p.status, count(*) OVER ()::int, sum(p.amount_fen) OVER ()::bigint
             FROM payable_lines p
             -- Outstanding: the batch's open lines, or those exported before the statement closed.
             WHERE p.open AND p.exported_at IS NOT NULL
               AND ((\(batchID)::bigint IS NOT NULL AND p.batch_id = \(batchID))
                    OR (\(statementID)::bigint IS NOT NULL AND p.exported_at <= coalesce(
                        (SELECT (closing_date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' FROM statements WHERE id = \(statementID)), now())))
-            ORDER BY p.id
+            ORDER BY p.id LIMIT \(rowsPerCategory)
             """, logger: logger
-        ).decode((String, Int64, String, String, String).self) {
+        ).decode((String, Int64, String, String, String, Int, Int64).self) {
             report.rows.append(Row(
                 category: "outstanding", date: exported, amount: Money(fen: amount), reference: reference, party: party,
                 detail: (status == "returned" ? "退汇后待重付 returned, to re-issue · " : "") + age(exported)))
+            report.totals["outstanding"] = (count, Money(fen: sum))
         }
         return report
     }
 
-    /// Count and sum per category.
+    /// Count and sum per category, of every row.
     public var summary: [(key: String, heading: String, count: Int, sum: Money)] {
         Self.categories.map { key, heading in
-            let rows = rows.filter { $0.category == key }
-            return (key, heading, rows.count, rows.map(\.amount).sum())
+            let total = totals[key] ?? (0, .zero)
+            return (key, heading, total.count, total.sum)
         }
     }
 
