@@ -63,7 +63,8 @@ struct LedgerTests {
                 }
             } catch let error as PostgresTransactionError where error.closureError is Abandon {}
             // Eight transactions of five entries each race for the chain: the lock orders them,
-            // and together they take seqs 3 to 42, each transaction's five in a run.
+            // and together they take seqs 3 to 42, each transaction's five in a run. Half of them
+            // post in chunks of two entries (three statements: 2, 2, 1), the chain carried across.
             let runs = try await withThrowingTaskGroup(of: [Int64].self) { group in
                 for task in 0..<8 {
                     group.addTask {
@@ -72,7 +73,7 @@ struct LedgerTests {
                                 NewJournalEntry(kind: .accrual, memo: "task \(task) entry \(index)", batchID: 1, lines: [
                                     LedgerLine(.expense(.zhuangda, 2025), Money(fen: 100)), LedgerLine(.payable(firm), Money(fen: -100)),
                                 ])
-                            }, on: connection)
+                            }, on: connection, chunkSize: task % 2 == 0 ? 2 : 20_000)
                         }
                     }
                 }

@@ -117,8 +117,11 @@ public struct Ledger: Sendable {
     public init(logger: Logger) { self.logger = logger }
 
     /// Posts `entries` in order on `connection`, which must be in a transaction. Returns their seqs.
+    /// They are written `chunkSize` entries to a statement, the chain carried from one to the
+    /// next: a nation approval's 486,521 entries bound as one statement's arrays took the
+    /// command past 1.1 GB.
     @discardableResult
-    public func post(_ entries: [NewJournalEntry], on connection: PostgresConnection) async throws -> [Int64] {
+    public func post(_ entries: [NewJournalEntry], on connection: PostgresConnection, chunkSize: Int = 20_000) async throws -> [Int64] {
         guard !entries.isEmpty else { return [] }
         for entry in entries {
             let sum = entry.lines.map(\.amount).sum()
@@ -137,50 +140,53 @@ public struct Ledger: Sendable {
         // Whole microseconds: what timestamptz stores, so that verify reads back what was hashed.
         let postedMicros = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down))
 
-        var columns = (seq: [Int64](), kind: [String](), memo: [String](), batch: [Int64](), reverses: [Int64](), by: [Int64](),
-                       prev: [String](), hash: [String]())
-        var lineColumns = (seq: [Int64](), no: [Int](), account: [Int64](), amount: [Int64]())
-        for (index, entry) in entries.enumerated() {
-            let seq = seqs[index]
-            let lines = entry.lines.enumerated().map { (lineNo: $0.offset + 1, account: $0.element.account.code, amountFen: $0.element.amount.fen) }
-            let hash = EntryHash.compute(
-                previous: previous, seq: seq, postedMicros: postedMicros, kind: entry.kind.rawValue, memo: entry.memo,
-                batchID: entry.batchID ?? 0, reverses: entry.reverses ?? 0, createdBy: entry.createdBy ?? 0, lines: lines)
-            columns.seq.append(seq)
-            columns.kind.append(entry.kind.rawValue)
-            columns.memo.append(entry.memo)
-            columns.batch.append(entry.batchID ?? 0)
-            columns.reverses.append(entry.reverses ?? 0)
-            columns.by.append(entry.createdBy ?? 0)
-            columns.prev.append(previous.hex)
-            columns.hash.append(hash.hex)
-            for line in lines {
-                guard let account = accountIDs[line.account] else { throw LedgerError.noAccount(line.account) }
-                lineColumns.seq.append(seq)
-                lineColumns.no.append(line.lineNo)
-                lineColumns.account.append(account)
-                lineColumns.amount.append(line.amountFen)
+        for start in stride(from: 0, to: entries.count, by: max(1, chunkSize)) {
+            let chunk = start..<min(entries.count, start + max(1, chunkSize))
+            var columns = (seq: [Int64](), kind: [String](), memo: [String](), batch: [Int64](), reverses: [Int64](), by: [Int64](),
+                           prev: [String](), hash: [String]())
+            var lineColumns = (seq: [Int64](), no: [Int](), account: [Int64](), amount: [Int64]())
+            for index in chunk {
+                let (entry, seq) = (entries[index], seqs[index])
+                let lines = entry.lines.enumerated().map { (lineNo: $0.offset + 1, account: $0.element.account.code, amountFen: $0.element.amount.fen) }
+                let hash = EntryHash.compute(
+                    previous: previous, seq: seq, postedMicros: postedMicros, kind: entry.kind.rawValue, memo: entry.memo,
+                    batchID: entry.batchID ?? 0, reverses: entry.reverses ?? 0, createdBy: entry.createdBy ?? 0, lines: lines)
+                columns.seq.append(seq)
+                columns.kind.append(entry.kind.rawValue)
+                columns.memo.append(entry.memo)
+                columns.batch.append(entry.batchID ?? 0)
+                columns.reverses.append(entry.reverses ?? 0)
+                columns.by.append(entry.createdBy ?? 0)
+                columns.prev.append(previous.hex)
+                columns.hash.append(hash.hex)
+                for line in lines {
+                    guard let account = accountIDs[line.account] else { throw LedgerError.noAccount(line.account) }
+                    lineColumns.seq.append(seq)
+                    lineColumns.no.append(line.lineNo)
+                    lineColumns.account.append(account)
+                    lineColumns.amount.append(line.amountFen)
+                }
+                previous = hash
             }
-            previous = hash
+            // One statement for the entries and their lines: the database checks each statement's
+            // entries for balance once, at its end (sql/015), and refuses an entry inserted alone.
+            try await connection.query(
+                """
+                WITH entries AS (
+                    INSERT INTO journal_entries (seq, posted_at, kind, memo, batch_id, reverses, created_by, prev_hash, hash)
+                    SELECT s, timestamptz 'epoch' + \(postedMicros) * interval '1 microsecond', k, m, nullif(b, 0), nullif(r, 0), nullif(u, 0),
+                           decode(p, 'hex'), decode(h, 'hex')
+                    FROM unnest(\(columns.seq)::bigint[], \(columns.kind)::text[], \(columns.memo)::text[], \(columns.batch)::bigint[],
+                                \(columns.reverses)::bigint[], \(columns.by)::bigint[], \(columns.prev)::text[], \(columns.hash)::text[])
+                         AS t(s, k, m, b, r, u, p, h)
+                    ORDER BY s
+                )
+                INSERT INTO journal_lines (entry_seq, line_no, account_id, amount_fen)
+                SELECT t.s, t.n, t.a, t.amount
+                FROM unnest(\(lineColumns.seq)::bigint[], \(lineColumns.no)::int[], \(lineColumns.account)::bigint[], \(lineColumns.amount)::bigint[])
+                     AS t(s, n, a, amount)
+                """, logger: logger)
         }
-        // One statement for the entries and their lines: the database checks each statement's
-        // entries for balance once, at its end (sql/015), and refuses an entry inserted alone.
-        try await connection.query(
-            """
-            WITH entries AS (
-                INSERT INTO journal_entries (seq, posted_at, kind, memo, batch_id, reverses, created_by, prev_hash, hash)
-                SELECT s, timestamptz 'epoch' + \(postedMicros) * interval '1 microsecond', k, m, nullif(b, 0), nullif(r, 0), nullif(u, 0),
-                       decode(p, 'hex'), decode(h, 'hex')
-                FROM unnest(\(columns.seq)::bigint[], \(columns.kind)::text[], \(columns.memo)::text[], \(columns.batch)::bigint[],
-                            \(columns.reverses)::bigint[], \(columns.by)::bigint[], \(columns.prev)::text[], \(columns.hash)::text[])
-                     AS t(s, k, m, b, r, u, p, h)
-                ORDER BY s
-            )
-            INSERT INTO journal_lines (entry_seq, line_no, account_id, amount_fen)
-            SELECT t.s, t.n, t.a, t.amount
-            FROM unnest(\(lineColumns.seq)::bigint[], \(lineColumns.no)::int[], \(lineColumns.account)::bigint[], \(lineColumns.amount)::bigint[])
-                 AS t(s, n, a, amount)
-            """, logger: logger)
         return seqs
     }
 
