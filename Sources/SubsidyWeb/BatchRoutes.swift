@@ -154,7 +154,7 @@ extension WebApp {
                     // Written whole into a file first, row by row from the database, then sent: a
                     // batch of any size takes the server no more memory than a small one, and a
                     // failure midway sends an error, never a payment file cut short.
-                    let directory = try temporaryDirectory()
+                    let directory = try BufferedFile.temporaryDirectory()
                     do {
                         let written: URL
                         if format == "xlsx" {

@@ -16,8 +16,7 @@ enum XLSX {
     // MARK: Writing
 
     static func workbook(sheet name: String, rows: [[BatchExport.Cell]]) throws -> [UInt8] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("subsidy-xlsx-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try BufferedFile.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let writer = try SheetWriter(directory: directory, sheet: name)
         for row in rows { try writer.add(row) }
@@ -26,15 +25,14 @@ enum XLSX {
 
     /// Writes a one-sheet workbook row by row: the sheet's XML goes to a file in `directory` as
     /// the rows come, and `finish` packs it, deflated from that file, into `workbook.xlsx` there.
-    /// Memory holds the first 200 rows (they set the columns' widths) and a 64 kB buffer, however
+    /// Memory holds the first 200 rows (they set the columns' widths) and the file's buffer, however
     /// many rows follow: a nation batch's payment file is written as a province one.
     final class SheetWriter {
         static let widthRows = 200
         let directory: URL
         let name: String
         let sheetURL: URL
-        let handle: FileHandle
-        var buffer: [UInt8] = []
+        let file: BufferedFile
         var first: [[BatchExport.Cell]] = []
         var started = false
         var rowCount = 0
@@ -43,9 +41,7 @@ enum XLSX {
             self.directory = directory
             self.name = name
             sheetURL = directory.appendingPathComponent("sheet1.xml")
-            guard FileManager.default.createFile(atPath: sheetURL.path, contents: nil) else { throw SpreadsheetError("the workbook could not be written") }
-            handle = try FileHandle(forWritingTo: sheetURL)
-            buffer.reserveCapacity(1 << 17)
+            file = try BufferedFile(path: sheetURL.path)
         }
 
         func add(_ row: [BatchExport.Cell]) throws {
@@ -73,7 +69,7 @@ enum XLSX {
                 opening += "</cols>"
             }
             opening += "<sheetData>"
-            buffer.append(contentsOf: opening.utf8)
+            try file.write(opening.utf8)
             let held = first
             first = []
             for row in held { try write(row) }
@@ -96,20 +92,14 @@ enum XLSX {
                 }
             }
             xml += "</row>"
-            buffer.append(contentsOf: xml.utf8)
-            if buffer.count >= 1 << 16 {
-                try handle.write(contentsOf: buffer)
-                buffer.removeAll(keepingCapacity: true)
-            }
+            try file.write(xml.utf8)
         }
 
         /// Closes the sheet and packs the workbook; returns its file.
         func finish() throws -> URL {
             if !started { try start() }
-            buffer.append(contentsOf: "</sheetData><pageSetup paperSize=\"9\" orientation=\"landscape\"/></worksheet>".utf8)
-            try handle.write(contentsOf: buffer)
-            buffer = []
-            try handle.close()
+            try file.write("</sheetData><pageSetup paperSize=\"9\" orientation=\"landscape\"/></worksheet>".utf8)
+            try file.close()
             let workbookURL = directory.appendingPathComponent("workbook.xlsx")
             let archive = try Archive(url: workbookURL, accessMode: .create)
             let modified = Date(timeIntervalSince1970: 1_600_000_000)

@@ -145,13 +145,6 @@ public struct WebApp: Sendable {
         return [.contentType: type, .contentDisposition: "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)", .cacheControl: "no-store"]
     }
 
-    /// A fresh folder of its own under the system's temporary folder, for a download being written.
-    func temporaryDirectory() throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("subsidy-download-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory
-    }
-
     /// A download of a file written for it, sent in chunks of 256 kB. The file's folder is removed
     /// at once: the open file stays readable until the last chunk is sent and it is closed.
     func download(_ url: URL, removing directory: URL, name: String, type: String) throws -> Response {

@@ -28,8 +28,7 @@ import ZIPFoundation
 
     @Test("a sheet written row by row: 1,000 rows read back in order, past the 200 that set the widths and the 64 kB buffer")
     func streamedRows() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("subsidy-sheet-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try BufferedFile.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let writer = try XLSX.SheetWriter(directory: directory, sheet: "公示名单 Publicity")
         try writer.add([.text("序号 No."), .text("企业名称 Firm"), .text("金额 Amount (CNY)")])

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import SubsidyRules
 
 /// The payment file and the 公示 list: CSV in UTF-8 with a BOM (Excel and WPS open them as
@@ -25,10 +25,6 @@ public enum BatchExport {
         let digits = text.hasPrefix("-") ? text.dropFirst() : Substring(text)
         let parts = digits.split(separator: ".", omittingEmptySubsequences: false)
         return (1...2).contains(parts.count) && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }
-    }
-
-    public static func csv(_ rows: [[String]]) -> String {
-        "\u{FEFF}" + rows.map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
     }
 
     /// A cell of an exported table: text stays text (19-digit account numbers, USCCs), amounts
@@ -145,34 +141,62 @@ public enum BatchExport {
 }
 
 extension BatchExport {
-    /// A CSV file (UTF-8 with a BOM) written row by row through a buffer of 64 kB.
+    /// A CSV file (UTF-8 with a BOM) written row by row.
     public final class CSVFile {
-        let handle: FileHandle
-        var buffer: [UInt8] = [0xEF, 0xBB, 0xBF]
+        let file: BufferedFile
 
         /// Creates (or empties) the file at `path`.
         public init(path: String) throws {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-            }
-            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            buffer.reserveCapacity(1 << 17)
+            file = try BufferedFile(path: path)
+            try file.write([0xEF, 0xBB, 0xBF])
         }
 
         public func write(_ row: [Cell]) throws {
-            buffer.append(contentsOf: BatchExport.csvRow(row).utf8)
-            if buffer.count >= 1 << 16 { try flush() }
-        }
-
-        func flush() throws {
-            try handle.write(contentsOf: buffer)
-            buffer.removeAll(keepingCapacity: true)
+            try file.write(BatchExport.csvRow(row).utf8)
         }
 
         /// Writes what is buffered and closes the file.
         public func close() throws {
-            try flush()
-            try handle.close()
+            try file.close()
         }
+    }
+}
+
+/// A file written through a buffer of 64 kB: an export of any size is written with the buffer
+/// and one row in memory.
+public final class BufferedFile {
+    let handle: FileHandle
+    var buffer: [UInt8] = []
+
+    /// Creates (or empties) the file at `path`.
+    public init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
+        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        buffer.reserveCapacity(1 << 17)
+    }
+
+    public func write(_ bytes: some Sequence<UInt8>) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    func flush() throws {
+        try handle.write(contentsOf: buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes what is buffered and closes the file.
+    public func close() throws {
+        try flush()
+        try handle.close()
+    }
+
+    /// A fresh folder of its own under the system's temporary folder, for files being written.
+    public static func temporaryDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("subsidy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
     }
 }

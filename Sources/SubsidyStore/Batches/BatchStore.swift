@@ -715,6 +715,8 @@ public struct BatchStore: Sendable {
             _ = try BatchLifecycle.next(from: locked.state, .export, batch: id)
             var payable = 0
             var unpayable: [String] = []
+            // The lines `BatchExport.isPayable` carries (as `eachLine`'s payment selection), two
+            // columns each: reading them as whole lines added 0.4 s to a province export.
             for try await (recipient, frozenWithAccount) in try await connection.query(
                 """
                 SELECT recipient_uscc::text, payee_name IS NOT NULL AND coalesce(payee_account, '') <> '' FROM batch_lines
@@ -756,9 +758,9 @@ public struct BatchStore: Sendable {
         let batch = try await markExported(id, by: user)
         var files: [BatchExport.Kind: String] = [:]
         for kind in BatchExport.Kind.allCases {
-            var text = "\u{FEFF}"
-            try await exportTable(kind, batch: batch) { text += BatchExport.csvRow($0) }
-            files[kind] = text
+            var table: [[BatchExport.Cell]] = []
+            try await exportTable(kind, batch: batch) { table.append($0) }
+            files[kind] = BatchExport.csv(table)
         }
         return (files[.payment] ?? "", files[.publicity] ?? "")
     }

@@ -140,8 +140,9 @@ public struct Ledger: Sendable {
         // Whole microseconds: what timestamptz stores, so that verify reads back what was hashed.
         let postedMicros = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down))
 
-        for start in stride(from: 0, to: entries.count, by: max(1, chunkSize)) {
-            let chunk = start..<min(entries.count, start + max(1, chunkSize))
+        let size = max(1, chunkSize)
+        for start in stride(from: 0, to: entries.count, by: size) {
+            let chunk = start..<min(entries.count, start + size)
             var columns = (seq: [Int64](), kind: [String](), memo: [String](), batch: [Int64](), reverses: [Int64](), by: [Int64](),
                            prev: [String](), hash: [String]())
             var lineColumns = (seq: [Int64](), no: [Int](), account: [Int64](), amount: [Int64]())
