@@ -55,6 +55,14 @@ struct BatchPlanningTests {
             batch: 3, program: .zhuangda, year: 2025, approver: 9, lines: lines, firmCap: Money(fen: 80_000_000), capItems: [],
             budget: Money(fen: 2_006_945), budgetUsed: Money(fen: 766_389))  // 7,663.89 + 12,405.56 = 20,069.45: exactly the budget
         #expect(entries.map(\.kind) == [.accrual, .recovery])
+        // The same lines checked one at a time, as the store reads them: 15,069.45 − 2,663.89 = 12,405.56, two entries.
+        var check = ApprovalCheck(program: .zhuangda, year: 2025, firmCap: Money(fen: 80_000_000))
+        for line in lines { try check.add(line) }
+        #expect(check.total == Money(fen: 1_240_556) && check.entries == 2)
+        try check.finish(budget: Money(fen: 2_006_945), budgetUsed: Money(fen: 766_389))
+        #expect(throws: BatchError.budgetExceeded(approved: Money(fen: 766_390), batch: Money(fen: 1_240_556), budget: Money(fen: 2_006_945))) {
+            try check.finish(budget: Money(fen: 2_006_945), budgetUsed: Money(fen: 766_390))
+        }
         #expect(entries.allSatisfy { $0.lines.map(\.amount).sum() == .zero })
         #expect(entries[0].lines.map(\.amount) == [Money(fen: 1_506_945), Money(fen: -1_506_945)])
         #expect(entries[1].lines.map(\.account.code) == ["receivable:\(Self.b)", "expense:zhuangda:2025"])

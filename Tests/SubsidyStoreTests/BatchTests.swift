@@ -484,7 +484,23 @@ struct BatchTests {
             #expect(lines[firmB]?.amount == money("-2663.89"))
             #expect(summary.totalFen == 1_714_166)  // 19,805.55 − 2,663.89 = 17,141.66
             _ = try await store.submit(supplement, by: fixture.clerk, today: day("2025-11-03"))
-            _ = try await store.approve(supplement, by: fixture.approver, today: day("2025-11-11"))
+            // Approved posting one accrual at a time (the service posts 20,000 at a time): each of
+            // the two statements continues the chain, in line order (B before A), and the audit
+            // row states the batch's total and its entries.
+            var oneByOne = store
+            oneByOne.accrualChunk = 1
+            _ = try await oneByOne.approve(supplement, by: fixture.approver, today: day("2025-11-11"))
+            let posted = try await client.query(
+                "SELECT kind, memo, seq FROM journal_entries WHERE batch_id = \(supplement) ORDER BY seq", logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, String, Int64).self) }
+            #expect(posted.map(\.0) == ["recovery", "accrual"])
+            #expect(posted.map(\.1) == ["batch \(supplement) recovery zhuangda 2025 \(firmB)", "batch \(supplement) zhuangda 2025 \(firmA)"])
+            #expect(posted.count == 2 && posted[1].2 == posted[0].2 + 1)
+            let audited = try await client.query(
+                "SELECT detail->>'total', detail->>'entries' FROM audit_log WHERE action = 'batch.approve' AND subject = \("batch:\(supplement)")",
+                logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, String).self) }
+            #expect(audited.map(\.0) == ["17141.66"] && audited.map(\.1) == ["2"])
             // Payable to A: 15,069.45 + 19,805.55 = 34,875.00; B: 7,663.89 payable and 2,663.89 receivable.
             #expect(try await fixture.balance("payable:\(firmA)") == money("-34875.00"))
             #expect(try await fixture.balance("receivable:\(firmB)") == money("2663.89"))

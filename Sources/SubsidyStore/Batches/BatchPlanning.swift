@@ -249,43 +249,75 @@ public struct ApprovalCapItem: Sendable, Equatable {
 /// returns the accrual entries, without a database. The store calls it under the program's lock,
 /// in the transaction that posts the entries.
 public enum ApprovalPlanner {
+    /// The whole decision over lines held in memory: `ApprovalCheck` line by line, then the cap
+    /// items, then the budget; the accruals of the lines in their order. The store takes the
+    /// same steps over the lines as it reads them, and builds the accruals a chunk at a time.
     public static func plan(
         batch: Int64, program: Program, year: Int, approver: Int64, lines: [ApprovalLine], firmCap: Money?,
         capItems: [ApprovalCapItem], budget: Money?, budgetUsed: Money
     ) throws(BatchError) -> [NewJournalEntry] {
-        var entries: [NewJournalEntry] = []
-        var total = Money.zero
-        for line in lines {
-            guard line.grantedNow == line.previously else {
-                throw .stale(recipient: line.recipient, computedWith: line.previously, nowApproved: line.grantedNow)
-            }
-            if let firmCap, line.amount > .zero, line.grantedNow + line.amount > firmCap {
-                throw .capExceeded(recipient: line.recipient, approved: line.grantedNow, line: line.amount, cap: firmCap)
-            }
-            total += line.amount
-            if let entry = accrual(batch: batch, program: program, year: year, approver: approver, line: line) { entries.append(entry) }
-        }
-        for item in capItems where item.computedWith != item.grantedNow {
-            throw .staleCap(key: item.capKey, computedWith: item.computedWith, nowApproved: item.grantedNow)
-        }
-        guard let budget else { throw .noBudget(program: program, year: year) }
-        guard budgetUsed + total <= budget else { throw .budgetExceeded(approved: budgetUsed, batch: total, budget: budget) }
-        return entries
+        var check = ApprovalCheck(program: program, year: year, firmCap: firmCap)
+        for line in lines { try check.add(line) }
+        for item in capItems { try ApprovalCheck.check(item) }
+        try check.finish(budget: budget, budgetUsed: budgetUsed)
+        return lines.compactMap { accrual(batch: batch, program: program, year: year, approver: approver, recipient: $0.recipient, amount: $0.amount) }
     }
 
     /// expense ↔ payable for a payment; receivable ↔ expense for a recovery (应收).
-    static func accrual(batch: Int64, program: Program, year: Int, approver: Int64, line: ApprovalLine) -> NewJournalEntry? {
-        let amount = line.amount
+    static func accrual(batch: Int64, program: Program, year: Int, approver: Int64, recipient: String, amount: Money) -> NewJournalEntry? {
         if amount > .zero {
             return NewJournalEntry(
-                kind: .accrual, memo: "batch \(batch) \(program.rawValue) \(year) \(line.recipient)", batchID: batch, createdBy: approver,
-                lines: [LedgerLine(.expense(program, year), amount), LedgerLine(.payable(line.recipient), Money(fen: -amount.fen))])
+                kind: .accrual, memo: "batch \(batch) \(program.rawValue) \(year) \(recipient)", batchID: batch, createdBy: approver,
+                lines: [LedgerLine(.expense(program, year), amount), LedgerLine(.payable(recipient), Money(fen: -amount.fen))])
         }
         if amount < .zero {
             return NewJournalEntry(
-                kind: .recovery, memo: "batch \(batch) recovery \(program.rawValue) \(year) \(line.recipient)", batchID: batch, createdBy: approver,
-                lines: [LedgerLine(.receivable(line.recipient), Money(fen: -amount.fen)), LedgerLine(.expense(program, year), amount)])
+                kind: .recovery, memo: "batch \(batch) recovery \(program.rawValue) \(year) \(recipient)", batchID: batch, createdBy: approver,
+                lines: [LedgerLine(.receivable(recipient), Money(fen: -amount.fen)), LedgerLine(.expense(program, year), amount)])
         }
         return nil
+    }
+}
+
+/// An approval's decision taken one line at a time, so that a batch of any size is decided
+/// without holding its lines: each line against what other batches grant its recipient now and
+/// the per-recipient cap (`add`), each cross-year cap item against what other years grant now
+/// (`check`), and the batch's total against the budget (`finish`). The first refusal wins, in
+/// that order.
+public struct ApprovalCheck: Sendable {
+    public let program: Program
+    public let year: Int
+    public let firmCap: Money?
+    /// The sum of the lines added so far: what the batch adds to the budget's use.
+    public private(set) var total = Money.zero
+    /// How many of the lines added so far post an entry (those whose amount is not zero).
+    public private(set) var entries = 0
+
+    public init(program: Program, year: Int, firmCap: Money?) {
+        self.program = program
+        self.year = year
+        self.firmCap = firmCap
+    }
+
+    public mutating func add(_ line: ApprovalLine) throws(BatchError) {
+        guard line.grantedNow == line.previously else {
+            throw .stale(recipient: line.recipient, computedWith: line.previously, nowApproved: line.grantedNow)
+        }
+        if let firmCap, line.amount > .zero, line.grantedNow + line.amount > firmCap {
+            throw .capExceeded(recipient: line.recipient, approved: line.grantedNow, line: line.amount, cap: firmCap)
+        }
+        total += line.amount
+        if line.amount != .zero { entries += 1 }
+    }
+
+    public static func check(_ item: ApprovalCapItem) throws(BatchError) {
+        guard item.computedWith == item.grantedNow else {
+            throw .staleCap(key: item.capKey, computedWith: item.computedWith, nowApproved: item.grantedNow)
+        }
+    }
+
+    public func finish(budget: Money?, budgetUsed: Money) throws(BatchError) {
+        guard let budget else { throw .noBudget(program: program, year: year) }
+        guard budgetUsed + total <= budget else { throw .budgetExceeded(approved: budgetUsed, batch: total, budget: budget) }
     }
 }
