@@ -77,6 +77,59 @@ struct ReconciliationTests {
         }
     }
 
+    @Test("a statement stored, planned and posted an entry at a time does what it does imported whole: payments, a fee, a duplicate, a return of an earlier chunk's payment")
+    func chunkedImportIsWhole() async throws {
+        // 1,000,000.00 − 15,069.45 − 7,663.89 − 500.00 − 15,069.45 + 7,663.89 = 969,361.10
+        let text = bureauStatement(number: "1", opening: "1000000,00", closing: "969361,10", on: "251013", entries: [
+            ":61:2510131013D15069,45NTRFNONREF", ":86:/REMI/SLZ2500001000022",
+            ":61:2510131013D7663,89NTRFNONREF", ":86:/REMI/SLZ2500001000014",
+            ":61:2510131013D500,00NTRFNONREF", ":86:/REMI/手续费",
+            ":61:2510131013D15069,45NTRFNONREF", ":86:/REMI/SLZ2500001000022",
+            ":61:2510131013C7663,89NTRFNONREF", ":86:/REMI/退汇 户名账号不符 SLZ2500001000014",
+        ])
+        func imported(chunk: Int) async throws -> [String] {
+            try await TestDatabase.withFresh { client, _ in
+                let fixture = try await BatchFixture.make(client)
+                let batch = try await fixture.exportedBatch()
+                var reconciliation = ReconciliationStore(client: client, logger: TestDatabase.logger)
+                reconciliation.entryChunk = chunk
+                let summary = try await reconciliation.importStatements(try StatementParser.parse(Data(text.utf8)), source: "test", by: fixture.clerk)
+                #expect(summary.categories == [.matched: 2, .unexpected: 1, .duplicate: 1, .returned: 1])
+                #expect(summary.entries == 5)
+                // A paid once; B paid, returned, owed again; the batch open for B's re-issue.
+                #expect(try await fixture.balance("payable:\(firmA)") == .zero)
+                #expect(try await fixture.balance("payable:\(firmB)") == money("-7663.89"))
+                #expect(try await fixture.balance("bank:bureau") == money("-15069.45"))
+                #expect(try await fixture.store.summary(batch).state == .exported)
+                #expect(try await Ledger(logger: TestDatabase.logger).verify(client).isIntact)
+                let rows = try await client.query(
+                    """
+                    SELECT 'entry ' || entry_no || ' ' || category || ' ' || rule || ' ' || explanation FROM statement_entries
+                    UNION ALL
+                    SELECT 'link ' || e.entry_no || ' ' || bl.payment_ref || ' ' || el.kind || ' ' || coalesce(j.kind || ' ' || j.memo, '-')
+                           || ' returned ' || (el.returned_by IS NOT NULL)
+                    FROM entry_lines el JOIN statement_entries e ON e.id = el.entry_id JOIN batch_lines bl ON bl.id = el.batch_line_id
+                    LEFT JOIN journal_entries j ON j.seq = el.journal_seq
+                    UNION ALL
+                    SELECT 'journal ' || seq || ' ' || kind || ' ' || memo FROM journal_entries
+                    UNION ALL
+                    SELECT 'line ' || payment_ref || ' ' || status FROM batch_lines
+                    ORDER BY 1
+                    """, logger: TestDatabase.logger
+                ).collect().map { try $0.decode(String.self) }
+                return rows
+            }
+        }
+        let whole = try await imported(chunk: 20_000)
+        let oneByOne = try await imported(chunk: 1)
+        #expect(oneByOne == whole)
+        // The return (entry 5, its own chunk) reversed the payment posted in entry 2's chunk.
+        #expect(whole.contains { $0.hasPrefix("link 5 SLZ2500001000014 return reversal ") })
+        #expect(whole.contains("link 2 SLZ2500001000014 payment payment paid SLZ2500001000014 (statement entry 2) returned true"))
+        #expect(whole.contains("line SLZ2500001000014 returned") && whole.contains("line SLZ2500001000022 paid"))
+        #expect(whole.filter { $0.hasPrefix("link 4 SLZ2500001000022 duplicate") }.count == 1)
+    }
+
     @Test("a later statement naming a paid line again is a duplicate, never a second payment: read by its reference alone or with every line")
     func paidOnceAcrossStatements() async throws {
         try await TestDatabase.withFresh { client, _ in

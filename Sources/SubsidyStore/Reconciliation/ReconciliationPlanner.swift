@@ -27,30 +27,51 @@ public enum ReconciliationPlanner {
         }
     }
 
+    /// What the planner looks up by line: the payments and recoveries the outcomes may name, and
+    /// each line's recipient and batch. Built once per import, read by every chunk of entries.
+    public struct Lookup: Sendable {
+        let payments: [Int64: ExpectedPayment]
+        let recoveries: [Int64: ExpectedRecovery]
+        let owners: [Int64: Owner]
+
+        public init(payments: [ExpectedPayment], recoveries: [ExpectedRecovery], owners: [Int64: Owner]) {
+            self.payments = Dictionary(uniqueKeysWithValues: payments.map { ($0.lineID, $0) })
+            self.recoveries = Dictionary(uniqueKeysWithValues: recoveries.map { ($0.lineID, $0) })
+            self.owners = owners
+        }
+    }
+
     public static func effects(
         _ outcomes: [EntryOutcome], entryIDs: [Int64], payments: [ExpectedPayment], recoveries: [ExpectedRecovery],
         owners: [Int64: Owner]
     ) -> (effects: [ReconciliationEffect], batches: Set<Int64>) {
-        let byLine = Dictionary(uniqueKeysWithValues: payments.map { ($0.lineID, $0) })
-        let owed = Dictionary(uniqueKeysWithValues: recoveries.map { ($0.lineID, $0) })
+        effects(outcomes[...], entryIDs: entryIDs, Lookup(payments: payments, recoveries: recoveries, owners: owners))
+    }
+
+    /// The effects of `outcomes` (a chunk of a statement's, in entry order), whose entries were
+    /// stored as `entryIDs`, one for one: each outcome's effects depend on it alone, so the
+    /// effects of consecutive chunks are those of the whole.
+    public static func effects(
+        _ outcomes: ArraySlice<EntryOutcome>, entryIDs: [Int64], _ lookup: Lookup
+    ) -> (effects: [ReconciliationEffect], batches: Set<Int64>) {
+        precondition(outcomes.count == entryIDs.count, "an entry id for each outcome")
         var effects: [ReconciliationEffect] = []
         var batches: Set<Int64> = []
-        for (index, outcome) in outcomes.enumerated() {
-            let entry = entryIDs[index]
+        for (outcome, entry) in zip(outcomes, entryIDs) {
             for line in outcome.lineIDs {
-                guard let owner = owners[line] else { continue }
+                guard let owner = lookup.owners[line] else { continue }
                 switch outcome.category {
                 case .matched:
-                    guard let payment = byLine[line] else { continue }
+                    guard let payment = lookup.payments[line] else { continue }
                     batches.insert(owner.batch)
                     effects.append(.pay(entry: entry, line: line, journal: NewJournalEntry(
                         kind: .payment, memo: "paid \(payment.reference) (statement entry \(entry))", batchID: owner.batch,
                         lines: [LedgerLine(.payable(owner.recipient), payment.amount), LedgerLine(.bureauBank, Money(fen: -payment.amount.fen))])))
                 case .returned:
                     batches.insert(owner.batch)
-                    effects.append(.returned(entry: entry, line: line, memo: "returned (退汇) \(byLine[line]?.reference ?? "") (statement entry \(entry))"))
+                    effects.append(.returned(entry: entry, line: line, memo: "returned (退汇) \(lookup.payments[line]?.reference ?? "") (statement entry \(entry))"))
                 case .repayment:
-                    guard let recovery = owed[line] else { continue }
+                    guard let recovery = lookup.recoveries[line] else { continue }
                     effects.append(.repay(entry: entry, line: line, journal: NewJournalEntry(
                         kind: .payment, memo: "repaid (退回) \(recovery.reference) (statement entry \(entry))", batchID: owner.batch,
                         lines: [LedgerLine(.bureauBank, recovery.amount), LedgerLine(.receivable(owner.recipient), Money(fen: -recovery.amount.fen))])))

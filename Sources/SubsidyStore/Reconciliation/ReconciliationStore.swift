@@ -24,6 +24,8 @@ public struct ReconciliationStore: Sendable {
     static let lockKey: Int64 = 0x5245_434F_4E43  // "RECONC"
     /// Working days after export within which account + amount matches (rule 3).
     public var windowWorkingDays = 10
+    /// How many of a statement's entries are stored, planned and posted at a time.
+    public var entryChunk = 20_000
 
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -91,7 +93,8 @@ public struct ReconciliationStore: Sendable {
         guard !fresh.isEmpty else { return summary }
         laps.mark("lock, accounts, fingerprints")
 
-        let entries = fresh.flatMap { parsed.statements[$0].entries }
+        // One statement (the usual file) is matched from its own array, not a copy of it.
+        let entries = fresh.count == 1 ? parsed.statements[fresh[0]].entries : fresh.flatMap { parsed.statements[$0].entries }
         // First the lines the entries name by reference; every payable line only when an entry
         // needs the other rules (`Matcher.matchNamed`): the outcomes are the same either way.
         var (payments, paymentOwners) = try await expectedPayments(named: Matcher.referenceTokens(entries), on: connection)
@@ -107,9 +110,14 @@ public struct ReconciliationStore: Sendable {
         let outcomes = named ?? matcher.match(entries, against: payments, recoveries: recoveries.expected)
         laps.mark("match")
 
-        // Statements, with their balance and continuity checks.
+        // Statements, with their balance and continuity checks; then their entries stored,
+        // planned and applied `entryChunk` at a time, in entry order: a chunk's rows, effects and
+        // journal entries are gone before the next is read.
+        let owners = paymentOwners.merging(recoveries.owners) { payment, _ in payment }
+        let lookup = ReconciliationPlanner.Lookup(payments: payments, recoveries: recoveries.expected, owners: owners)
         var lastClosing: [String: (Money?, CivilDate?)] = [:]
-        var entryIDs: [Int64] = []
+        var batches: Set<Int64> = []
+        var offset = 0
         for index in fresh {
             let statement = parsed.statements[index]
             let continuity = try await continuityCheck(statement, known: lastClosing[statement.account], on: connection)
@@ -129,15 +137,22 @@ public struct ReconciliationStore: Sendable {
                 statementID = id
             }
             summary.statementIDs.append(statementID)
-            entryIDs += try await insertEntries(statement, statementID: statementID, outcomes: outcomes[entryIDs.count..<(entryIDs.count + statement.entries.count)], on: connection)
+            for start in stride(from: 0, to: statement.entries.count, by: max(1, entryChunk)) {
+                let range = start..<min(statement.entries.count, start + max(1, entryChunk))
+                let chunkOutcomes = outcomes[(offset + range.lowerBound)..<(offset + range.upperBound)]
+                let entryIDs = try await insertEntries(statement.entries[range], firstNumber: start + 1, statementID: statementID, outcomes: chunkOutcomes, on: connection)
+                laps.mark("statements and entries stored")
+                let plan = ReconciliationPlanner.effects(chunkOutcomes, entryIDs: entryIDs, lookup)
+                batches.formUnion(plan.batches)
+                laps.mark("plan")
+                try await apply(plan.effects, on: connection, laps: &laps)
+            }
+            offset += statement.entries.count
         }
-        laps.mark("statements and entries stored")
+        try await settle(batches, on: connection)
+        laps.mark("notes and batches settled")
         summary.entries = entries.count
         for outcome in outcomes { summary.categories[outcome.category, default: 0] += 1 }
-        let owners = paymentOwners.merging(recoveries.owners) { payment, _ in payment }
-        let plan = ReconciliationPlanner.effects(outcomes, entryIDs: entryIDs, payments: payments, recoveries: recoveries.expected, owners: owners)
-        laps.mark("plan")
-        try await apply(plan.effects, batches: plan.batches, on: connection, laps: &laps)
         logger.debug("statement import timings", metadata: laps.metadata(["entries": "\(entries.count)"]))
         return summary
     }
@@ -193,12 +208,15 @@ public struct ReconciliationStore: Sendable {
         return ("gap", "opens at \(opening.amount.grouped) but the previous statement closed at \(closing.grouped): a statement is missing")
     }
 
+    /// Stores `entries` (numbered from `firstNumber` in their statement) with their outcomes, and
+    /// returns their ids in order.
     func insertEntries(
-        _ statement: BankStatement, statementID: Int64, outcomes: ArraySlice<EntryOutcome>, on connection: PostgresConnection
+        _ entries: ArraySlice<StatementEntry>, firstNumber: Int, statementID: Int64, outcomes: ArraySlice<EntryOutcome>,
+        on connection: PostgresConnection
     ) async throws -> [Int64] {
-        let entries = statement.entries
-        let numbers = entries.isEmpty ? [] : Array(1...entries.count)
-        try await connection.query(
+        let numbers = Array(firstNumber..<(firstNumber + entries.count))
+        var ids = [Int64](repeating: 0, count: entries.count)
+        for try await (id, number) in try await connection.query(
             """
             INSERT INTO statement_entries (statement_id, entry_no, amount_fen, currency, value_date, booking_date, reference, bank_reference,
                                            description, counterparty_name, counterparty_account, category, rule, explanation)
@@ -209,21 +227,17 @@ public struct ReconciliationStore: Sendable {
                         \(entries.map { $0.counterparty.name ?? "" })::text[], \(entries.map { $0.counterparty.account ?? "" })::text[],
                         \(outcomes.map(\.category.rawValue))::text[], \(outcomes.map(\.rule))::text[], \(outcomes.map(\.explanation))::text[])
                  AS t(n, a, c, v, b, r, br, d, cn, ca, cat, ru, ex)
-            """, logger: logger)
-        var ids = [Int64](repeating: 0, count: entries.count)
-        for try await (id, number) in try await connection.query(
-            "SELECT id, entry_no FROM statement_entries WHERE statement_id = \(statementID)", logger: logger
+            RETURNING id, entry_no
+            """, logger: logger
         ).decode((Int64, Int).self) {
-            ids[number - 1] = id
+            ids[number - firstNumber] = id
         }
         return ids
     }
 
     /// Applies the planner's effects in order: payments and repayments are posted in runs (one
     /// ledger entry per line); a return first flushes the run, then reverses its payment's entry.
-    func apply(
-        _ effects: [ReconciliationEffect], batches: Set<Int64>, on connection: PostgresConnection, laps: inout Laps
-    ) async throws {
+    func apply(_ effects: [ReconciliationEffect], on connection: PostgresConnection, laps: inout Laps) async throws {
         var run: [(entry: Int64, line: Int64, kind: String, journal: NewJournalEntry)] = []
         var notes = (entry: [Int64](), line: [Int64](), kind: [String]())
 
@@ -260,21 +274,25 @@ public struct ReconciliationStore: Sendable {
             }
         }
         try await flush()
+        guard !notes.entry.isEmpty else { return }
         try await connection.query(
             """
             INSERT INTO entry_lines (entry_id, batch_line_id, kind)
             SELECT e, l, k FROM unnest(\(notes.entry)::bigint[], \(notes.line)::bigint[], \(notes.kind)::text[]) AS t(e, l, k)
             ON CONFLICT DO NOTHING
             """, logger: logger)
-        // Settle (exported → paid) a batch whose payable lines are all paid; reopen (paid →
-        // exported) one with a returned line — the lifecycle's settle and reopen, guarded.
+        laps.mark("notes")
+    }
+
+    /// Settles (exported → paid) a batch whose payable lines are all paid; reopens (paid →
+    /// exported) one with a returned line — the lifecycle's settle and reopen, guarded.
+    func settle(_ batches: Set<Int64>, on connection: PostgresConnection) async throws {
         try await connection.query(
             """
             UPDATE batches b SET state = CASE WHEN EXISTS (SELECT 1 FROM payable_lines p WHERE p.batch_id = b.id AND p.open) THEN 'exported' ELSE 'paid' END
             WHERE b.id = ANY(\(Array(batches))::bigint[])
               AND b.state = ANY(\(BatchLifecycle.allowedNames(.settle) + BatchLifecycle.allowedNames(.reopen)))
             """, logger: logger)
-        laps.mark("notes and batches settled")
     }
 
     /// The reversal of a returned line's payment entry, linked to the return.
