@@ -93,6 +93,38 @@ struct HostileFileTests {
         #expect(parsed.statements[0].balanceDifference == .zero)
     }
 
+    @Test("more entries than a file may hold (200,000; 2 here): refused in every format as they are read, naming the limit; at the limit, read")
+    func entryLimit() throws {
+        #expect(StatementLimits.maxEntries == 200_000)
+        func mt940(_ count: Int) -> Data {
+            let entries = (0..<count).flatMap { [":61:2510131013D1,00NTRFNONREF", ":86:/REMI/R\($0)"] }
+            return Data(([":20:S", ":25:6222020000009999", ":28C:1/1", ":60F:C251013CNY10,00"] + entries + [":62F:C251013CNY\(10 - count),00", "-"])
+                .joined(separator: "\r\n").utf8)
+        }
+        func camt(_ count: Int) -> Data {
+            let entries = (0..<count).map { _ in #"<Ntry><Amt Ccy="CNY">1.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><BookgDt><Dt>2025-10-13</Dt></BookgDt></Ntry>"# }
+            return Data(("""
+                <?xml version="1.0" encoding="UTF-8"?>
+                <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><GrpHdr><MsgId>M</MsgId></GrpHdr>
+                <Stmt><Id>S1</Id><Acct><Id><Othr><Id>6222020000009999</Id></Othr></Id><Ccy>CNY</Ccy></Acct>
+                """ + entries.joined() + "</Stmt></BkToCstmrStmt></Document>\n").utf8)
+        }
+        func csv(_ count: Int) -> Data {
+            Data((["交易日期,交易金额,对方户名,对方账号,附言"] + (0..<count).map { "20251013,-1.00,甲,1234567,R\($0)" }).joined(separator: "\n").utf8)
+        }
+        for (format, file) in [(StatementFormat.mt940, mt940), (.camt053, camt), (.csv, csv)] {
+            #expect(try StatementParser.parse(file(2), format: format, maxEntries: 2).statements.map(\.entries.count) == [2], "\(format)")
+            do {
+                _ = try StatementParser.parse(file(3), format: format, maxEntries: 2)
+                Issue.record("\(format): 3 entries read past a limit of 2")
+            } catch {
+                #expect(error.message == "more than 2 entries in one file: split the statement (by day or by statement number) and import the parts", "\(format)")
+            }
+        }
+        // MT940 stops at the third :61: (line 9), before reading its text or the lines after it.
+        #expect(throws: StatementLimits.tooManyEntries(2, location: "line 9")) { try StatementParser.parse(mt940(3), format: .mt940, maxEntries: 2) }
+    }
+
     @Test("returns flagged by the bank: MT940 RD and RTI, camt RvslInd")
     func returnFlags() throws {
         let mt940 = [":20:R", ":25:6222020000009999", ":28C:1/1", ":60F:C251013CNY0,00",

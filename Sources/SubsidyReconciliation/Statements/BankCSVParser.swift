@@ -74,7 +74,7 @@ let builtInBankCSVProfiles = #"""
 """#
 
 public enum BankCSVParser {
-    public static func parse(_ data: Data, profile: BankCSVProfile) throws(StatementError) -> [BankStatement] {
+    public static func parse(_ data: Data, profile: BankCSVProfile, maxEntries: Int = StatementLimits.maxEntries) throws(StatementError) -> [BankStatement] {
         var reader = CSVStreamReader(encoding: nil)
         var records: [CSVRecord] = []
         do {
@@ -158,6 +158,7 @@ public enum BankCSVParser {
             if let currencyColumn, !cell(currencyColumn).isEmpty {
                 currency = cell(currencyColumn) == "人民币" ? "CNY" : cell(currencyColumn)
             }
+            guard entries.count < maxEntries else { throw StatementLimits.tooManyEntries(maxEntries, location: location) }
             let texts = textColumns.map(cell).filter { !$0.isEmpty }
             entries.append(StatementEntry(
                 amount: amount, currency: currency,

@@ -66,9 +66,11 @@ public enum Camt053Parser {
         /// Characters read in all: past a few times the file's size, entities are expanding.
         var characters = 0
         let maxCharacters: Int
+        let maxEntries: Int
 
-        init(fileBytes: Int) {
+        init(fileBytes: Int, maxEntries: Int) {
             maxCharacters = max(fileBytes, 1024) * 2
+            self.maxEntries = maxEntries
         }
 
         func fail(_ parser: XMLParser, _ error: StatementError) {
@@ -99,9 +101,7 @@ public enum Camt053Parser {
             }
             do {
                 if name == "Ntry", let statement = open.parent, statement.name == "Stmt" {
-                    guard entries.count < StatementLimits.maxEntries else {
-                        throw StatementError(location: open.path, message: "more than \(StatementLimits.maxEntries) entries in one file")
-                    }
+                    guard entries.count < maxEntries else { throw StatementLimits.tooManyEntries(maxEntries, location: open.path) }
                     let location = "\(statement.path)[\(statementCount)] (line \(statement.line))/Ntry[\(entries.count)] (line \(open.line))"
                     entries.append(try Camt053Parser.entry(open, location: location))
                     statement.children.removeLast()
@@ -140,7 +140,7 @@ public enum Camt053Parser {
         }
     }
 
-    public static func parse(_ data: Data) throws(StatementError) -> [BankStatement] {
+    public static func parse(_ data: Data, maxEntries: Int = StatementLimits.maxEntries) throws(StatementError) -> [BankStatement] {
         // A DTD has no place in camt.053: refused before the XML parser expands anything.
         if let head = String(data: data.prefix(4096), encoding: .utf8), head.contains("<!DOCTYPE") || head.contains("<!ENTITY") {
             throw StatementError(location: "line 1", message: "the document has a DTD (<!DOCTYPE>/<!ENTITY>): camt.053 has none, refused")
@@ -149,7 +149,7 @@ public enum Camt053Parser {
         // by its non-"huge" limits, and a document tree is never built).
         let parser = XMLParser(stream: InputStream(data: data))
         parser.shouldResolveExternalEntities = false
-        let reader = StreamReader(fileBytes: data.count)
+        let reader = StreamReader(fileBytes: data.count, maxEntries: maxEntries)
         parser.delegate = reader
         let parsed = parser.parse()
         if let fault = reader.fault { throw fault }

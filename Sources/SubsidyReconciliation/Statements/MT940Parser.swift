@@ -12,8 +12,8 @@ public enum MT940Parser {
         var line: Int
     }
 
-    public static func parse(_ text: String) throws(StatementError) -> [BankStatement] {
-        let fields = try fieldsOf(text)
+    public static func parse(_ text: String, maxEntries: Int = StatementLimits.maxEntries) throws(StatementError) -> [BankStatement] {
+        let fields = try fieldsOf(text, maxEntries: maxEntries)
         var statements: [BankStatement] = []
         var current: Builder?
         for field in fields {
@@ -36,8 +36,10 @@ public enum MT940Parser {
 
     /// Splits the text into tagged fields with their line numbers; block headers, message
     /// separators and header lines before a statement are dropped.
-    static func fieldsOf(_ text: String) throws(StatementError) -> [Field] {
+    /// More than `maxEntries` `:61:` fields are refused as they are read.
+    static func fieldsOf(_ text: String, maxEntries: Int = StatementLimits.maxEntries) throws(StatementError) -> [Field] {
         var fields: [Field] = []
+        var entries = 0
         for (offset, rawLine) in lines(of: text).enumerated() {
             let number = offset + 1
             var line = String(rawLine)
@@ -52,6 +54,10 @@ public enum MT940Parser {
                 continue
             }
             if let (tag, rest) = tagged(line) {
+                if tag == "61" {
+                    entries += 1
+                    guard entries <= maxEntries else { throw StatementLimits.tooManyEntries(maxEntries, location: "line \(number)") }
+                }
                 fields.append(Field(tag: tag, text: rest, line: number))
             } else if !trimmed.isEmpty, !fields.isEmpty, !isHeaderLine(trimmed, after: fields.last!) {
                 fields[fields.count - 1].text += "\n" + line

@@ -5,26 +5,27 @@ public import SubsidyRules
 public enum StatementParser {
     /// `format` nil: detected (XML → camt.053, `:20:`/`:61:` tags → MT940, else CSV). `profile`
     /// names a CSV column profile (default `generic`).
-    public static func parse(_ data: Data, format: StatementFormat? = nil, profile: String? = nil) throws(StatementError) -> ParsedStatements {
+    /// `maxEntries`: the most entries the file may hold (`StatementLimits.maxEntries`; tests lower it).
+    public static func parse(
+        _ data: Data, format: StatementFormat? = nil, profile: String? = nil, maxEntries: Int = StatementLimits.maxEntries
+    ) throws(StatementError) -> ParsedStatements {
         guard data.count <= StatementLimits.maxFileBytes else {
             throw StatementError(location: "file", message: "\(data.count) bytes: a statement file may have at most \(StatementLimits.maxFileBytes >> 20) MiB")
         }
-        let parsed = try parseFormat(data, format: format, profile: profile)
-        try check(parsed)
+        let parsed = try parseFormat(data, format: format, profile: profile, maxEntries: maxEntries)
+        try check(parsed, maxEntries: maxEntries)
         return parsed
     }
 
     /// The bounds every format shares: statements, entries, and sums that fit.
-    static func check(_ parsed: ParsedStatements) throws(StatementError) {
+    static func check(_ parsed: ParsedStatements, maxEntries: Int) throws(StatementError) {
         guard parsed.statements.count <= StatementLimits.maxStatements else {
             throw StatementError(location: "file", message: "\(parsed.statements.count) statements: at most \(StatementLimits.maxStatements) in one file")
         }
         var entries = 0
         for statement in parsed.statements {
             entries += statement.entries.count
-            guard entries <= StatementLimits.maxEntries else {
-                throw StatementError(location: statement.origin, message: "more than \(StatementLimits.maxEntries) entries in one file")
-            }
+            guard entries <= maxEntries else { throw StatementLimits.tooManyEntries(maxEntries, location: statement.origin) }
             let bothBalances = statement.openingBalance != nil && statement.closingBalance != nil
             guard statement.entriesTotal != nil, !bothBalances || statement.balanceDifference != nil else {
                 throw StatementError(location: statement.origin, message: "the entries and balances add up past what can be counted: refused")
@@ -32,22 +33,22 @@ public enum StatementParser {
         }
     }
 
-    static func parseFormat(_ data: Data, format: StatementFormat?, profile: String?) throws(StatementError) -> ParsedStatements {
+    static func parseFormat(_ data: Data, format: StatementFormat?, profile: String?, maxEntries: Int) throws(StatementError) -> ParsedStatements {
         let chosen = format ?? detect(data)
         switch chosen {
         case .camt053:
-            return ParsedStatements(format: .camt053, statements: try Camt053Parser.parse(data))
+            return ParsedStatements(format: .camt053, statements: try Camt053Parser.parse(data, maxEntries: maxEntries))
         case .mt940:
             guard let text = String(data: data, encoding: .utf8) ?? String(data: data, encoding: .isoLatin1) else {
                 throw StatementError(location: "line 1", message: "the MT940 file is not text")
             }
-            return ParsedStatements(format: .mt940, statements: try MT940Parser.parse(text))
+            return ParsedStatements(format: .mt940, statements: try MT940Parser.parse(text, maxEntries: maxEntries))
         case .csv:
             let name = profile ?? "generic"
             guard let found = BankCSVProfiles.named(name) else {
                 throw StatementError(location: "--profile", message: "unknown CSV profile \"\(name)\": \(BankCSVProfiles.all.map(\.name).joined(separator: ", "))")
             }
-            return ParsedStatements(format: .csv, statements: try BankCSVParser.parse(data, profile: found))
+            return ParsedStatements(format: .csv, statements: try BankCSVParser.parse(data, profile: found, maxEntries: maxEntries))
         }
     }
 
