@@ -86,6 +86,38 @@ struct NamedMatchingTests {
         #expect(handedBack >= 200, "only \(handedBack) mixed scenarios needed every payment")
     }
 
+    @Test("handed back, the named payments and those MatchCandidates admits decide as every payment does; a batch no entry can reach is not read")
+    func candidatesDecide() async {
+        // Batch 3 (equity): another payee, account and amount, which no entry names, shares an
+        // account with, or has the amount of (entries carry 1.23, 0.50, 12.00, 120.00 or a batch 1–2 amount).
+        let unreached = (1...5).map { line in
+            ExpectedPayment(lineID: 300 + Int64(line), reference: PaymentReference.make(program: .equity, year: 2025, batch: 3, line: line),
+                            payeeName: "成都丁商贸有限公司", payeeAccount: "6230-0000-0000-0009", amount: money("88.88"), exportedOn: day("2025-10-10"))
+        }
+        var handedBack = 0
+        await propertyCheck(count: 300, input: Gen.int(in: 0...Int(Int32.max))) { seed in
+            let (payments, entries, recoveries) = Self.scenario(seed: UInt64(seed), onlyReferences: false)
+            let every = payments + unreached
+            let tokens = Matcher.referenceTokens(entries)
+            let named = every.filter { tokens.contains($0.reference) }
+            guard matcher.matchNamed(entries, against: named, recoveries: recoveries) == nil else { return }
+            handedBack += 1
+            let candidates = MatchCandidates(entries, named: Set(named.map(\.reference)))
+            let read = every.filter { tokens.contains($0.reference) || candidates.admits($0) }
+            #expect(matcher.match(entries, against: read, recoveries: recoveries) == matcher.match(entries, against: every, recoveries: recoveries),
+                    "seed \(seed): \(entries.map { "\($0.amount.plain) \($0.description)" })")
+            #expect(!unreached.contains { candidates.admits($0) }, "seed \(seed)")
+        }
+        #expect(handedBack >= 100, "only \(handedBack) of 300 scenarios needed more than the named payments")
+        // What each rule reaches: a truncated reference its batch's first ten characters, an
+        // account its payee's lines however printed, a name its amount.
+        let candidates = MatchCandidates([
+            debit("1.00", text: "SLZ25000010000"), debit("2.00", account: "6222 0200 0000 0001"), debit("7663.89", name: "成都乙制造有限公司"),
+            debit("15069.45", text: "SLZ2500001000022"),
+        ], named: ["SLZ2500001000022"])
+        #expect(candidates == MatchCandidates(prefixes: ["SLZ2500001"], accounts: ["6222020000000001"], amounts: [766_389]))
+    }
+
     @Test("an entry needing the other rules hands the statement back; the named lines are the references'")
     func handedBack() {
         // Line 2 by its reference, then a debit by payee account only (rule 3 reads every line).

@@ -130,6 +130,30 @@ struct ReconciliationTests {
         #expect(whole.filter { $0.hasPrefix("link 4 SLZ2500001000022 duplicate") }.count == 1)
     }
 
+    @Test("a debit known only by the payee's account, printed with dashes, pays its line: the lines the other rules reach are read in SQL, not every line")
+    func paidByAccount() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            let batch = try await fixture.exportedBatch()
+            let reconciliation = ReconciliationStore(client: client, logger: TestDatabase.logger)
+            // Booked on the day of export (Beijing time), within rule 3's ten working days.
+            let booked = try await client.query("SELECT to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYMMDD')", logger: TestDatabase.logger)
+                .collect().first!.decode(String.self)
+            // 1,000,000.00 − 15,069.45 − 7,663.89 = 977,266.66: A by its account only (6222020000000001,
+            // printed with dashes, no reference), B by its reference.
+            let text = bureauStatement(number: "1", opening: "1000000,00", closing: "977266,66", on: booked, entries: [
+                ":61:\(booked)D15069,45NTRFNONREF", ":86:/IBAN/6222-0200-0000-0001/REMI/转账",
+                ":61:\(booked)D7663,89NTRFNONREF", ":86:/REMI/SLZ2500001000014",
+            ])
+            let summary = try await reconciliation.importStatements(try StatementParser.parse(Data(text.utf8)), source: "test", by: fixture.clerk)
+            #expect(summary.categories == [.matched: 2])
+            #expect(try await fixture.count("SELECT count(*)::int FROM statement_entries WHERE rule = 'account-amount' AND entry_no = 1") == 1)
+            #expect(try await fixture.lineStatus(firmA) == "paid")
+            #expect(try await fixture.store.summary(batch).state == .paid)
+            #expect(try await fixture.balance("bank:bureau") == money("-22733.34"))
+        }
+    }
+
     @Test("a later statement naming a paid line again is a duplicate, never a second payment: read by its reference alone or with every line")
     func paidOnceAcrossStatements() async throws {
         try await TestDatabase.withFresh { client, _ in

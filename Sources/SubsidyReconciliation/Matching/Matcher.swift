@@ -397,3 +397,44 @@ struct MatchState {
         return results
     }
 }
+
+/// Which payments a statement's entries can reach beyond those they name by full reference, so
+/// that an import whose entries need the other rules reads those, not every payable line of
+/// every batch: a payment whose reference begins with the first `Matcher.minimumFragment`
+/// characters of a reference-shaped token that is no payment's full reference (a truncated
+/// reference: every prefix the matcher tries is at least that long); whose normalised payee
+/// account is an entry's (the payee-account rules, returns flagged by account); or whose amount
+/// is an entry's with a payee name (the name rule matches name and amount). Matching against
+/// the named payments and those admitted decides what matching against every payment decides
+/// (`NamedMatchingTests`). The store reads the same set in SQL (`expectedPayments`).
+public struct MatchCandidates: Sendable, Equatable {
+    public var prefixes: Set<String> = []
+    public var accounts: Set<String> = []
+    public var amounts: Set<Int64> = []
+
+    public init(prefixes: Set<String>, accounts: Set<String>, amounts: Set<Int64>) {
+        self.prefixes = prefixes
+        self.accounts = accounts
+        self.amounts = amounts
+    }
+
+    /// `named`: the full references some payable line carries, of those the entries name.
+    public init(_ entries: [StatementEntry], named: Set<String>) {
+        for entry in entries {
+            for token in MatchState.tokens(in: entry) where token.count >= Matcher.minimumFragment && !named.contains(token) {
+                prefixes.insert(String(token.prefix(Matcher.minimumFragment)))
+            }
+            if let account = entry.counterparty.account.map(Matcher.normaliseAccount), !account.isEmpty { accounts.insert(account) }
+            if let name = entry.counterparty.name.map(Matcher.normaliseName), !name.isEmpty, entry.amount.fen != .min {
+                amounts.insert(abs(entry.amount.fen))
+            }
+        }
+    }
+
+    public var isEmpty: Bool { prefixes.isEmpty && accounts.isEmpty && amounts.isEmpty }
+
+    public func admits(_ payment: ExpectedPayment) -> Bool {
+        prefixes.contains(String(payment.reference.uppercased().prefix(Matcher.minimumFragment)))
+            || accounts.contains(Matcher.normaliseAccount(payment.payeeAccount)) || amounts.contains(payment.amount.fen)
+    }
+}

@@ -95,17 +95,20 @@ public struct ReconciliationStore: Sendable {
 
         // One statement (the usual file) is matched from its own array, not a copy of it.
         let entries = fresh.count == 1 ? parsed.statements[fresh[0]].entries : fresh.flatMap { parsed.statements[$0].entries }
-        // First the lines the entries name by reference; every payable line only when an entry
-        // needs the other rules (`Matcher.matchNamed`): the outcomes are the same either way.
-        var (payments, paymentOwners) = try await expectedPayments(named: Matcher.referenceTokens(entries), on: connection)
+        // First the lines the entries name by reference; when an entry needs the other rules
+        // (`Matcher.matchNamed` says nil), those lines and the ones those rules can reach
+        // (`MatchCandidates`), not every payable line of every batch: the outcomes are the same.
+        let tokens = Matcher.referenceTokens(entries)
+        var (payments, paymentOwners) = try await expectedPayments(named: tokens, on: connection)
         let recoveries = try await expectedRecoveries(on: connection)
         let calendar = try await BatchInputLoader(client: client, logger: logger).calendar()
         laps.mark("expected payments and recoveries")
         let matcher = Matcher(calendar: calendar, windowWorkingDays: windowWorkingDays)
         let named = matcher.matchNamed(entries, against: payments, recoveries: recoveries.expected)
         if named == nil {
-            (payments, paymentOwners) = try await expectedPayments(named: nil, on: connection)
-            laps.mark("every payable line")
+            let candidates = MatchCandidates(entries, named: Set(payments.map { $0.reference.uppercased() }))
+            (payments, paymentOwners) = try await expectedPayments(named: tokens, candidates: candidates, on: connection)
+            laps.mark("the lines the other rules can reach")
         }
         let outcomes = named ?? matcher.match(entries, against: payments, recoveries: recoveries.expected)
         laps.mark("match")
@@ -158,21 +161,35 @@ public struct ReconciliationStore: Sendable {
     }
 
     /// Exported lines not yet paid (or returned for re-issue), and paid ones (returns and
-    /// duplicates name them), with each line's recipient for the payable account.
-    /// Payable lines: those whose reference is one of `references` (references are made upper
-    /// case, as the matcher reads them: `PaymentReference.make`), or all when nil.
-    func expectedPayments(named references: Set<String>?, on connection: PostgresConnection) async throws -> ([ExpectedPayment], [Int64: ReconciliationPlanner.Owner]) {
+    /// duplicates name them), with each line's recipient for the payable account: those whose
+    /// reference is one of `references` (references are made upper case, as the matcher reads
+    /// them: `PaymentReference.make`), and with `candidates` also those it admits — the same
+    /// conditions as `MatchCandidates.admits`, in SQL: the reference's first ten characters, the
+    /// payee account without what is not an ASCII letter or digit, upper case; the amount.
+    func expectedPayments(
+        named references: Set<String>, candidates: MatchCandidates? = nil, on connection: PostgresConnection
+    ) async throws -> ([ExpectedPayment], [Int64: ReconciliationPlanner.Owner]) {
         var payments: [ExpectedPayment] = []
         var owners: [Int64: ReconciliationPlanner.Owner] = [:]
-        let named = references.map { Array($0) } ?? []
-        let rows = try await connection.query(
-            """
+        let columns = """
             SELECT p.id, p.payment_ref, coalesce(p.payee_name, p.recipient_name), coalesce(p.payee_account, ''), p.amount_fen,
                    (p.exported_at AT TIME ZONE 'Asia/Shanghai')::date, NOT p.open, p.recipient_uscc::text, p.batch_id
             FROM payable_lines p
-            WHERE \(references == nil) OR p.payment_ref = ANY(\(named)::text[])
+            """
+        // Two texts, so that the usual import (references only) is planned as index lookups.
+        let query: PostgresQuery = if let candidates {
+            """
+            \(unescaped: columns)
+            WHERE p.payment_ref = ANY(\(Array(references))::text[])
+               OR left(upper(p.payment_ref), \(Matcher.minimumFragment)::int) = ANY(\(Array(candidates.prefixes))::text[])
+               OR upper(regexp_replace(coalesce(p.payee_account, ''), '[^A-Za-z0-9]', '', 'g')) = ANY(\(Array(candidates.accounts))::text[])
+               OR p.amount_fen = ANY(\(Array(candidates.amounts))::bigint[])
             ORDER BY p.id
-            """, logger: logger)
+            """
+        } else {
+            "\(unescaped: columns) WHERE p.payment_ref = ANY(\(Array(references))::text[]) ORDER BY p.id"
+        }
+        let rows = try await connection.query(query, logger: logger)
         for try await row in rows {
             var cells = RowCells(row)
             let (id, reference, name, account) = (try cells.next(Int64.self), try cells.next(String.self), try cells.next(String.self), try cells.next(String.self))
