@@ -145,15 +145,18 @@ struct Serve: AsyncParsableCommand {
         }
         let port = self.port ?? ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 8080
         let metricsToken = ProcessInfo.processInfo.environment["SUBSIDY_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        // The web application and the daemon take turns at the actions that hold a whole batch
+        // or statement (`HeavyWork`), so that together they stay within the server's memory.
+        let heavyWork = HeavyWork()
         let app = try await buildApplication(config: AppConfig(
-            host: host, port: port, database: database, logLevel: try options.level(), metricsToken: metricsToken))
+            host: host, port: port, database: database, logLevel: try options.level(), metricsToken: metricsToken, heavyWork: heavyWork))
         guard !noDaemon else {
             try await app.runService()
             return
         }
         // The HTTP service and the reconciliation daemon, one ServiceGroup: SIGTERM stops both.
         let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: try options.poolLogger("subsidy.daemon"))
-        let daemon = ReconciliationDaemon(client: client, database: database, inbox: DaemonCommand.inboxURL(inbox), logger: logger)
+        let daemon = ReconciliationDaemon(client: client, database: database, inbox: DaemonCommand.inboxURL(inbox), logger: logger, heavyWork: heavyWork)
         let group = ServiceGroup(services: [client, daemon, app], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         try await group.run()
     }

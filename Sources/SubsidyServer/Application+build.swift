@@ -17,15 +17,20 @@ public struct AppConfig: Sendable {
     public var logLevel: Logger.Level
     /// When set, a scrape of /metrics must present it as a bearer token.
     public var metricsToken: String?
+    /// The turn the web application's computations, approvals and statement imports take, one at
+    /// a time; `subsidy serve` gives its daemon the same.
+    public var heavyWork: HeavyWork
 
     public init(
-        host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL?, logLevel: Logger.Level = .info, metricsToken: String? = nil
+        host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL?, logLevel: Logger.Level = .info, metricsToken: String? = nil,
+        heavyWork: HeavyWork = HeavyWork()
     ) {
         self.host = host
         self.port = port
         self.database = database
         self.logLevel = logLevel
         self.metricsToken = metricsToken
+        self.heavyWork = heavyWork
     }
 }
 
@@ -46,7 +51,7 @@ public func buildApplication(config: AppConfig) async throws -> some Application
         services.append(client)
         health = PostgresHealth(client: client, logger: logger)
         bank = BankServices(client: client, logger: logger)
-        web = try await WebApp(client: client, logger: logger)
+        web = try await WebApp(client: client, logger: logger, heavyWork: config.heavyWork)
     }
     let router = try buildRouter(health: health, bank: bank, web: web, metricsToken: config.metricsToken)
     return Application(

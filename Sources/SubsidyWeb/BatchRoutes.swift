@@ -82,8 +82,10 @@ extension WebApp {
             let store = batches
             let user = session.user
             let language = session.language
+            let heavyWork = heavyWork
             _ = await jobs.start(id, { progress in
-                _ = try await store.compute(id, by: user, progress: progress)
+                if await heavyWork.busy { progress(Page.text("batch.waitingTurn", language)) }
+                _ = try await heavyWork.run { try await store.compute(id, by: user, progress: progress) }
             }, describe: { WebMessages.describe($0, language) })
             return Self.redirect("/batches/\(id)")
         }
@@ -100,7 +102,8 @@ extension WebApp {
         }
         router.post("batches/:id/approve") { request, context -> Response in
             try await batchAction(request, context, [.approver]) { id, session, _ in
-                _ = try await batches.approve(id, by: session.user, today: try await businessDay())
+                let (store, user, day) = (batches, session.user, try await businessDay())
+                _ = try await heavyWork.run { try await store.approve(id, by: user, today: day) }
             }
         }
         router.post("batches/:id/send-back") { request, context -> Response in

@@ -23,8 +23,10 @@ extension WebApp {
             let format = StatementFormat(rawValue: form["format"])
             let profile = form["profile"].isEmpty ? nil : form["profile"]
             do {
-                let parsed = try StatementParser.parse(Data(file.bytes), format: format, profile: profile)
-                let summary = try await reconciliation.importStatements(parsed, source: "web:\(session.user.login):\(file.name)", by: session.user)
+                let (store, user, source) = (reconciliation, session.user, "web:\(session.user.login):\(file.name)")
+                let summary = try await heavyWork.run {
+                    try await store.importStatements(try StatementParser.parse(Data(file.bytes), format: format, profile: profile), source: source, by: user)
+                }
                 let notice = Page.text("statement.imported", session.language)
                     + " \(summary.statementIDs.count) · \(summary.entries) " + Page.text("statement.entries", session.language)
                     + (summary.alreadyImported > 0 ? " · \(summary.alreadyImported) " + Page.text("statement.already", session.language) : "")

@@ -164,6 +164,7 @@ enum Strings {
         "batch.yearRequired": ("请填写年度（2024–2100）", "Give the year (2024–2100)"),
         "batch.compute": ("测算", "Compute"),
         "batch.recompute": ("重新测算", "Recompute"),
+        "batch.waitingTurn": ("排队中：另一项测算、审批或对账单导入正在进行，完成后即开始。", "Waiting: another computation, approval or statement import is running; this one starts when it ends."),
         "batch.computing": ("正在测算，页面会自动刷新；您可以继续使用其他页面。", "Computing: this page refreshes itself; other pages stay usable."),
         "batch.computeFailed": ("测算失败：", "The computation failed:"),
         "batch.computeDone": ("测算完成", "Computation finished"),

@@ -5,7 +5,7 @@ import Mustache
 public import PostgresNIO
 import SubsidyReconciliation
 import SubsidyRules
-import SubsidyStore
+public import SubsidyStore
 
 /// The bureau's web application: server-rendered pages over the same stores as the CLI. Every
 /// page needs a signed-in user with a role; every form carries the session's CSRF token; every
@@ -17,8 +17,10 @@ public struct WebApp: Sendable {
     /// The style sheet, rendered once.
     let css: String
     let jobs: ComputeJobs
+    /// Computations, approvals and statement imports take their turn here (`HeavyWork`).
+    let heavyWork: HeavyWork
 
-    public init(client: PostgresClient, logger: Logger) async throws {
+    public init(client: PostgresClient, logger: Logger, heavyWork: HeavyWork = HeavyWork()) async throws {
         self.client = client
         self.logger = logger
         guard let folder = Bundle.module.resourceURL?.appendingPathComponent("Templates").path else {
@@ -27,6 +29,7 @@ public struct WebApp: Sendable {
         self.library = try await MustacheLibrary(directory: folder)
         self.css = library.render([:], withTemplate: "app.css") ?? ""
         self.jobs = ComputeJobs()
+        self.heavyWork = heavyWork
     }
 
     var sessions: SessionStore { SessionStore(client: client, logger: logger) }

@@ -47,8 +47,8 @@ import Testing
         }
     }
 
-    static func client(_ database: PostgresClient) async throws -> Client {
-        let web = try await WebApp(client: database, logger: TestDatabase.logger)
+    static func client(_ database: PostgresClient, heavyWork: HeavyWork = HeavyWork()) async throws -> Client {
+        let web = try await WebApp(client: database, logger: TestDatabase.logger, heavyWork: heavyWork)
         let router = Router(context: WebRequestContext.self)
         web.addRoutes(to: router)
         return Client(app: Application(responder: router.buildResponder(), configuration: .init(address: .hostname("127.0.0.1", port: 0))))
@@ -114,6 +114,44 @@ import Testing
             let out = try await client.request(.post, "/logout", cookie: again, body: "_csrf=\(try #require(Self.csrf(in: page.body)))")
             #expect(out.status == 303)
             #expect(try await client.request(.get, "/", cookie: again).status == 303)
+        }
+    }
+
+    @Test("a computation started while another computation, approval or import runs waits its turn, says so on its page, then runs")
+    func computeWaitsItsTurn() async throws {
+        try await TestDatabase.withFresh { database, _ in
+            let users = UserStore(client: database, logger: TestDatabase.logger)
+            try await users.add(login: "clerk", displayName: "王会计", password: "clerk-password", roles: [.clerk], by: TestDatabase.admin, cost: 4)
+            let gate = HeavyWork()
+            let client = try await Self.client(database, heavyWork: gate)
+            let cookie = try #require(try await client.signIn("clerk", "clerk-password").cookie)
+            let token = try #require(Self.csrf(in: try await client.request(.get, "/batches", cookie: cookie).body))
+            #expect(try await client.request(.post, "/batches", cookie: cookie, body: "_csrf=\(token)&program=zhuangda&year=2025").location == "/batches/1")
+            func state() async throws -> String {
+                try await database.query("SELECT state FROM batches WHERE id = 1", logger: TestDatabase.logger).collect().first!.decode(String.self)
+            }
+            // Another heavy action holds the turn until the test lets it go.
+            let (hold, letGo) = AsyncStream<Void>.makeStream()
+            let other = Task { try await gate.run { for await _ in hold {} } }
+            while await !gate.busy { await Task.yield() }
+            #expect(try await client.request(.post, "/batches/1/compute", cookie: cookie, body: "_csrf=\(token)").status == 303)
+            while await gate.queued < 1 { try await Task.sleep(for: .milliseconds(10)) }
+            // The job's message is updated as it comes: read the page until it shows (2 s at most).
+            let waitingText = "排队中：另一项测算、审批或对账单导入正在进行，完成后即开始。"
+            var page = ""
+            for _ in 0..<40 where !page.contains(waitingText) {
+                page = try await client.request(.get, "/batches/1", cookie: cookie).body
+                if !page.contains(waitingText) { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(page.contains(waitingText))
+            #expect(try await state() == "draft")
+            letGo.finish()
+            try await other.value
+            // Its turn: the computation runs (no firms here, so no lines) and the batch is computed.
+            for _ in 0..<200 where try await state() != "computed" { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(try await state() == "computed")
+            while await gate.busy { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(await gate.queued == 0)
         }
     }
 

@@ -20,13 +20,19 @@ public struct ReconciliationDaemon: Service {
     public let inbox: URL
     public let logger: Logger
     public var pollInterval: Duration = .seconds(2)
+    /// Each file's and upload's import takes its turn here: in `subsidy serve`, the web
+    /// application's `HeavyWork`.
+    public let heavyWork: HeavyWork
 
-    public init(client: PostgresClient, database: DatabaseURL, inbox: URL, logger: Logger, pollInterval: Duration = .seconds(2)) {
+    public init(
+        client: PostgresClient, database: DatabaseURL, inbox: URL, logger: Logger, pollInterval: Duration = .seconds(2), heavyWork: HeavyWork = HeavyWork()
+    ) {
         self.client = client
         self.database = database
         self.inbox = inbox
         self.logger = logger
         self.pollInterval = pollInterval
+        self.heavyWork = heavyWork
     }
 
     var processed: URL { inbox.appendingPathComponent("processed") }
@@ -86,13 +92,13 @@ public struct ReconciliationDaemon: Service {
         for file in (try? inboxFiles()) ?? [] {
             if Task.isCancelled { return }
             do {
-                try await processFile(file)
+                try await heavyWork.run { try await processFile(file) }
             } catch {
                 await record(error, context: file.lastPathComponent)
             }
         }
         do {
-            while !Task.isCancelled, try await processNextUpload() {}
+            while !Task.isCancelled, try await heavyWork.run({ try await processNextUpload() }) {}
         } catch {
             await record(error, context: "uploads")
         }

@@ -1,0 +1,59 @@
+import SubsidyStore
+import Testing
+
+/// The server's computations, approvals and statement imports take turns (`HeavyWork`).
+@Suite("Heavy work, one at a time")
+struct HeavyWorkTests {
+    /// Counts how many bodies run at once, and in which order they started.
+    actor Probe {
+        var running = 0
+        var most = 0
+        var started: [Int] = []
+        func enter(_ index: Int) {
+            running += 1
+            most = max(most, running)
+            started.append(index)
+        }
+        func leave() { running -= 1 }
+    }
+
+    @Test("12 racing bodies run one at a time, in the order they queued; a throwing body passes the turn on")
+    func oneAtATime() async throws {
+        let gate = HeavyWork()
+        let probe = Probe()
+        // The first holds the turn until the other eleven are queued behind it.
+        let first = Task {
+            try await gate.run {
+                await probe.enter(0)
+                while await gate.queued < 11 { await Task.yield() }
+                await probe.leave()
+            }
+        }
+        while await !gate.busy { await Task.yield() }
+        var others: [Task<Void, any Error>] = []
+        for index in 1...11 {
+            // Queued one after the other: each waits until the one before it is waiting.
+            others.append(Task {
+                try await gate.run {
+                    await probe.enter(index)
+                    for _ in 0..<20 { await Task.yield() }
+                    await probe.leave()
+                    if index == 5 { throw CancellationError() }
+                }
+            })
+            while await gate.queued < index { await Task.yield() }
+        }
+        try await first.value
+        var thrown = 0
+        for task in others {
+            do { try await task.value } catch { thrown += 1 }
+        }
+        #expect(await probe.most == 1)
+        #expect(await probe.started == Array(0...11))
+        #expect(thrown == 1)
+        let (busy, queued) = (await gate.busy, await gate.queued)
+        #expect(!busy && queued == 0)
+        // Free again: the next body runs at once.
+        #expect(try await gate.run { 42 } == 42)
+    }
+}
