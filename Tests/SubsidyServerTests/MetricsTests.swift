@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import SubsidyServer
+import SubsidyStore
 import SubsidyTestSupport
 import Testing
 
@@ -53,6 +54,11 @@ struct MetricsTests {
             #expect(after.contains("subsidy_daemon_queue_length 0.0"))
             #expect(after.contains("subsidy_daemon_lag_seconds 0.0"))
             #expect(Self.sample(after, #"subsidy_db_connections{state="active"}"#) >= 1)
+            // The heavy actions' turn is reported once one has taken it (its value depends on the
+            // other tests running in this process: only its presence is checked).
+            #expect(try await HeavyWork().run { 7 } == 7)
+            let turned = try await scrape(fixture)
+            #expect(turned.contains("\nsubsidy_heavy_work_running ") && turned.contains("\nsubsidy_heavy_work_waiting "))
         }
     }
 }

@@ -34,9 +34,13 @@ public actor HeavyWork {
     private func acquire() async {
         guard running else {
             running = true
+            StoreMetrics.heavyWork(running: true, waiting: waiting.count)
             return
         }
-        await withCheckedContinuation { waiting.append($0) }
+        await withCheckedContinuation {
+            waiting.append($0)
+            StoreMetrics.heavyWork(running: true, waiting: waiting.count)
+        }
     }
 
     private func release() {
@@ -45,5 +49,6 @@ public actor HeavyWork {
         } else {
             waiting.removeFirst().resume()  // the turn passes directly: `running` stays set
         }
+        StoreMetrics.heavyWork(running: running, waiting: waiting.count)
     }
 }

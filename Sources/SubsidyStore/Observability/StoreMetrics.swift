@@ -22,6 +22,12 @@ public enum StoreMetrics {
         }
     }
 
+    /// The server's heavy actions (`HeavyWork`): whether one runs, and how many wait their turn.
+    static func heavyWork(running: Bool, waiting: Int) {
+        Gauge(label: "subsidy_heavy_work_running").record(running ? 1 : 0)
+        Gauge(label: "subsidy_heavy_work_waiting").record(waiting)
+    }
+
     /// Read at each scrape: the reconciliation daemon's queue (statement uploads waiting) and lag
     /// (how long the oldest has waited), and the service's database connections by state.
     public static func refreshGauges(client: PostgresClient, logger: Logger) async throws {
