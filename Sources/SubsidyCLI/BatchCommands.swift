@@ -307,9 +307,7 @@ struct BatchCommand: AsyncParsableCommand {
                 var paths: [String] = []
                 for kind in BatchExport.Kind.allCases {
                     let path = "\(out)/batch-\(id)-\(kind.rawValue).csv"
-                    let file = try BatchExport.CSVFile(path: path)
-                    try await store.exportTable(kind, batch: batch) { try file.write($0) }
-                    try file.close()
+                    try await store.exportCSV(kind, batch: batch, to: path)
                     paths.append(path)
                 }
                 return paths

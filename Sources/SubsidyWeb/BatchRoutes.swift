@@ -84,8 +84,9 @@ extension WebApp {
             let language = session.language
             let heavyWork = heavyWork
             _ = await jobs.start(id, { progress in
-                if await heavyWork.busy { progress(Page.text("batch.waitingTurn", language)) }
-                _ = try await heavyWork.run { try await store.compute(id, by: user, progress: progress) }
+                _ = try await heavyWork.run(whenWaiting: { progress(Page.text("batch.waitingTurn", language)) }) {
+                    try await store.compute(id, by: user, progress: progress)
+                }
             }, describe: { WebMessages.describe($0, language) })
             return Self.redirect("/batches/\(id)")
         }
@@ -166,9 +167,7 @@ extension WebApp {
                             written = try sheet.finish()
                         } else {
                             written = directory.appendingPathComponent("table.csv")
-                            let csv = try BatchExport.CSVFile(path: written.path)
-                            try await batches.exportTable(table, batch: summary) { try csv.write($0) }
-                            try csv.close()
+                            try await batches.exportCSV(table, batch: summary, to: written.path)
                         }
                         try await users.audit(session.user, action: "batch.download", subject: "batch:\(id)", detail: ["file": kind + "." + format])
                         return try download(

@@ -121,6 +121,15 @@ struct HostileFileTests {
                 #expect(error.message == "more than 2 entries in one file: split the statement (by day or by statement number) and import the parts", "\(format)")
             }
         }
+        // camt.053 counts the file's entries, not a statement's: two statements of 2, a limit of 3.
+        let ntry = #"<Ntry><Amt Ccy="CNY">1.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><BookgDt><Dt>2025-10-13</Dt></BookgDt></Ntry>"#
+        let statement = "<Stmt><Id>S</Id><Acct><Id><Othr><Id>6222020000009999</Id></Othr></Id><Ccy>CNY</Ccy></Acct>\(ntry)\(ntry)</Stmt>"
+        let twoStatements = Data(("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02\">"
+            + "<BkToCstmrStmt><GrpHdr><MsgId>M</MsgId></GrpHdr>\(statement)\(statement)</BkToCstmrStmt></Document>\n").utf8)
+        #expect(try StatementParser.parse(twoStatements, format: .camt053, maxEntries: 4).statements.map(\.entries.count) == [2, 2])
+        #expect(throws: StatementLimits.tooManyEntries(3, location: "Document/BkToCstmrStmt/Stmt/Ntry")) {
+            try StatementParser.parse(twoStatements, format: .camt053, maxEntries: 3)
+        }
         // MT940 stops at the third :61: (line 9), before reading its text or the lines after it.
         #expect(throws: StatementLimits.tooManyEntries(2, location: "line 9")) { try StatementParser.parse(mt940(3), format: .mt940, maxEntries: 2) }
     }

@@ -431,8 +431,6 @@ public struct MatchCandidates: Sendable, Equatable {
         }
     }
 
-    public var isEmpty: Bool { prefixes.isEmpty && accounts.isEmpty && amounts.isEmpty }
-
     public func admits(_ payment: ExpectedPayment) -> Bool {
         prefixes.contains(String(payment.reference.uppercased().prefix(Matcher.minimumFragment)))
             || accounts.contains(Matcher.normaliseAccount(payment.payeeAccount)) || amounts.contains(payment.amount.fen)

@@ -60,6 +60,8 @@ public enum Camt053Parser {
         var stack: [Node] = []
         var statements: [BankStatement] = []
         var entries: [StatementEntry] = []
+        /// Entries of the statements already closed: the limit is the file's, as in every format.
+        var entriesBefore = 0
         var statementCount = 0
         /// The first fault, which the Linux XMLParser does not always report itself.
         var fault: StatementError?
@@ -101,13 +103,14 @@ public enum Camt053Parser {
             }
             do {
                 if name == "Ntry", let statement = open.parent, statement.name == "Stmt" {
-                    guard entries.count < maxEntries else { throw StatementLimits.tooManyEntries(maxEntries, location: open.path) }
+                    guard entriesBefore + entries.count < maxEntries else { throw StatementLimits.tooManyEntries(maxEntries, location: open.path) }
                     let location = "\(statement.path)[\(statementCount)] (line \(statement.line))/Ntry[\(entries.count)] (line \(open.line))"
                     entries.append(try Camt053Parser.entry(open, location: location))
                     statement.children.removeLast()
                 } else if name == "Stmt" {
                     statements.append(try Camt053Parser.statement(open, index: statementCount, entries: entries))
                     statementCount += 1
+                    entriesBefore += entries.count
                     entries = []
                     open.parent?.children.removeLast()
                 }

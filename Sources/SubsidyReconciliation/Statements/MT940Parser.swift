@@ -37,7 +37,7 @@ public enum MT940Parser {
     /// Splits the text into tagged fields with their line numbers; block headers, message
     /// separators and header lines before a statement are dropped.
     /// More than `maxEntries` `:61:` fields are refused as they are read.
-    static func fieldsOf(_ text: String, maxEntries: Int = StatementLimits.maxEntries) throws(StatementError) -> [Field] {
+    static func fieldsOf(_ text: String, maxEntries: Int) throws(StatementError) -> [Field] {
         var fields: [Field] = []
         var entries = 0
         for (offset, rawLine) in lines(of: text).enumerated() {

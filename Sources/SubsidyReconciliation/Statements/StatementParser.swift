@@ -13,19 +13,17 @@ public enum StatementParser {
             throw StatementError(location: "file", message: "\(data.count) bytes: a statement file may have at most \(StatementLimits.maxFileBytes >> 20) MiB")
         }
         let parsed = try parseFormat(data, format: format, profile: profile, maxEntries: maxEntries)
-        try check(parsed, maxEntries: maxEntries)
+        try check(parsed)
         return parsed
     }
 
-    /// The bounds every format shares: statements, entries, and sums that fit.
-    static func check(_ parsed: ParsedStatements, maxEntries: Int) throws(StatementError) {
+    /// The bounds every format shares: statements, and sums that fit. (Entries past the limit are
+    /// refused by each parser as it reads them.)
+    static func check(_ parsed: ParsedStatements) throws(StatementError) {
         guard parsed.statements.count <= StatementLimits.maxStatements else {
             throw StatementError(location: "file", message: "\(parsed.statements.count) statements: at most \(StatementLimits.maxStatements) in one file")
         }
-        var entries = 0
         for statement in parsed.statements {
-            entries += statement.entries.count
-            guard entries <= maxEntries else { throw StatementLimits.tooManyEntries(maxEntries, location: statement.origin) }
             let bothBalances = statement.openingBalance != nil && statement.closingBalance != nil
             guard statement.entriesTotal != nil, !bothBalances || statement.balanceDifference != nil else {
                 throw StatementError(location: statement.origin, message: "the entries and balances add up past what can be counted: refused")

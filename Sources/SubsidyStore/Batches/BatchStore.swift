@@ -526,7 +526,11 @@ public struct BatchStore: Sendable {
         var check = ApprovalCheck(program: batch.program, year: batch.year, firmCap: firmCap)
         // The rows are read to their end even after a refusal, which is thrown once the
         // connection is free again; the first refusal in line order is the one reported.
-        var refusal: BatchError?
+        var refusal: (any Error)?
+        func noting(_ step: () throws -> Void) {
+            guard refusal == nil else { return }
+            do { try step() } catch { refusal = error }
+        }
         for try await (recipient, previously, amount, granted) in try await connection.query(
             """
             SELECT bl.recipient_uscc::text, bl.previously_fen, bl.amount_fen, coalesce(o.fen, 0)::bigint
@@ -536,12 +540,8 @@ public struct BatchStore: Sendable {
                        GROUP BY g.recipient_uscc) o ON o.recipient_uscc = bl.recipient_uscc
             WHERE bl.batch_id = \(batch.id) AND bl.status = 'active' ORDER BY bl.line_no
             """, logger: logger
-        ).decode((String, Int64, Int64, Int64).self) where refusal == nil {
-            do {
-                try check.add(ApprovalLine(recipient: recipient, previously: Money(fen: previously), amount: Money(fen: amount), grantedNow: Money(fen: granted)))
-            } catch {
-                refusal = error
-            }
+        ).decode((String, Int64, Int64, Int64).self) {
+            noting { try check.add(ApprovalLine(recipient: recipient, previously: Money(fen: previously), amount: Money(fen: amount), grantedNow: Money(fen: granted))) }
         }
         if let refusal { throw refusal }
         for try await (key, before, granted) in try await connection.query(
@@ -554,12 +554,8 @@ public struct BatchStore: Sendable {
             WHERE bl.batch_id = \(batch.id) AND bl.status = 'active' AND i.cap_key IS NOT NULL
             ORDER BY bl.line_no, i.item_id
             """, logger: logger
-        ).decode((String, Int64, Int64).self) where refusal == nil {
-            do {
-                try ApprovalCheck.check(ApprovalCapItem(capKey: key, computedWith: Money(fen: before), grantedNow: Money(fen: granted)))
-            } catch {
-                refusal = error
-            }
+        ).decode((String, Int64, Int64).self) {
+            noting { try ApprovalCheck.check(ApprovalCapItem(capKey: key, computedWith: Money(fen: before), grantedNow: Money(fen: granted))) }
         }
         if let refusal { throw refusal }
         var budget: Money?
@@ -578,7 +574,7 @@ public struct BatchStore: Sendable {
     }
 
     /// Posts one accrual (or recovery) per active line whose amount is not zero, in line order,
-    /// `chunk` lines at a time. What it posts must be what `decided` checked: the batch row is
+    /// `accrualChunk` lines at a time. What it posts must be what `decided` checked: the batch row is
     /// locked, so its lines cannot change between the two reads, and a difference is refused.
     func postAccruals(_ batch: LockedBatch, _ decided: ApprovalCheck, approver: Int64, on connection: PostgresConnection) async throws {
         var after = Int.min
@@ -796,10 +792,18 @@ public struct BatchStore: Sendable {
         try await write(table.closing)
     }
 
+    /// `exportTable` into a CSV file at `path` (`BatchExport.CSVFile`: UTF-8 with its BOM), created
+    /// or emptied: the command's files and the web's CSV downloads.
+    public func exportCSV(_ kind: BatchExport.Kind, batch: BatchSummary, to path: String) async throws {
+        let file = try BatchExport.CSVFile(path: path)
+        try await exportTable(kind, batch: batch) { try file.write($0) }
+        try file.close()
+    }
+
     /// Marks the batch exported and returns the payment file for the agent bank and the 公示
     /// list as CSV text. The payment file holds the lines still waiting for money (never a paid
     /// one; a returned one again, for re-issue), with the payee frozen at approval. For a batch of
-    /// any size, `markExported` and `exportTable` into a file (`BatchExport.CSVFile`).
+    /// any size, `markExported` and `exportCSV`.
     public func export(_ id: Int64, by user: User) async throws -> (payment: String, publicity: String) {
         let batch = try await markExported(id, by: user)
         var files: [BatchExport.Kind: String] = [:]

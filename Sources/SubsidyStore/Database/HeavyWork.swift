@@ -1,26 +1,27 @@
 /// One at a time, in the order they came: the actions of a server process that hold a whole
 /// batch's or statement's worth of memory — a computation, an approval, a statement import
 /// (the web's and the daemon's). Each stays under 400 MB at nation (`docs/SCALE.md`); the server
-/// keeps under its 500 MB only if they do not add up, and on two cores two of them side by side
-/// take as long as one after the other. Other requests never wait for it.
+/// keeps under its 500 MB only if they do not add up. Other requests never wait for it.
 ///
 /// Not in the stores: a store's callers (tests racing approvals, commands) decide themselves
 /// what runs together; the server gives its web application and its daemon one `HeavyWork`.
 public actor HeavyWork {
-    private var running = false
+    /// Whether one is running now.
+    public private(set) var busy = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
 
     public init() {}
 
-    /// Whether one is running now: a computation about to wait says so on its page.
-    public var busy: Bool { running }
     /// How many are waiting for their turn now (not counting the one running).
     public var queued: Int { waiting.count }
 
     /// Runs `body` once no other `run` of this instance is running; the turn passes on when it
-    /// returns or throws.
-    public nonisolated func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        await acquire()
+    /// returns or throws. `whenWaiting` is called first if it must wait (a computation's page
+    /// says so).
+    public nonisolated func run<T: Sendable>(
+        whenWaiting: @Sendable () -> Void = {}, _ body: @Sendable () async throws -> T
+    ) async throws -> T {
+        await acquire(whenWaiting)
         do {
             let result = try await body()
             await release()
@@ -31,12 +32,13 @@ public actor HeavyWork {
         }
     }
 
-    private func acquire() async {
-        guard running else {
-            running = true
+    private func acquire(_ whenWaiting: @Sendable () -> Void) async {
+        guard busy else {
+            busy = true
             StoreMetrics.heavyWork(running: true, waiting: waiting.count)
             return
         }
+        whenWaiting()
         await withCheckedContinuation {
             waiting.append($0)
             StoreMetrics.heavyWork(running: true, waiting: waiting.count)
@@ -45,10 +47,10 @@ public actor HeavyWork {
 
     private func release() {
         if waiting.isEmpty {
-            running = false
+            busy = false
         } else {
-            waiting.removeFirst().resume()  // the turn passes directly: `running` stays set
+            waiting.removeFirst().resume()  // the turn passes directly: `busy` stays set
         }
-        StoreMetrics.heavyWork(running: running, waiting: waiting.count)
+        StoreMetrics.heavyWork(running: busy, waiting: waiting.count)
     }
 }

@@ -121,6 +121,7 @@ public struct ReconciliationStore: Sendable {
         var lastClosing: [String: (Money?, CivilDate?)] = [:]
         var batches: Set<Int64> = []
         var offset = 0
+        let chunk = max(1, entryChunk)
         for index in fresh {
             let statement = parsed.statements[index]
             let continuity = try await continuityCheck(statement, known: lastClosing[statement.account], on: connection)
@@ -140,8 +141,8 @@ public struct ReconciliationStore: Sendable {
                 statementID = id
             }
             summary.statementIDs.append(statementID)
-            for start in stride(from: 0, to: statement.entries.count, by: max(1, entryChunk)) {
-                let range = start..<min(statement.entries.count, start + max(1, entryChunk))
+            for start in stride(from: 0, to: statement.entries.count, by: chunk) {
+                let range = start..<min(statement.entries.count, start + chunk)
                 let chunkOutcomes = outcomes[(offset + range.lowerBound)..<(offset + range.upperBound)]
                 let entryIDs = try await insertEntries(statement.entries[range], firstNumber: start + 1, statementID: statementID, outcomes: chunkOutcomes, on: connection)
                 laps.mark("statements and entries stored")
