@@ -50,12 +50,16 @@ let package = Package(
             dependencies: ["SubsidyRules"],
             swiftSettings: swiftSettings
         ),
+        // glibc's malloc_trim, which the Glibc module does not export: the server gives back
+        // what a heavy action freed before the next one takes its turn.
+        .target(name: "CAllocator"),
         // PostgreSQL: migrations, repositories, the ledger and batches.
         .target(
             name: "SubsidyStore",
             dependencies: [
                 "SubsidyRules",
                 "SubsidyReconciliation",
+                "CAllocator",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

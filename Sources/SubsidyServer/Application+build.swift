@@ -18,7 +18,7 @@ public struct AppConfig: Sendable {
     /// When set, a scrape of /metrics must present it as a bearer token.
     public var metricsToken: String?
     /// The turn the web application's computations, approvals and statement imports take, one at
-    /// a time; `subsidy serve` gives its daemon the same.
+    /// a time, and the bank API's statement uploads; `subsidy serve` gives its daemon the same.
     public var heavyWork: HeavyWork
 
     public init(
@@ -50,7 +50,7 @@ public func buildApplication(config: AppConfig) async throws -> some Application
         let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: logger)
         services.append(client)
         health = PostgresHealth(client: client, logger: logger)
-        bank = BankServices(client: client, logger: logger)
+        bank = BankServices(client: client, logger: logger, heavyWork: config.heavyWork)
         web = try await WebApp(client: client, logger: logger, heavyWork: config.heavyWork)
     }
     let router = try buildRouter(health: health, bank: bank, web: web, metricsToken: config.metricsToken)
@@ -62,17 +62,20 @@ public func buildApplication(config: AppConfig) async throws -> some Application
         logger: logger)
 }
 
-/// What the bank API needs: the database client for tokens and data.
+/// What the bank API needs: the database client for tokens and data, and the server's turn for
+/// the actions that hold a whole file (a statement upload is read and checked whole).
 public struct BankServices: Sendable {
     public let client: PostgresClient
     public let logger: Logger
     /// 64 MiB: a 100,000-record CSV is about 9 MB; the limit bounds what one upload may take.
     public var maxBodyBytes = 64 * 1024 * 1024
+    public let heavyWork: HeavyWork
 
-    public init(client: PostgresClient, logger: Logger, maxBodyBytes: Int = 64 * 1024 * 1024) {
+    public init(client: PostgresClient, logger: Logger, maxBodyBytes: Int = 64 * 1024 * 1024, heavyWork: HeavyWork = HeavyWork()) {
         self.client = client
         self.logger = logger
         self.maxBodyBytes = maxBodyBytes
+        self.heavyWork = heavyWork
     }
 }
 
@@ -96,7 +99,7 @@ public func buildRouter(
         Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: BankAPIDocument.yaml)))
     }
     if let bank {
-        let controller = BankAPIController(data: BankData(client: bank.client, logger: bank.logger), logger: bank.logger)
+        let controller = BankAPIController(data: BankData(client: bank.client, logger: bank.logger), logger: bank.logger, heavyWork: bank.heavyWork)
         try controller.registerHandlers(
             on: router,
             middlewares: [BankAPIMiddleware(tokens: BankTokens(client: bank.client, logger: bank.logger), logger: bank.logger, maxBodyBytes: bank.maxBodyBytes)])

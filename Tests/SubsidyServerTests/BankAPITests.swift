@@ -24,7 +24,7 @@ struct BankAPIFixture: Sendable {
     let tokens: BankTokens
     let validator: OpenAPIValidator
 
-    static func make(_ client: PostgresClient, maxBodyBytes: Int = 64 * 1024 * 1024) async throws -> BankAPIFixture {
+    static func make(_ client: PostgresClient, maxBodyBytes: Int = 64 * 1024 * 1024, heavyWork: HeavyWork = HeavyWork()) async throws -> BankAPIFixture {
         let logger = TestDatabase.logger
         try await client.query(
             """
@@ -43,7 +43,7 @@ struct BankAPIFixture: Sendable {
         try await tokens.addBank(code: "CMBC", name: "中国民生银行", by: TestDatabase.admin)
         let icbc = try await tokens.create(bank: "ICBC", label: "ICBC integration", by: TestDatabase.admin).token
         let cmbc = try await tokens.create(bank: "CMBC", label: "CMBC integration", by: TestDatabase.admin).token
-        let router = try buildRouter(health: nil, bank: BankServices(client: client, logger: logger, maxBodyBytes: maxBodyBytes))
+        let router = try buildRouter(health: nil, bank: BankServices(client: client, logger: logger, maxBodyBytes: maxBodyBytes, heavyWork: heavyWork))
         return BankAPIFixture(client: client, responder: router.buildResponder(), icbc: icbc, cmbc: cmbc, tokens: tokens, validator: try OpenAPIValidator())
     }
 
@@ -379,6 +379,37 @@ struct BankAPITests {
             #expect(strangerDone.json["status"] as? String == "rejected")
             #expect((strangerDone.json["error"] as? String)?.contains("not one of the bureau's disbursement accounts") == true, "\(strangerDone.json)")
             #expect(try await count(client, "SELECT count(*)::int FROM statements") == 1)
+        }
+    }
+
+    @Test("a statement upload takes the server's turn: while another heavy action runs it waits, stores nothing, and then is checked and queued")
+    func statementUploadWaitsItsTurn() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let gate = HeavyWork()
+            let fixture = try await BankAPIFixture.make(client, heavyWork: gate)
+            let text = ":20:API\r\n:25:6222020000009999\r\n:28C:1/1\r\n:60F:C251013CNY100,00\r\n:61:2510131013D10,00NTRFNONREF\r\n:86:/REMI/手续费\r\n:62F:C251013CNY90,00\r\n-\r\n"
+            // Another heavy action (a computation, an import) holds the turn until the test lets it go.
+            let (hold, letGo) = AsyncStream<Void>.makeStream()
+            let other = Task { try await gate.run { for await _ in hold {} } }
+            while await !gate.busy { await Task.yield() }
+            let upload = Task {
+                try await fixture.send(.post, "/v1/statements?name=waits.sta", token: fixture.icbc, contentType: "text/plain", body: Data(text.utf8)).status
+            }
+            // The upload queues for the turn (5 s at most; without the turn it would be stored now).
+            for _ in 0..<500 where await gate.queued < 1 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(await gate.queued == 1)
+            #expect(try await count(client, "SELECT count(*)::int FROM statement_uploads") == 0)
+            letGo.finish()
+            try await other.value
+            #expect(try await upload.value == 202)
+            #expect(try await count(client, "SELECT count(*)::int FROM statement_uploads WHERE name = 'waits.sta' AND status = 'pending'") == 1)
+            // A malformed file in its turn: refused with where, nothing stored, and the turn passed on.
+            let bad = try await fixture.send(
+                .post, "/v1/statements", token: fixture.icbc, contentType: "text/plain", body: Data(text.replacingOccurrences(of: "D10,00", with: "D10,0x").utf8))
+            #expect(bad.status == 422)
+            #expect(try await count(client, "SELECT count(*)::int FROM statement_uploads") == 1)
+            #expect(await !gate.busy)
+            #expect(await gate.queued == 0)
         }
     }
 }

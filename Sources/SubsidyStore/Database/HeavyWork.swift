@@ -1,10 +1,15 @@
+import CAllocator
+
 /// One at a time, in the order they came: the actions of a server process that hold a whole
 /// batch's or statement's worth of memory — a computation, an approval, a statement import
-/// (the web's and the daemon's). Each stays under 400 MB at nation (`docs/SCALE.md`); the server
-/// keeps under its 500 MB only if they do not add up. Other requests never wait for it.
+/// (the web's and the daemon's), a bank's statement upload read and checked. Each stays under
+/// 400 MB at nation (`docs/SCALE.md`); the server keeps under its 500 MB only if they do not add
+/// up. Other requests never wait for it. As a turn passes, the memory the action freed is given
+/// back to the system.
 ///
 /// Not in the stores: a store's callers (tests racing approvals, commands) decide themselves
-/// what runs together; the server gives its web application and its daemon one `HeavyWork`.
+/// what runs together; the server gives its web application, its bank API and its daemon one
+/// `HeavyWork`.
 public actor HeavyWork {
     /// Whether one is running now.
     public private(set) var busy = false
@@ -46,11 +51,18 @@ public actor HeavyWork {
     }
 
     private func release() {
+        Self.returnFreedMemory()
         if waiting.isEmpty {
             busy = false
         } else {
             waiting.removeFirst().resume()  // the turn passes directly: `busy` stays set
         }
         StoreMetrics.heavyWork(running: busy, waiting: waiting.count)
+    }
+
+    /// Gives the pages the finished action freed back to the system (glibc keeps them in the
+    /// arena of the thread that freed them, where the next action, on another thread, cannot reuse them).
+    static func returnFreedMemory() {
+        _ = subsidy_release_free_memory()
     }
 }
