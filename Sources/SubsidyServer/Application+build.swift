@@ -70,12 +70,20 @@ public struct BankServices: Sendable {
     /// 64 MiB: a 100,000-record CSV is about 9 MB; the limit bounds what one upload may take.
     public var maxBodyBytes = 64 * 1024 * 1024
     public let heavyWork: HeavyWork
+    /// How many statement uploads may read their bodies at once (each up to `maxBodyBytes`,
+    /// held until it is checked): read outside the turn, so that a slow sender delays other
+    /// statement uploads, never a computation or an import.
+    public let statementReads: HeavyWork
 
-    public init(client: PostgresClient, logger: Logger, maxBodyBytes: Int = 64 * 1024 * 1024, heavyWork: HeavyWork = HeavyWork()) {
+    public init(
+        client: PostgresClient, logger: Logger, maxBodyBytes: Int = 64 * 1024 * 1024, heavyWork: HeavyWork = HeavyWork(),
+        statementReads: HeavyWork = HeavyWork(permits: 2, reportsMetrics: false)
+    ) {
         self.client = client
         self.logger = logger
         self.maxBodyBytes = maxBodyBytes
         self.heavyWork = heavyWork
+        self.statementReads = statementReads
     }
 }
 
@@ -99,7 +107,7 @@ public func buildRouter(
         Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: BankAPIDocument.yaml)))
     }
     if let bank {
-        let controller = BankAPIController(data: BankData(client: bank.client, logger: bank.logger), logger: bank.logger, heavyWork: bank.heavyWork)
+        let controller = BankAPIController(data: BankData(client: bank.client, logger: bank.logger), logger: bank.logger, heavyWork: bank.heavyWork, statementReads: bank.statementReads)
         try controller.registerHandlers(
             on: router,
             middlewares: [BankAPIMiddleware(tokens: BankTokens(client: bank.client, logger: bank.logger), logger: bank.logger, maxBodyBytes: bank.maxBodyBytes)])

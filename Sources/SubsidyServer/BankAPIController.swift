@@ -12,8 +12,10 @@ import SubsidyStore
 struct BankAPIController: APIProtocol {
     let data: BankData
     let logger: Logger
-    /// The server's one-at-a-time turn, which a statement upload takes to read and check its file.
+    /// The server's one-at-a-time turn, which a statement upload takes to check its file.
     let heavyWork: HeavyWork
+    /// The few statement uploads reading their bodies at once.
+    let statementReads: HeavyWork
 
     var info: BankRequestInfo {
         guard let info = BankRequestInfo.current else { preconditionFailure("bank operations run behind BankAPIMiddleware") }
@@ -179,25 +181,36 @@ struct BankAPIController: APIProtocol {
         let (bank, format, profile) = (info.bank, input.query.format, input.query.profile)
         // The file is read whole and parsed here, so that a malformed one is refused to the bank
         // now, with the line or XML path, rather than queued; the daemon does the matching and
-        // posting. That holds the file and its entries (about 1 kB an entry: 119 MB of server for
-        // a 79,135-entry file), so it takes the server's turn, as the web's and the daemon's
-        // imports do: uploads that come together wait, body unread, and do not add up.
-        let outcome: QueuedStatement = try await heavyWork.run {
+        // posting. The body is read while holding one of `statementReads`, outside the server's
+        // turn (a slow sender must not hold up a computation); the parse, which holds the
+        // entries too (about 1 kB an entry: 119 MB of server for a 79,135-entry file), takes the
+        // turn, as the web's and the daemon's imports do. Uploads that come together wait, their
+        // bodies unread, and do not add up.
+        let outcome = try await statementReads.run { () async throws -> QueuedStatement in
             // The middleware has already bounded the body's size.
             var bytes: [UInt8] = []
             for try await chunk in body { bytes.append(contentsOf: chunk) }
             guard !bytes.isEmpty else { return .refused(FieldProblem(position: nil, field: "body", message: "the statement is empty")) }
-            do throws(StatementError) {
-                _ = try StatementParser.parse(Data(bytes), format: format.flatMap { StatementFormat(rawValue: $0.rawValue) }, profile: profile?.rawValue)
-            } catch {
-                return .refused(FieldProblem(position: nil, field: "body", message: "\(error.location): \(error.message)"))
+            let file = bytes
+            return try await heavyWork.run { () async throws -> QueuedStatement in
+                try await checkAndQueue(file, bank: bank, name: name, format: format?.rawValue, profile: profile?.rawValue)
             }
-            return .queued(try await data.queueStatement(bank: bank, name: name, format: format?.rawValue, profile: profile?.rawValue, content: bytes))
         }
         switch outcome {
         case .queued(let id): return .accepted(.init(body: .json(.init(uploadId: id, status: .pending))))
         case .refused(let problem): return .unprocessableContent(invalid([problem]))
         }
+    }
+
+    /// Parses a statement upload's file, refusing it with where and what is wrong, and queues it
+    /// for the daemon.
+    func checkAndQueue(_ bytes: [UInt8], bank: String, name: String, format: String?, profile: String?) async throws -> QueuedStatement {
+        do {
+            _ = try StatementParser.parse(Data(bytes), format: format.flatMap(StatementFormat.init(rawValue:)), profile: profile)
+        } catch {
+            return .refused(FieldProblem(position: nil, field: "body", message: "\(error.location): \(error.message)"))
+        }
+        return .queued(try await data.queueStatement(bank: bank, name: name, format: format, profile: profile, content: bytes))
     }
 
     /// What a statement upload's turn ends with.

@@ -24,7 +24,10 @@ struct BankAPIFixture: Sendable {
     let tokens: BankTokens
     let validator: OpenAPIValidator
 
-    static func make(_ client: PostgresClient, maxBodyBytes: Int = 64 * 1024 * 1024, heavyWork: HeavyWork = HeavyWork()) async throws -> BankAPIFixture {
+    static func make(
+        _ client: PostgresClient, maxBodyBytes: Int = 64 * 1024 * 1024, heavyWork: HeavyWork = HeavyWork(),
+        statementReads: HeavyWork = HeavyWork(permits: 2, reportsMetrics: false)
+    ) async throws -> BankAPIFixture {
         let logger = TestDatabase.logger
         try await client.query(
             """
@@ -43,7 +46,8 @@ struct BankAPIFixture: Sendable {
         try await tokens.addBank(code: "CMBC", name: "中国民生银行", by: TestDatabase.admin)
         let icbc = try await tokens.create(bank: "ICBC", label: "ICBC integration", by: TestDatabase.admin).token
         let cmbc = try await tokens.create(bank: "CMBC", label: "CMBC integration", by: TestDatabase.admin).token
-        let router = try buildRouter(health: nil, bank: BankServices(client: client, logger: logger, maxBodyBytes: maxBodyBytes, heavyWork: heavyWork))
+        let router = try buildRouter(health: nil, bank: BankServices(
+            client: client, logger: logger, maxBodyBytes: maxBodyBytes, heavyWork: heavyWork, statementReads: statementReads))
         return BankAPIFixture(client: client, responder: router.buildResponder(), icbc: icbc, cmbc: cmbc, tokens: tokens, validator: try OpenAPIValidator())
     }
 
@@ -428,10 +432,11 @@ import Glibc
 struct StalledUpload {
     let client: RawHTTPClient
 
-    init(port: Int, token: String, declaredBytes: Int) throws {
+    init(port: Int, token: String, declaredBytes: Int, path: String = "/v1/interest-records",
+         firstBytes: String = "loan_no,period_from,period_to,balance,paid,paid_on\r\n") throws {
         client = try RawHTTPClient(port: port)
-        client.send("POST /v1/interest-records HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
-            + "Content-Type: text/csv\r\nContent-Length: \(declaredBytes)\r\n\r\nloan_no,period_from,period_to,balance,paid,paid_on\r\n")
+        client.send("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
+            + "Content-Type: text/csv\r\nContent-Length: \(declaredBytes)\r\n\r\n\(firstBytes)")
     }
 
     func close() { client.close() }
@@ -475,6 +480,43 @@ struct SlowUploadTests {
                 headers: [.authorization: "Bearer \(fixture.icbc)", .contentType: "text/csv"], body: ByteBuffer(string: csv)
             ) { Int($0.status.code) }
             #expect(stored == 200)
+        }
+    }
+
+    @Test("statement uploads stalled mid-body hold a read slot, never the server's turn: a computation's turn stays free, and a third upload waits for a slot")
+    func stalledStatementUploads() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let (turn, reads) = (HeavyWork(), HeavyWork(permits: 2, reportsMetrics: false))
+            let fixture = try await BankAPIFixture.make(client, heavyWork: turn, statementReads: reads)
+            let app = Application(responder: fixture.responder, server: .subsidyHTTP1, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            try await app.test(.live) { http in
+                let port = try #require(http.port)
+                let stalled = try (0..<2).map { _ in
+                    try StalledUpload(port: port, token: fixture.icbc, declaredBytes: 1_000_000, path: "/v1/statements", firstBytes: ":20:SLOW\r\n")
+                }
+                for _ in 0..<500 where await reads.running < 2 { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(await reads.running == 2)
+                // The server's turn is free: a computation or an import runs at once.
+                #expect(await !turn.busy)
+                #expect(try await turn.run { 7 } == 7)
+                // A third, whole upload waits for a slot, and nothing is stored meanwhile.
+                let text = ":20:API\r\n:25:6222020000009999\r\n:28C:1/1\r\n:60F:C251013CNY100,00\r\n:61:2510131013D10,00NTRFNONREF\r\n:86:/REMI/手续费\r\n:62F:C251013CNY90,00\r\n-\r\n"
+                let headers: HTTPFields = [.authorization: "Bearer \(fixture.icbc)", .contentType: "text/plain"]
+                let third = Task {
+                    try await http.execute(uri: "/v1/statements?name=third.sta", method: .post, headers: headers, body: ByteBuffer(string: text)) {
+                        Int($0.status.code)
+                    }
+                }
+                for _ in 0..<500 where await reads.queued < 1 { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(await reads.queued == 1)
+                #expect(try await count(client, "SELECT count(*)::int FROM statement_uploads") == 0)
+                // The stalled senders go away: their slots pass on, the third is checked and queued.
+                stalled.forEach { $0.close() }
+                #expect(try await third.value == 202)
+                #expect(try await count(client, "SELECT count(*)::int FROM statement_uploads WHERE name = 'third.sta'") == 1)
+                for _ in 0..<500 where await reads.running > 0 { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(await reads.running == 0)
+            }
         }
     }
 

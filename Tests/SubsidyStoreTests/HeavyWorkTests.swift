@@ -56,4 +56,28 @@ struct HeavyWorkTests {
         // Free again: the next body runs at once.
         #expect(try await gate.run { 42 } == 42)
     }
+
+    @Test("with two permits, two bodies run together and a third waits for one of them")
+    func twoPermits() async throws {
+        let slots = HeavyWork(permits: 2, reportsMetrics: false)
+        let probe = Probe()
+        // Each holder runs until its stream ends (one iterator a stream).
+        let streams = (0..<2).map { _ in AsyncStream<Void>.makeStream() }
+        let holders = (0..<2).map { index in
+            let hold = streams[index].stream
+            return Task { try await slots.run { await probe.enter(index); for await _ in hold {}; await probe.leave() } }
+        }
+        while await slots.running < 2 { await Task.yield() }
+        let third = Task { try await slots.run { await probe.enter(2); await probe.leave() } }
+        while await slots.queued < 1 { await Task.yield() }
+        #expect(await probe.started.count == 2)
+        streams.forEach { $0.continuation.finish() }
+        for holder in holders { try await holder.value }
+        try await third.value
+        #expect(await probe.most == 2)
+        #expect(await probe.started.sorted() == [0, 1, 2])
+        #expect(await probe.started.last == 2)
+        #expect(await slots.running == 0)
+        #expect(await slots.queued == 0)
+    }
 }
