@@ -187,11 +187,8 @@ struct BankAPIController: APIProtocol {
         // turn, as the web's and the daemon's imports do. Uploads that come together wait, their
         // bodies unread, and do not add up.
         let outcome = try await statementReads.run { () async throws -> QueuedStatement in
-            // The middleware has already bounded the body's size.
-            var bytes: [UInt8] = []
-            for try await chunk in body { bytes.append(contentsOf: chunk) }
-            guard !bytes.isEmpty else { return .refused(FieldProblem(position: nil, field: "body", message: "the statement is empty")) }
-            let file = bytes
+            let file = try await Self.read(body)
+            guard !file.isEmpty else { return .refused(FieldProblem(position: nil, field: "body", message: "the statement is empty")) }
             return try await heavyWork.run { () async throws -> QueuedStatement in
                 try await checkAndQueue(file, bank: bank, name: name, format: format?.rawValue, profile: profile?.rawValue)
             }
@@ -204,13 +201,22 @@ struct BankAPIController: APIProtocol {
 
     /// Parses a statement upload's file, refusing it with where and what is wrong, and queues it
     /// for the daemon.
-    func checkAndQueue(_ bytes: [UInt8], bank: String, name: String, format: String?, profile: String?) async throws -> QueuedStatement {
+    func checkAndQueue(_ file: Data, bank: String, name: String, format: String?, profile: String?) async throws -> QueuedStatement {
         do {
-            _ = try StatementParser.parse(Data(bytes), format: format.flatMap(StatementFormat.init(rawValue:)), profile: profile)
+            _ = try StatementParser.parse(file, format: format.flatMap(StatementFormat.init(rawValue:)), profile: profile)
         } catch {
             return .refused(FieldProblem(position: nil, field: "body", message: "\(error.location): \(error.message)"))
         }
-        return .queued(try await data.queueStatement(bank: bank, name: name, format: format, profile: profile, content: bytes))
+        return .queued(try await data.queueStatement(bank: bank, name: name, format: format, profile: profile, content: file))
+    }
+
+    /// The whole body, read into the `Data` the parser takes (read as bytes, it was copied again
+    /// for the parse: two copies of the file held while it is checked). The middleware has
+    /// already bounded its size.
+    static func read(_ body: HTTPBody) async throws -> Data {
+        var file = Data()
+        for try await chunk in body { file.append(contentsOf: chunk) }
+        return file
     }
 
     /// What a statement upload's turn ends with.

@@ -74,6 +74,10 @@ struct BankAPIFixture: Sendable {
 
     func json(_ object: Any) -> Data { try! JSONSerialization.data(withJSONObject: object) }
 
+    /// An MT940 statement of the bureau's ICBC account 6222 0200 0000 9999 on 13 Oct 2025: 100.00
+    /// opening, one 10.00 fee, 90.00 closing.
+    static let bureauStatement = ":20:API\r\n:25:6222020000009999\r\n:28C:1/1\r\n:60F:C251013CNY100,00\r\n:61:2510131013D10,00NTRFNONREF\r\n:86:/REMI/手续费\r\n:62F:C251013CNY90,00\r\n-\r\n"
+
     /// Loan L-1 at ICBC for firm A: 5,000,000.00 at 3.80 % from 2023-01-01.
     func registerLoan(_ loanNo: String = "L-1", token: String? = nil, firm: String = firmA) async throws -> Int {
         try await send(.post, "/v1/loans", token: token ?? icbc, body: json(["loans": [[
@@ -344,7 +348,7 @@ struct BankAPITests {
             // The bureau's disbursement account is held at ICBC.
             try await DisbursementAccounts(client: client, logger: TestDatabase.logger)
                 .add(account: "6222 0200 0000 9999", bank: "ICBC", name: "财政局专户", by: TestDatabase.admin)
-            let text = ":20:API\r\n:25:6222020000009999\r\n:28C:1/1\r\n:60F:C251013CNY100,00\r\n:61:2510131013D10,00NTRFNONREF\r\n:86:/REMI/手续费\r\n:62F:C251013CNY90,00\r\n-\r\n"
+            let text = BankAPIFixture.bureauStatement
             let accepted = try await fixture.send(
                 .post, "/v1/statements?name=bureau-20251013.sta", token: fixture.icbc, contentType: "application/octet-stream", body: Data(text.utf8))
             #expect(accepted.status == 202)
@@ -391,7 +395,7 @@ struct BankAPITests {
         try await TestDatabase.withFresh { client, _ in
             let gate = HeavyWork()
             let fixture = try await BankAPIFixture.make(client, heavyWork: gate)
-            let text = ":20:API\r\n:25:6222020000009999\r\n:28C:1/1\r\n:60F:C251013CNY100,00\r\n:61:2510131013D10,00NTRFNONREF\r\n:86:/REMI/手续费\r\n:62F:C251013CNY90,00\r\n-\r\n"
+            let text = BankAPIFixture.bureauStatement
             // Another heavy action (a computation, an import) holds the turn until the test lets it go.
             let (hold, letGo) = AsyncStream<Void>.makeStream()
             let other = Task { try await gate.run { for await _ in hold {} } }
@@ -500,7 +504,7 @@ struct SlowUploadTests {
                 #expect(await !turn.busy)
                 #expect(try await turn.run { 7 } == 7)
                 // A third, whole upload waits for a slot, and nothing is stored meanwhile.
-                let text = ":20:API\r\n:25:6222020000009999\r\n:28C:1/1\r\n:60F:C251013CNY100,00\r\n:61:2510131013D10,00NTRFNONREF\r\n:86:/REMI/手续费\r\n:62F:C251013CNY90,00\r\n-\r\n"
+                let text = BankAPIFixture.bureauStatement
                 let headers: HTTPFields = [.authorization: "Bearer \(fixture.icbc)", .contentType: "text/plain"]
                 let third = Task {
                     try await http.execute(uri: "/v1/statements?name=third.sta", method: .post, headers: headers, body: ByteBuffer(string: text)) {

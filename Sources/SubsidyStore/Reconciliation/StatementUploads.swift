@@ -1,3 +1,4 @@
+public import Foundation
 import NIOCore
 import PostgresNIO
 
@@ -11,7 +12,7 @@ public struct StatementUploadView: Sendable {
 
 extension BankData {
     /// Queues a statement for the daemon (the insert NOTIFYs it).
-    public func queueStatement(bank: String, name: String, format: String?, profile: String?, content: [UInt8]) async throws -> Int64 {
+    public func queueStatement(bank: String, name: String, format: String?, profile: String?, content: Data) async throws -> Int64 {
         var id: Int64 = 0
         for try await value in try await client.query(
             """
