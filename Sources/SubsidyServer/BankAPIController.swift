@@ -200,10 +200,11 @@ struct BankAPIController: APIProtocol {
     }
 
     /// Parses a statement upload's file, refusing it with where and what is wrong, and queues it
-    /// for the daemon.
+    /// for the daemon. Its entries are checked, counted and summed as they are read, not kept:
+    /// the daemon parses the file again when it imports it.
     func checkAndQueue(_ file: Data, bank: String, name: String, format: String?, profile: String?) async throws -> QueuedStatement {
         do {
-            _ = try StatementParser.parse(file, format: format.flatMap(StatementFormat.init(rawValue:)), profile: profile)
+            _ = try StatementParser.parse(file, format: format.flatMap(StatementFormat.init(rawValue:)), profile: profile, keepingEntries: false)
         } catch {
             return .refused(FieldProblem(position: nil, field: "body", message: "\(error.location): \(error.message)"))
         }

@@ -74,7 +74,9 @@ let builtInBankCSVProfiles = #"""
 """#
 
 public enum BankCSVParser {
-    public static func parse(_ data: Data, profile: BankCSVProfile, maxEntries: Int = StatementLimits.maxEntries) throws(StatementError) -> [BankStatement] {
+    public static func parse(
+        _ data: Data, profile: BankCSVProfile, maxEntries: Int = StatementLimits.maxEntries, keepingEntries: Bool = true
+    ) throws(StatementError) -> [BankStatement] {
         var reader = CSVStreamReader(encoding: nil)
         var records: [CSVRecord] = []
         do {
@@ -125,8 +127,11 @@ public enum BankCSVParser {
         let referenceColumn = find(profile.reference, in: header)
         let currencyColumn = find(profile.currency, in: header)
 
-        var entries: [StatementEntry] = []
-        var balances: [(Money, Money, CivilDate)] = []  // (amount, balance after, date)
+        var entries = EntryList(keeping: keepingEntries)
+        // The running balance's first and last rows (amount, balance after, date), and how many
+        // rows state one; the first and last booking dates.
+        var balances: (first: (Money, Money, CivilDate)?, last: (Money, Money, CivilDate)?, count: Int) = (nil, nil, 0)
+        var dates: (first: CivilDate, last: CivilDate)?
         var currency = "CNY"
         for record in records[(headerIndex + 1)...] {
             let location = "line \(record.line)"
@@ -171,10 +176,12 @@ public enum BankCSVParser {
                     name: nameColumn.map(cell).flatMap { $0.isEmpty ? nil : $0 }, account: accountColumn.map(cell).flatMap { $0.isEmpty ? nil : $0 }),
                 origin: location))
             if let balanceColumn, !cell(balanceColumn).isEmpty {
-                balances.append((amount, try money(balanceColumn), date))
+                let row = (amount, try money(balanceColumn), date)
+                balances = (balances.first ?? row, row, balances.count + 1)
             }
+            dates = (min(dates?.first ?? date, date), max(dates?.last ?? date, date))
         }
-        guard !entries.isEmpty else { throw StatementError(location: "line \(headerLine)", message: "no transactions after the header row") }
+        guard entries.count > 0 else { throw StatementError(location: "line \(headerLine)", message: "no transactions after the header row") }
         // With a running balance: opening = first balance − first amount, closing = last balance.
         var opening: StatementBalance?
         var closing: StatementBalance?
@@ -182,11 +189,10 @@ public enum BankCSVParser {
             opening = StatementBalance(type: "opening", amount: first.1 - first.0, currency: currency, date: first.2)
             closing = StatementBalance(type: "closing", amount: last.1, currency: currency, date: last.2)
         }
-        let dates = entries.compactMap(\.bookingDate)
-        let number = dates.isEmpty ? "" : "\(dates.min()!)…\(dates.max()!)"
+        let number = dates.map { "\($0.first)…\($0.last)" } ?? ""
         return [BankStatement(
             account: account, currency: currency, statementNumber: number, openingBalance: opening, closingBalance: closing,
-            balances: [opening, closing].compactMap { $0 }, entries: entries, origin: "line \(headerLine)")]
+            balances: [opening, closing].compactMap { $0 }, entries: entries.kept, origin: "line \(headerLine)", tally: entries.checkedOnly)]
     }
 
     /// `20250321`, `2025-03-21`, `2025/03/21`, `2025.03.21`, optionally followed by a time.

@@ -59,7 +59,7 @@ public enum Camt053Parser {
         var root: Node?
         var stack: [Node] = []
         var statements: [BankStatement] = []
-        var entries: [StatementEntry] = []
+        var entries: EntryList
         /// Entries of the statements already closed: the limit is the file's, as in every format.
         var entriesBefore = 0
         var statementCount = 0
@@ -70,9 +70,10 @@ public enum Camt053Parser {
         let maxCharacters: Int
         let maxEntries: Int
 
-        init(fileBytes: Int, maxEntries: Int) {
+        init(fileBytes: Int, maxEntries: Int, keepingEntries: Bool) {
             maxCharacters = max(fileBytes, 1024) * 2
             self.maxEntries = maxEntries
+            entries = EntryList(keeping: keepingEntries)
         }
 
         func fail(_ parser: XMLParser, _ error: StatementError) {
@@ -111,7 +112,7 @@ public enum Camt053Parser {
                     statements.append(try Camt053Parser.statement(open, index: statementCount, entries: entries))
                     statementCount += 1
                     entriesBefore += entries.count
-                    entries = []
+                    entries = EntryList(keeping: entries.keeping)
                     open.parent?.children.removeLast()
                 }
             } catch let error as StatementError {
@@ -143,7 +144,9 @@ public enum Camt053Parser {
         }
     }
 
-    public static func parse(_ data: Data, maxEntries: Int = StatementLimits.maxEntries) throws(StatementError) -> [BankStatement] {
+    public static func parse(
+        _ data: Data, maxEntries: Int = StatementLimits.maxEntries, keepingEntries: Bool = true
+    ) throws(StatementError) -> [BankStatement] {
         // A DTD has no place in camt.053: refused before the XML parser expands anything.
         if let head = String(data: data.prefix(4096), encoding: .utf8), head.contains("<!DOCTYPE") || head.contains("<!ENTITY") {
             throw StatementError(location: "line 1", message: "the document has a DTD (<!DOCTYPE>/<!ENTITY>): camt.053 has none, refused")
@@ -152,7 +155,7 @@ public enum Camt053Parser {
         // by its non-"huge" limits, and a document tree is never built).
         let parser = XMLParser(stream: InputStream(data: data))
         parser.shouldResolveExternalEntities = false
-        let reader = StreamReader(fileBytes: data.count, maxEntries: maxEntries)
+        let reader = StreamReader(fileBytes: data.count, maxEntries: maxEntries, keepingEntries: keepingEntries)
         parser.delegate = reader
         let parsed = parser.parse()
         if let fault = reader.fault { throw fault }
@@ -179,7 +182,7 @@ public enum Camt053Parser {
         return reader.statements
     }
 
-    static func statement(_ node: Node, index: Int, entries: [StatementEntry]) throws(StatementError) -> BankStatement {
+    static func statement(_ node: Node, index: Int, entries: EntryList) throws(StatementError) -> BankStatement {
         let location = "\(node.path)[\(index)] (line \(node.line))"
         guard let account = node.value("Acct/Id/IBAN") ?? node.value("Acct/Id/Othr/Id") else {
             throw StatementError(location: location, message: "no account (<Acct><Id><IBAN> or <Othr><Id>)")
@@ -201,7 +204,8 @@ public enum Camt053Parser {
         return BankStatement(
             account: account, currency: currency,
             statementNumber: node.value("ElctrncSeqNb") ?? node.value("LglSeqNb") ?? node.value("Id") ?? "",
-            openingBalance: opening, closingBalance: closing, balances: balances, entries: entries, origin: location)
+            openingBalance: opening, closingBalance: closing, balances: balances, entries: entries.kept, origin: location,
+            tally: entries.checkedOnly)
     }
 
     /// `<Amt Ccy="EUR">8.85</Amt>` with `<CdtDbtInd>`: signed, credits positive.

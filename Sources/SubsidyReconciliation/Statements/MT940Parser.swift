@@ -12,21 +12,30 @@ public enum MT940Parser {
         var line: Int
     }
 
-    public static func parse(_ text: String, maxEntries: Int = StatementLimits.maxEntries) throws(StatementError) -> [BankStatement] {
-        let fields = try fieldsOf(text, maxEntries: maxEntries)
+    /// The file is read a line at a time: each field goes to its statement once the next tag
+    /// shows it complete, so that neither the file's lines nor its fields are held, only the
+    /// entries (and with `keepingEntries` false not those either: see `EntryList`).
+    public static func parse(
+        _ text: String, maxEntries: Int = StatementLimits.maxEntries, keepingEntries: Bool = true
+    ) throws(StatementError) -> [BankStatement] {
         var statements: [BankStatement] = []
         var current: Builder?
-        for field in fields {
+        func take(_ field: Field) throws(StatementError) {
             if field.tag == "20" {
                 if let finished = current { statements.append(try finished.finish()) }
-                current = Builder(line: field.line)
-                continue
+                current = Builder(line: field.line, keepingEntries: keepingEntries)
+                return
             }
             guard current != nil else {
                 throw StatementError(location: "line \(field.line)", message: ":\(field.tag): before the :20: that starts a statement")
             }
             try current!.add(field)
         }
+        var reader = FieldReader(maxEntries: maxEntries)
+        for rawLine in Lines(text) {
+            if let complete = try reader.read(rawLine) { try take(complete) }
+        }
+        if let last = reader.pending { try take(last) }
         if let finished = current { statements.append(try finished.finish()) }
         guard !statements.isEmpty else {
             throw StatementError(location: "line 1", message: "no MT940 statement found (expected a :20: field)")
@@ -34,60 +43,82 @@ public enum MT940Parser {
         return statements
     }
 
-    /// Splits the text into tagged fields with their line numbers; block headers, message
-    /// separators and header lines before a statement are dropped.
+    /// Turns lines into tagged fields with their line numbers; block headers, message
+    /// separators and header lines before a statement are dropped. A field is complete when the
+    /// next one starts (a field's text may go on over several lines), so `read` hands back the
+    /// one before, and `pending` is the last.
     /// More than `maxEntries` `:61:` fields are refused as they are read.
-    static func fieldsOf(_ text: String, maxEntries: Int) throws(StatementError) -> [Field] {
-        var fields: [Field] = []
-        var entries = 0
-        for (offset, rawLine) in lines(of: text).enumerated() {
-            let number = offset + 1
+    struct FieldReader {
+        let maxEntries: Int
+        private(set) var pending: Field?
+        private var entries = 0
+        private var number = 0
+
+        init(maxEntries: Int) { self.maxEntries = maxEntries }
+
+        mutating func read(_ rawLine: Substring) throws(StatementError) -> Field? {
+            number += 1
             var line = String(rawLine)
             // Block-format messages: `{1:F01…}{2:O940…}{4:` opens the text block, `-}` closes it.
             // (Foundation's search only where a `{` is: it was 6 % of a statement's parse.)
             if line.utf8.contains(UInt8(ascii: "{")), let open = line.range(of: "{4:") {
                 line = String(line[open.upperBound...])
             }
-            if line.hasPrefix("{") || line.hasPrefix("-}") { continue }
+            if line.hasPrefix("{") || line.hasPrefix("-}") { return nil }
             let trimmed = line.trimmed(" \t")
             if trimmed == "-" || trimmed.hasPrefix("-}") || (trimmed.hasPrefix("-") && trimmed.count <= 4 && trimmed.dropFirst().allSatisfy(\.isLetter)) {
-                continue
+                return nil
             }
             if let (tag, rest) = tagged(line) {
                 if tag == "61" {
                     entries += 1
                     guard entries <= maxEntries else { throw StatementLimits.tooManyEntries(maxEntries, location: "line \(number)") }
                 }
-                fields.append(Field(tag: tag, text: rest, line: number))
-            } else if !trimmed.isEmpty, !fields.isEmpty, !isHeaderLine(trimmed, after: fields.last!) {
-                fields[fields.count - 1].text += "\n" + line
+                defer { pending = Field(tag: tag, text: rest, line: number) }
+                return pending
             }
+            if !trimmed.isEmpty, let last = pending, !isHeaderLine(trimmed, after: last) {
+                pending!.text += "\n" + line
+            }
+            return nil
         }
-        return fields
     }
 
     /// The text's lines, split at CR LF, CR or LF — the same lines as splitting its characters
     /// at "\r\n", "\r" and "\n" (a CR or LF is always a character of its own, CR LF one), found
-    /// in its UTF-8 bytes rather than by walking its characters (a tenth of a statement's parse).
-    static func lines(of text: String) -> [Substring] {
-        let bytes = text.utf8
-        var lines: [Substring] = []
-        var start = bytes.startIndex
-        var index = start
-        while index < bytes.endIndex {
-            let byte = bytes[index]
-            guard byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") else {
-                index = bytes.index(after: index)
-                continue
-            }
-            lines.append(Substring(bytes[start..<index]))
-            index = bytes.index(after: index)
-            if byte == UInt8(ascii: "\r"), index < bytes.endIndex, bytes[index] == UInt8(ascii: "\n") { index = bytes.index(after: index) }
-            start = index
+    /// in its UTF-8 bytes rather than by walking its characters (a tenth of a statement's parse),
+    /// one at a time.
+    struct Lines: Sequence, IteratorProtocol {
+        let bytes: String.UTF8View
+        var start: String.Index
+        var done = false
+
+        init(_ text: String) {
+            bytes = text.utf8
+            start = bytes.startIndex
         }
-        lines.append(Substring(bytes[start..<bytes.endIndex]))
-        return lines
+
+        mutating func next() -> Substring? {
+            guard !done else { return nil }
+            var index = start
+            while index < bytes.endIndex {
+                let byte = bytes[index]
+                guard byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") else {
+                    index = bytes.index(after: index)
+                    continue
+                }
+                let line = Substring(bytes[start..<index])
+                index = bytes.index(after: index)
+                if byte == UInt8(ascii: "\r"), index < bytes.endIndex, bytes[index] == UInt8(ascii: "\n") { index = bytes.index(after: index) }
+                start = index
+                return line
+            }
+            done = true
+            return Substring(bytes[start..<bytes.endIndex])
+        }
     }
+
+    static func lines(of text: String) -> [Substring] { Array(Lines(text)) }
 
     /// `:61:…` → ("61", "…"): two digits and an optional letter between colons.
     static func tagged(_ line: String) -> (String, String)? {
@@ -134,12 +165,15 @@ public enum MT940Parser {
         var opening: StatementBalance?
         var closing: StatementBalance?
         var balances: [StatementBalance] = []
-        var entries: [StatementEntry] = []
+        var entries: EntryList
         var info: [String] = []
         var interim = false
         var lastTag = ""
 
-        init(line: Int) { self.line = line }
+        init(line: Int, keepingEntries: Bool) {
+            self.line = line
+            entries = EntryList(keeping: keepingEntries)
+        }
 
         mutating func add(_ field: Field) throws(StatementError) {
             defer { if field.tag != "86" || lastTag != "61" { lastTag = field.tag } }
@@ -167,8 +201,8 @@ public enum MT940Parser {
             case "86":
                 // :86: belongs to the :61: just before it (several :86: in a row all do);
                 // elsewhere it is statement-level information.
-                if lastTag == "61", !entries.isEmpty {
-                    MT940Parser.describe(&entries[entries.count - 1], with: field.text)
+                if lastTag == "61", entries.count > 0 {
+                    entries.updateLast { MT940Parser.describe(&$0, with: field.text) }
                 } else {
                     info.append(field.text)
                 }
@@ -183,11 +217,11 @@ public enum MT940Parser {
                 guard closing != nil else { throw StatementError(location: "line \(line)", message: "statement has no :62F:/:62M: closing balance") }
             }
             guard !account.isEmpty else { throw StatementError(location: "line \(line)", message: "statement has no :25: account") }
-            var fixed = entries
+            var fixed = entries.kept
             for index in fixed.indices where fixed[index].currency.isEmpty { fixed[index].currency = currency }
             return BankStatement(
                 account: account, currency: currency, statementNumber: statementNumber, openingBalance: opening, closingBalance: closing,
-                balances: balances, entries: fixed, origin: "line \(line)")
+                balances: balances, entries: fixed, origin: "line \(line)", tally: entries.checkedOnly)
         }
     }
 

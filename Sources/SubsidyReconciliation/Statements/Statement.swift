@@ -14,9 +14,12 @@ public struct BankStatement: Sendable, Hashable {
     public var entries: [StatementEntry]
     /// Where the statement starts in the file (line or XML path), for messages.
     public var origin: String
+    /// For a statement only checked (`StatementParser.parse(…, keepingEntries: false)`): its
+    /// entries' count and sum, read as they went by; `entries` is then empty.
+    public var tally: EntryTally?
 
     public init(account: String, currency: String, statementNumber: String, openingBalance: StatementBalance?, closingBalance: StatementBalance?,
-                balances: [StatementBalance] = [], entries: [StatementEntry], origin: String) {
+                balances: [StatementBalance] = [], entries: [StatementEntry], origin: String, tally: EntryTally? = nil) {
         self.account = account
         self.currency = currency
         self.statementNumber = statementNumber
@@ -25,7 +28,53 @@ public struct BankStatement: Sendable, Hashable {
         self.balances = balances
         self.entries = entries
         self.origin = origin
+        self.tally = tally
     }
+
+    /// How many entries the statement has, kept or only counted.
+    public var entryCount: Int { tally?.count ?? entries.count }
+}
+
+/// A count and a checked sum of entries: `total` is nil once the sum no longer fits in 64 bits.
+public struct EntryTally: Sendable, Hashable {
+    public private(set) var count = 0
+    public private(set) var total: Money? = .zero
+
+    public init() {}
+
+    mutating func add(_ amount: Money) {
+        count += 1
+        guard let sum = total else { return }
+        let (next, overflow) = sum.fen.addingReportingOverflow(amount.fen)
+        total = overflow ? nil : Money(fen: next)
+    }
+}
+
+/// A statement's entries as a parser reads them: kept, to be imported, or only counted and
+/// summed, to check a file without holding its entries (a bank's upload is checked when it
+/// arrives and parsed again when the daemon imports it).
+struct EntryList {
+    let keeping: Bool
+    private(set) var kept: [StatementEntry] = []
+    private(set) var tally = EntryTally()
+
+    init(keeping: Bool) { self.keeping = keeping }
+
+    var count: Int { tally.count }
+
+    mutating func append(_ entry: StatementEntry) {
+        tally.add(entry.amount)
+        if keeping { kept.append(entry) }
+    }
+
+    /// Changes the last entry kept (MT940's `:86:` completes its `:61:`); nothing when only counting.
+    mutating func updateLast(_ change: (inout StatementEntry) -> Void) {
+        guard !kept.isEmpty else { return }
+        change(&kept[kept.count - 1])
+    }
+
+    /// What a statement built from the list carries: its entries, or only their tally.
+    var checkedOnly: EntryTally? { keeping ? nil : tally }
 }
 
 public struct StatementBalance: Sendable, Hashable {
@@ -143,6 +192,7 @@ extension BankStatement {
 
     /// Σ entries, checked: nil when it does not fit in 64 bits.
     public var entriesTotal: Money? {
+        if let tally { return tally.total }
         var total: Int64 = 0
         for entry in entries {
             let (sum, overflow) = total.addingReportingOverflow(entry.amount.fen)

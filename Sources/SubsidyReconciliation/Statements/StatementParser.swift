@@ -6,13 +6,16 @@ public enum StatementParser {
     /// `format` nil: detected (XML → camt.053, `:20:`/`:61:` tags → MT940, else CSV). `profile`
     /// names a CSV column profile (default `generic`).
     /// `maxEntries`: the most entries the file may hold (`StatementLimits.maxEntries`; tests lower it).
+    /// `keepingEntries` false checks the file the same way without holding its entries: each is
+    /// read, checked, counted and summed (`BankStatement.tally`), then dropped.
     public static func parse(
-        _ data: Data, format: StatementFormat? = nil, profile: String? = nil, maxEntries: Int = StatementLimits.maxEntries
+        _ data: Data, format: StatementFormat? = nil, profile: String? = nil, maxEntries: Int = StatementLimits.maxEntries,
+        keepingEntries: Bool = true
     ) throws(StatementError) -> ParsedStatements {
         guard data.count <= StatementLimits.maxFileBytes else {
             throw StatementError(location: "file", message: "\(data.count) bytes: a statement file may have at most \(StatementLimits.maxFileBytes >> 20) MiB")
         }
-        let parsed = try parseFormat(data, format: format, profile: profile, maxEntries: maxEntries)
+        let parsed = try parseFormat(data, format: format, profile: profile, maxEntries: maxEntries, keepingEntries: keepingEntries)
         try check(parsed)
         return parsed
     }
@@ -31,22 +34,24 @@ public enum StatementParser {
         }
     }
 
-    static func parseFormat(_ data: Data, format: StatementFormat?, profile: String?, maxEntries: Int) throws(StatementError) -> ParsedStatements {
+    static func parseFormat(
+        _ data: Data, format: StatementFormat?, profile: String?, maxEntries: Int, keepingEntries: Bool
+    ) throws(StatementError) -> ParsedStatements {
         let chosen = format ?? detect(data)
         switch chosen {
         case .camt053:
-            return ParsedStatements(format: .camt053, statements: try Camt053Parser.parse(data, maxEntries: maxEntries))
+            return ParsedStatements(format: .camt053, statements: try Camt053Parser.parse(data, maxEntries: maxEntries, keepingEntries: keepingEntries))
         case .mt940:
             guard let text = String(data: data, encoding: .utf8) ?? String(data: data, encoding: .isoLatin1) else {
                 throw StatementError(location: "line 1", message: "the MT940 file is not text")
             }
-            return ParsedStatements(format: .mt940, statements: try MT940Parser.parse(text, maxEntries: maxEntries))
+            return ParsedStatements(format: .mt940, statements: try MT940Parser.parse(text, maxEntries: maxEntries, keepingEntries: keepingEntries))
         case .csv:
             let name = profile ?? "generic"
             guard let found = BankCSVProfiles.named(name) else {
                 throw StatementError(location: "--profile", message: "unknown CSV profile \"\(name)\": \(BankCSVProfiles.all.map(\.name).joined(separator: ", "))")
             }
-            return ParsedStatements(format: .csv, statements: try BankCSVParser.parse(data, profile: found, maxEntries: maxEntries))
+            return ParsedStatements(format: .csv, statements: try BankCSVParser.parse(data, profile: found, maxEntries: maxEntries, keepingEntries: keepingEntries))
         }
     }
 
