@@ -20,10 +20,13 @@ public struct AppConfig: Sendable {
     /// The turn the web application's computations, approvals and statement imports take, one at
     /// a time, and the bank API's statement uploads; `subsidy serve` gives its daemon the same.
     public var heavyWork: HeavyWork
+    /// How many statement files, a bank's or a clerk's, are read at once (each up to 64 MiB),
+    /// outside the turn: a slow sender delays other statement uploads, never a computation.
+    public var statementReads: HeavyWork
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL?, logLevel: Logger.Level = .info, metricsToken: String? = nil,
-        heavyWork: HeavyWork = HeavyWork()
+        heavyWork: HeavyWork = HeavyWork(), statementReads: HeavyWork = HeavyWork(permits: 2, reportsMetrics: false)
     ) {
         self.host = host
         self.port = port
@@ -31,6 +34,7 @@ public struct AppConfig: Sendable {
         self.logLevel = logLevel
         self.metricsToken = metricsToken
         self.heavyWork = heavyWork
+        self.statementReads = statementReads
     }
 }
 
@@ -50,8 +54,8 @@ public func buildApplication(config: AppConfig) async throws -> some Application
         let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: logger)
         services.append(client)
         health = PostgresHealth(client: client, logger: logger)
-        bank = BankServices(client: client, logger: logger, heavyWork: config.heavyWork)
-        web = try await WebApp(client: client, logger: logger, heavyWork: config.heavyWork)
+        bank = BankServices(client: client, logger: logger, heavyWork: config.heavyWork, statementReads: config.statementReads)
+        web = try await WebApp(client: client, logger: logger, heavyWork: config.heavyWork, statementReads: config.statementReads)
     }
     let router = try buildRouter(health: health, bank: bank, web: web, metricsToken: config.metricsToken)
     return Application(

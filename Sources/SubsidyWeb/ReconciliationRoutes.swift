@@ -16,26 +16,34 @@ extension WebApp {
         }
 
         router.post("reconciliation/upload") { request, _ -> Response in
-            let (session, form) = try await change(request, [.clerk], maxBytes: StatementLimits.maxFileBytes + 64 * 1024)
-            guard let file = form.files["file"], !file.bytes.isEmpty else {
-                return try await reconciliationPage(request, session: session, error: Page.text("statement.fileRequired", session.language), notice: nil)
-            }
-            let format = StatementFormat(rawValue: form["format"])
-            let profile = form["profile"].isEmpty ? nil : form["profile"]
-            do {
-                let (store, user, source) = (reconciliation, session.user, "web:\(session.user.login):\(file.name)")
-                let summary = try await heavyWork.run {
-                    try await store.importStatements(try StatementParser.parse(Data(file.bytes), format: format, profile: profile), source: source, by: user)
+            // The file (up to 64 MiB) is read holding one of the statement read slots the bank
+            // API's uploads take, so that the files of clerks and banks held at once stay two;
+            // then it is parsed and imported in the server's turn, held once (the form's copy
+            // is dropped as the parser's is made). A clerk not signed in is told so before that.
+            _ = try await require(request, [.clerk])
+            return try await statementReads.run { () async throws -> Response in
+                var (session, form) = try await change(request, [.clerk], maxBytes: StatementLimits.maxFileBytes + 64 * 1024)
+                let name = form.files["file"]?.name ?? ""
+                guard let file = form.files.removeValue(forKey: "file").map({ Data($0.bytes) }), !file.isEmpty else {
+                    return try await reconciliationPage(request, session: session, error: Page.text("statement.fileRequired", session.language), notice: nil)
                 }
-                let notice = Page.text("statement.imported", session.language)
-                    + " \(summary.statementIDs.count) · \(summary.entries) " + Page.text("statement.entries", session.language)
-                    + (summary.alreadyImported > 0 ? " · \(summary.alreadyImported) " + Page.text("statement.already", session.language) : "")
-                if summary.statementIDs.count == 1, let id = summary.statementIDs.first {
-                    return Self.redirect("/reconciliation/statements/\(id)")
+                let format = StatementFormat(rawValue: form["format"])
+                let profile = form["profile"].isEmpty ? nil : form["profile"]
+                do {
+                    let (store, user, source) = (reconciliation, session.user, "web:\(session.user.login):\(name)")
+                    let summary = try await heavyWork.run { () async throws -> ImportSummary in
+                        try await store.importStatements(try StatementParser.parse(file, format: format, profile: profile), source: source, by: user)
+                    }
+                    let notice = Page.text("statement.imported", session.language)
+                        + " \(summary.statementIDs.count) · \(summary.entries) " + Page.text("statement.entries", session.language)
+                        + (summary.alreadyImported > 0 ? " · \(summary.alreadyImported) " + Page.text("statement.already", session.language) : "")
+                    if summary.statementIDs.count == 1, let id = summary.statementIDs.first {
+                        return Self.redirect("/reconciliation/statements/\(id)")
+                    }
+                    return try await reconciliationPage(request, session: session, error: nil, notice: notice)
+                } catch {
+                    return try await reconciliationPage(request, session: session, error: name + ": " + message(error, session.language), notice: nil)
                 }
-                return try await reconciliationPage(request, session: session, error: nil, notice: notice)
-            } catch {
-                return try await reconciliationPage(request, session: session, error: file.name + ": " + message(error, session.language), notice: nil)
             }
         }
 

@@ -19,8 +19,14 @@ public struct WebApp: Sendable {
     let jobs: ComputeJobs
     /// Computations, approvals and statement imports take their turn here (`HeavyWork`).
     let heavyWork: HeavyWork
+    /// A statement file uploaded by a clerk is read holding one of these, the slots the bank
+    /// API's statement uploads read their bodies in (the server gives both the same).
+    let statementReads: HeavyWork
 
-    public init(client: PostgresClient, logger: Logger, heavyWork: HeavyWork = HeavyWork()) async throws {
+    public init(
+        client: PostgresClient, logger: Logger, heavyWork: HeavyWork = HeavyWork(),
+        statementReads: HeavyWork = HeavyWork(permits: 2, reportsMetrics: false)
+    ) async throws {
         self.client = client
         self.logger = logger
         guard let folder = Bundle.module.resourceURL?.appendingPathComponent("Templates").path else {
@@ -30,6 +36,7 @@ public struct WebApp: Sendable {
         self.css = library.render([:], withTemplate: "app.css") ?? ""
         self.jobs = ComputeJobs()
         self.heavyWork = heavyWork
+        self.statementReads = statementReads
     }
 
     var sessions: SessionStore { SessionStore(client: client, logger: logger) }

@@ -35,6 +35,24 @@ import Testing
             }
         }
 
+        /// POSTs a multipart form with one file, as a browser's file input sends it.
+        func upload(_ uri: String, cookie: String, fields: [String: String], file: (field: String, name: String, content: String)) async throws -> (status: Int, body: String, location: String?) {
+            let boundary = "----subsidy-test-\(UUID().uuidString)"
+            var body = ""
+            for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
+                body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n"
+            }
+            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\n"
+            body += "Content-Type: application/octet-stream\r\n\r\n\(file.content)\r\n--\(boundary)--\r\n"
+            let multipart = ByteBuffer(string: body)
+            return try await app.test(.live) { http in
+                let headers: HTTPFields = [.cookie: cookie, .contentType: "multipart/form-data; boundary=\(boundary)"]
+                return try await http.execute(uri: uri, method: .post, headers: headers, body: multipart) { response in
+                    (Int(response.status.code), String(buffer: response.body), response.headers[.location])
+                }
+            }
+        }
+
         func request(_ method: HTTPRequest.Method, _ uri: String, cookie: String?, body: String? = nil) async throws -> (status: Int, body: String, location: String?) {
             try await app.test(.live) { http in
                 var headers: HTTPFields = [:]
@@ -47,8 +65,10 @@ import Testing
         }
     }
 
-    static func client(_ database: PostgresClient, heavyWork: HeavyWork = HeavyWork()) async throws -> Client {
-        let web = try await WebApp(client: database, logger: TestDatabase.logger, heavyWork: heavyWork)
+    static func client(
+        _ database: PostgresClient, heavyWork: HeavyWork = HeavyWork(), statementReads: HeavyWork = HeavyWork(permits: 2, reportsMetrics: false)
+    ) async throws -> Client {
+        let web = try await WebApp(client: database, logger: TestDatabase.logger, heavyWork: heavyWork, statementReads: statementReads)
         let router = Router(context: WebRequestContext.self)
         web.addRoutes(to: router)
         return Client(app: Application(responder: router.buildResponder(), configuration: .init(address: .hostname("127.0.0.1", port: 0))))
@@ -152,6 +172,54 @@ import Testing
             #expect(try await state() == "computed")
             while await gate.busy { try await Task.sleep(for: .milliseconds(10)) }
             #expect(await gate.queued == 0)
+        }
+    }
+
+    @Test("a clerk's statement file is read in one of the read slots the bank API's uploads share, then imported in the turn")
+    func statementUploadTakesAReadSlot() async throws {
+        try await TestDatabase.withFresh { database, _ in
+            let users = UserStore(client: database, logger: TestDatabase.logger)
+            try await users.add(login: "clerk", displayName: "王会计", password: "clerk-password", roles: [.clerk], by: TestDatabase.admin, cost: 4)
+            try await BankTokens(client: database, logger: TestDatabase.logger).addBank(code: "ICBC", name: "中国工商银行", by: TestDatabase.admin)
+            try await DisbursementAccounts(client: database, logger: TestDatabase.logger)
+                .add(account: "6222020000009999", bank: "ICBC", name: "专户", by: TestDatabase.admin)
+            let (turn, reads) = (HeavyWork(), HeavyWork(permits: 2, reportsMetrics: false))
+            let client = try await Self.client(database, heavyWork: turn, statementReads: reads)
+            let cookie = try #require(try await client.signIn("clerk", "clerk-password").cookie)
+            let token = try #require(Self.csrf(in: try await client.request(.get, "/reconciliation", cookie: cookie).body))
+            func statements() async throws -> Int {
+                try await database.query("SELECT count(*)::int FROM statements", logger: TestDatabase.logger).collect().first!.decode(Int.self)
+            }
+            // Two uploads (banks', say) hold both read slots until the test lets them go.
+            let (hold, letGo) = AsyncStream<Void>.makeStream()
+            let holders = (0..<2).map { _ in Task { try await reads.run { for await _ in hold {} } } }
+            while await reads.running < 2 { await Task.yield() }
+            // One statement: opening 100.00, a 10.00 fee, closing 90.00.
+            let file = ":20:WEB\r\n:25:6222020000009999\r\n:28C:1/1\r\n:60F:C251013CNY100,00\r\n:61:2510131013D10,00NTRFNONREF\r\n:86:/REMI/手续费\r\n:62F:C251013CNY90,00\r\n-\r\n"
+            let upload = Task {
+                try await client.upload("/reconciliation/upload", cookie: cookie, fields: ["_csrf": token, "format": "mt940"], file: ("file", "bureau.sta", file))
+            }
+            var waited = 0
+            while await reads.queued < 1, waited < 500 {  // 5 s at most
+                try await Task.sleep(for: .milliseconds(10))
+                waited += 1
+            }
+            #expect(await reads.queued == 1, "the upload did not wait for a read slot")
+            #expect(try await statements() == 0)
+            #expect(await !turn.busy)
+            letGo.finish()
+            for holder in holders { try await holder.value }
+            // Its slot: read, parsed and imported; the clerk is sent to the statement's report.
+            let response = try await upload.value
+            #expect(response.status == 303 && response.location == "/reconciliation/statements/1", "\(response.status) \(response.body.prefix(300))")
+            #expect(try await statements() == 1)
+            var entries: (Int, Int64) = (0, 0)
+            for try await row in try await database.query(
+                "SELECT count(*)::int, sum(amount_fen)::bigint FROM statement_entries", logger: TestDatabase.logger
+            ).decode((Int, Int64).self) { entries = row }
+            #expect(entries == (1, -1_000))  // the fee of 10.00 (a debit)
+            let (running, waiting, turnWaiting, turnBusy) = (await reads.running, await reads.queued, await turn.queued, await turn.busy)
+            #expect(running == 0 && waiting == 0 && turnWaiting == 0 && !turnBusy)
         }
     }
 
