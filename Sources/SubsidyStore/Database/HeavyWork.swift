@@ -7,8 +7,9 @@ import CAllocator
 /// requests never wait for it. As a turn passes, the memory the action freed is given back to
 /// the system.
 ///
-/// `permits` above 1 makes it a bound on how many run together rather than a turn: the bank
-/// API's statement uploads read their bodies two at a time (`BankServices.statementReads`).
+/// `permits` above 1 makes it a bound on how many run together rather than a turn: statement
+/// files uploaded by banks (the API) and by clerks (the web) are read two at a time
+/// (`AppConfig.statementReads`).
 ///
 /// Not in the stores: a store's callers (tests racing approvals, commands) decide themselves
 /// what runs together; the server gives its web application, its bank API and its daemon one
