@@ -20,13 +20,12 @@ public struct AppConfig: Sendable {
     /// The turn the web application's computations, approvals and statement imports take, one at
     /// a time, and the bank API's statement uploads; `subsidy serve` gives its daemon the same.
     public var heavyWork: HeavyWork
-    /// How many statement files, a bank's or a clerk's, are read at once (each up to 64 MiB),
-    /// outside the turn: a slow sender delays other statement uploads, never a computation.
+    /// The statement files, a bank's or a clerk's, read at once (`HeavyWork.statementReads`).
     public var statementReads: HeavyWork
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL?, logLevel: Logger.Level = .info, metricsToken: String? = nil,
-        heavyWork: HeavyWork = HeavyWork(), statementReads: HeavyWork = HeavyWork(permits: 2, reportsMetrics: false)
+        heavyWork: HeavyWork = HeavyWork(), statementReads: HeavyWork = HeavyWork.statementReads()
     ) {
         self.host = host
         self.port = port
@@ -74,14 +73,12 @@ public struct BankServices: Sendable {
     /// 64 MiB: a 100,000-record CSV is about 9 MB; the limit bounds what one upload may take.
     public var maxBodyBytes = 64 * 1024 * 1024
     public let heavyWork: HeavyWork
-    /// How many statement uploads may read their bodies at once (each up to `maxBodyBytes`,
-    /// held until it is checked): read outside the turn, so that a slow sender delays other
-    /// statement uploads, never a computation or an import.
+    /// The statement uploads reading their bodies at once (`HeavyWork.statementReads`).
     public let statementReads: HeavyWork
 
     public init(
         client: PostgresClient, logger: Logger, maxBodyBytes: Int = 64 * 1024 * 1024, heavyWork: HeavyWork = HeavyWork(),
-        statementReads: HeavyWork = HeavyWork(permits: 2, reportsMetrics: false)
+        statementReads: HeavyWork = HeavyWork.statementReads()
     ) {
         self.client = client
         self.logger = logger

@@ -182,10 +182,9 @@ struct BankAPIController: APIProtocol {
         // The file is read whole and parsed here, so that a malformed one is refused to the bank
         // now, with the line or XML path, rather than queued; the daemon does the matching and
         // posting. The body is read while holding one of `statementReads`, outside the server's
-        // turn (a slow sender must not hold up a computation); the parse, which holds the
-        // entries too (about 1 kB an entry: 119 MB of server for a 79,135-entry file), takes the
-        // turn, as the web's and the daemon's imports do. Uploads that come together wait, their
-        // bodies unread, and do not add up.
+        // turn (a slow sender must not hold up a computation); the check, which keeps no entry
+        // but takes a core, takes the turn, as the web's and the daemon's imports do. Uploads
+        // that come together wait, their bodies unread, and do not add up.
         let outcome = try await statementReads.run { () async throws -> QueuedStatement in
             let file = try await Self.read(body)
             guard !file.isEmpty else { return .refused(FieldProblem(position: nil, field: "body", message: "the statement is empty")) }

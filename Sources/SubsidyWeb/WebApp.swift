@@ -25,7 +25,7 @@ public struct WebApp: Sendable {
 
     public init(
         client: PostgresClient, logger: Logger, heavyWork: HeavyWork = HeavyWork(),
-        statementReads: HeavyWork = HeavyWork(permits: 2, reportsMetrics: false)
+        statementReads: HeavyWork = HeavyWork.statementReads()
     ) async throws {
         self.client = client
         self.logger = logger

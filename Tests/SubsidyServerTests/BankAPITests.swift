@@ -26,7 +26,7 @@ struct BankAPIFixture: Sendable {
 
     static func make(
         _ client: PostgresClient, maxBodyBytes: Int = 64 * 1024 * 1024, heavyWork: HeavyWork = HeavyWork(),
-        statementReads: HeavyWork = HeavyWork(permits: 2, reportsMetrics: false)
+        statementReads: HeavyWork = HeavyWork.statementReads()
     ) async throws -> BankAPIFixture {
         let logger = TestDatabase.logger
         try await client.query(
@@ -490,7 +490,7 @@ struct SlowUploadTests {
     @Test("statement uploads stalled mid-body hold a read slot, never the server's turn: a computation's turn stays free, and a third upload waits for a slot")
     func stalledStatementUploads() async throws {
         try await TestDatabase.withFresh { client, _ in
-            let (turn, reads) = (HeavyWork(), HeavyWork(permits: 2, reportsMetrics: false))
+            let (turn, reads) = (HeavyWork(), HeavyWork.statementReads())
             let fixture = try await BankAPIFixture.make(client, heavyWork: turn, statementReads: reads)
             let app = Application(responder: fixture.responder, server: .subsidyHTTP1, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
             try await app.test(.live) { http in

@@ -66,7 +66,7 @@ import Testing
     }
 
     static func client(
-        _ database: PostgresClient, heavyWork: HeavyWork = HeavyWork(), statementReads: HeavyWork = HeavyWork(permits: 2, reportsMetrics: false)
+        _ database: PostgresClient, heavyWork: HeavyWork = HeavyWork(), statementReads: HeavyWork = HeavyWork.statementReads()
     ) async throws -> Client {
         let web = try await WebApp(client: database, logger: TestDatabase.logger, heavyWork: heavyWork, statementReads: statementReads)
         let router = Router(context: WebRequestContext.self)
@@ -183,7 +183,7 @@ import Testing
             try await BankTokens(client: database, logger: TestDatabase.logger).addBank(code: "ICBC", name: "中国工商银行", by: TestDatabase.admin)
             try await DisbursementAccounts(client: database, logger: TestDatabase.logger)
                 .add(account: "6222020000009999", bank: "ICBC", name: "专户", by: TestDatabase.admin)
-            let (turn, reads) = (HeavyWork(), HeavyWork(permits: 2, reportsMetrics: false))
+            let (turn, reads) = (HeavyWork(), HeavyWork.statementReads())
             let client = try await Self.client(database, heavyWork: turn, statementReads: reads)
             let cookie = try #require(try await client.signIn("clerk", "clerk-password").cookie)
             let token = try #require(Self.csrf(in: try await client.request(.get, "/reconciliation", cookie: cookie).body))

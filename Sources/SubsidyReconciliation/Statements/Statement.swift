@@ -30,9 +30,6 @@ public struct BankStatement: Sendable, Hashable {
         self.origin = origin
         self.tally = tally
     }
-
-    /// How many entries the statement has, kept or only counted.
-    public var entryCount: Int { tally?.count ?? entries.count }
 }
 
 /// A count and a checked sum of entries: `total` is nil once the sum no longer fits in 64 bits.

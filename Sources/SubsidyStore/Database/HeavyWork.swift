@@ -9,7 +9,7 @@ import CAllocator
 ///
 /// `permits` above 1 makes it a bound on how many run together rather than a turn: statement
 /// files uploaded by banks (the API) and by clerks (the web) are read two at a time
-/// (`AppConfig.statementReads`).
+/// (`statementReads()`, given to both by `AppConfig`).
 ///
 /// Not in the stores: a store's callers (tests racing approvals, commands) decide themselves
 /// what runs together; the server gives its web application, its bank API and its daemon one
@@ -28,6 +28,11 @@ public actor HeavyWork {
         self.permits = permits
         self.reportsMetrics = reportsMetrics
     }
+
+    /// The bound on statement files read at once, a bank's or a clerk's (each up to 64 MiB, held
+    /// until it is checked or imported): two, outside the turn, so that a slow sender delays other
+    /// statement uploads, never a computation or an import. Not reported as the turn is.
+    public static func statementReads() -> HeavyWork { HeavyWork(permits: 2, reportsMetrics: false) }
 
     /// Whether one is running now.
     public var busy: Bool { running > 0 }
