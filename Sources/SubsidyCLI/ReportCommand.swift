@@ -17,16 +17,19 @@ struct ReportCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard (statement == nil) != (batch == nil) else { throw ValidationError("give exactly one of --statement N or --batch N") }
-            guard format == "html" || format == "csv" else { throw ValidationError("--format is html or csv") }
+            guard let format = ReconciliationReport.Format(rawValue: format) else { throw ValidationError("--format is html or csv") }
             let scope: ReconciliationReport.Scope = statement.map { .statement($0) } ?? .batch(batch!)
-            let report = try await options.withClient("subsidy.report") { client, logger in
-                try await ReconciliationReport.load(scope, client: client, logger: logger, today: .todayInBeijing())
-            }
-            let text = format == "html" ? report.html : report.csv
-            if let out {
-                try Data(text.utf8).write(to: URL(fileURLWithPath: out))
-            } else {
-                FileHandle.standardOutput.write(Data(text.utf8))
+            // Written as it is read: a nation batch's report is hundreds of thousands of rows. A
+            // report that fails midway leaves no file behind.
+            let out = out
+            try await options.withClient("subsidy.report") { client, logger in
+                let file = try out.map { try BufferedFile(path: $0) } ?? .standardOutput()
+                do {
+                    try await ReconciliationReport.write(scope, format: format, client: client, logger: logger, today: .todayInBeijing(), to: file)
+                } catch {
+                    if let out { try? FileManager.default.removeItem(atPath: out) }
+                    throw error
+                }
             }
         }
     }

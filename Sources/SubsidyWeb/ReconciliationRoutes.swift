@@ -56,6 +56,14 @@ extension WebApp {
             let id = try pathID(context)
             return try await reportPage(session, scope: .batch(id), back: "/batches/\(id)")
         }
+        router.get("reconciliation/statements/:id/download") { request, context -> Response in
+            let session = try await require(request)
+            return try await reportDownload(request, session: session, scope: .statement(pathID(context)))
+        }
+        router.get("reconciliation/batches/:id/download") { request, context -> Response in
+            let session = try await require(request)
+            return try await reportDownload(request, session: session, scope: .batch(pathID(context)))
+        }
 
         router.post("reconciliation/suggestions") { request, _ -> Response in
             let (session, form) = try await change(request, [.clerk])
@@ -90,6 +98,7 @@ extension WebApp {
         var page = Page("report", session: session)
         page["title"] = report.title
         page["back"] = back
+        page["download"] = Self.reportPath(scope) + "/download"
         page["scopeLines"] = report.scopeLines
         page["checks"] = report.checks.map { ["name": $0.0, "value": $0.1] }
         var sections: [[String: Any]] = []
@@ -102,6 +111,39 @@ extension WebApp {
         }
         page["sections"] = sections
         return render(page)
+    }
+
+    static func reportPath(_ scope: ReconciliationReport.Scope) -> String {
+        switch scope {
+        case .statement(let id): "/reconciliation/statements/\(id)"
+        case .batch(let id): "/reconciliation/batches/\(id)"
+        }
+    }
+
+    /// The whole report, every row, as a CSV or printable HTML file: written into a file as it
+    /// is read, then sent (`download`), so that a nation batch's report takes the server no more
+    /// memory than a small one's, and a failure midway sends an error, never a report cut short.
+    func reportDownload(_ request: Request, session: WebSession, scope: ReconciliationReport.Scope) async throws -> Response {
+        guard let format = ReconciliationReport.Format(rawValue: request.uri.queryParameters.get("format") ?? "csv") else {
+            return errorPage(session, status: .badRequest, message: "format: csv, html")
+        }
+        let directory = try BufferedFile.temporaryDirectory()
+        do {
+            let written = directory.appendingPathComponent("report." + format.rawValue)
+            let today = try await businessDay() ?? .todayInBeijing()
+            try await ReconciliationReport.write(scope, format: format, client: client, logger: logger, today: today, to: BufferedFile(path: written.path))
+            let subject = switch scope {
+            case .statement(let id): "statement:\(id)"
+            case .batch(let id): "batch:\(id)"
+            }
+            try await users.audit(session.user, action: "report.download", subject: subject, detail: ["file": format.rawValue])
+            let name = "reconciliation-\(subject.replacingOccurrences(of: ":", with: "-")) 对账报告.\(format.rawValue)"
+            return try download(written, removing: directory, name: name, type: format == .csv ? "text/csv; charset=utf-8" : "text/html; charset=utf-8")
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            if case BatchError.notFound = error { return errorPage(session, status: .notFound, message: message(error, session.language)) }
+            throw error
+        }
     }
 
     func reconciliationPage(_ request: Request, session: WebSession, error: String?, notice: String?) async throws -> Response {

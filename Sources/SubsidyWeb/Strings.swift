@@ -219,7 +219,9 @@ enum Strings {
         "voucher.printedOn": ("打印日期", "Printed on"),
         "voucher.approveFirst": ("批次审批通过后才能打印支付凭证", "Vouchers print once the batch is approved"),
         "voucher.summary": ("汇总", "Summary"),
-        "report.partial": ("本页只列出前面的明细，全部明细见批次明细表或 subsidy report 导出；已列", "This page lists the first rows only; all of them are in the batch's lines or subsidy report. Listed"),
+        "report.partial": ("本页只列出前面的明细，全部明细请下载报告；已列", "This page lists the first rows only; download the report for all of them. Listed"),
+        "report.downloadCSV": ("下载完整报告 (CSV，可用 Excel/WPS 打开)", "Download the whole report (CSV, opens in Excel/WPS)"),
+        "report.downloadHTML": ("下载打印版 (HTML，A4)", "Download for printing (HTML, A4)"),
         // Reconciliation
         "statement.upload": ("上传对账单", "Upload a statement"),
         "statement.format": ("格式", "Format"),

@@ -297,6 +297,33 @@ struct ReconciliationTests {
             #expect(page.summary.map { "\($0.key) \($0.count) \($0.sum)" } == report.summary.map { "\($0.key) \($0.count) \($0.sum)" })
             let statementReport = try await ReconciliationReport.load(.statement(summary2), client: client, logger: TestDatabase.logger, today: day("2025-10-24"))
             #expect(statementReport.checks.contains { $0.0.hasPrefix("余额勾稽") && $0.1 == "平衡 balanced" })
+
+            // The whole report written as it is read (`subsidy report`, the web's download): the
+            // same bytes as the report loaded whole, in both formats, for the batch and a statement.
+            let directory = try BufferedFile.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            func written(_ scope: ReconciliationReport.Scope, _ format: ReconciliationReport.Format) async throws -> String {
+                let url = directory.appendingPathComponent("report-\(UUID().uuidString).\(format.rawValue)")
+                try await ReconciliationReport.write(
+                    scope, format: format, client: client, logger: TestDatabase.logger, today: day("2025-10-24"), to: BufferedFile(path: url.path))
+                return String(decoding: try Data(contentsOf: url), as: UTF8.self)  // with its BOM
+            }
+            #expect(try await written(.batch(batch), .csv) == report.csv)
+            #expect(try await written(.batch(batch), .html) == report.html)
+            #expect(try await written(.statement(summary2), .csv) == statementReport.csv)
+            #expect(try await written(.statement(summary2), .html) == statementReport.html)
+            // Rows by category in the report's order: the 2 matched payments, the line outstanding
+            // again after its return (B's 7,663.89), then the return; each category's heading
+            // with its count in the HTML, once.
+            let rows = report.csv.split(separator: "\r\n").map { String($0.prefix { $0 != "," }) }
+                .filter { key in ReconciliationReport.categories.contains { $0.0 == key } }
+            #expect(rows == ["matched", "matched", "outstanding", "returned"])
+            let outstanding = report.csv.split(separator: "\r\n").filter { $0.hasPrefix("outstanding,") }.map { $0.split(separator: ",").map(String.init) }
+            #expect(outstanding.map { $0[2] } == ["7663.89"])
+            let headings = report.html.split(separator: "\n").filter { $0.hasPrefix("<h2>") && $0.contains(" · ") }
+            #expect(headings == ["<h2>已匹配 Matched · 2</h2>", "<h2>未支付 Outstanding · 1</h2>", "<h2>退汇 Returned · 1</h2>"])
+            // An unknown scope is refused before anything is written.
+            await #expect(throws: BatchError.self) { _ = try await written(.batch(9_999), .csv) }
         }
     }
 

@@ -53,6 +53,15 @@ import Testing
             }
         }
 
+        /// GET with the response's headers, for downloads.
+        func get(_ uri: String, cookie: String) async throws -> (status: Int, body: [UInt8], headers: HTTPFields) {
+            try await app.test(.live) { http in
+                try await http.execute(uri: uri, method: .get, headers: [.cookie: cookie]) { response in
+                    (Int(response.status.code), Array(buffer: response.body), response.headers)
+                }
+            }
+        }
+
         func request(_ method: HTTPRequest.Method, _ uri: String, cookie: String?, body: String? = nil) async throws -> (status: Int, body: String, location: String?) {
             try await app.test(.live) { http in
                 var headers: HTTPFields = [:]
@@ -72,6 +81,16 @@ import Testing
         let router = Router(context: WebRequestContext.self)
         web.addRoutes(to: router)
         return Client(app: Application(responder: router.buildResponder(), configuration: .init(address: .hostname("127.0.0.1", port: 0))))
+    }
+
+    /// A clerk (`clerk` / `clerk-password`) and the bureau's disbursement account 6222020000009999
+    /// at ICBC, which the tests' statements are of.
+    static func clerkAndBureauAccount(_ database: PostgresClient) async throws {
+        let users = UserStore(client: database, logger: TestDatabase.logger)
+        try await users.add(login: "clerk", displayName: "王会计", password: "clerk-password", roles: [.clerk], by: TestDatabase.admin, cost: 4)
+        try await BankTokens(client: database, logger: TestDatabase.logger).addBank(code: "ICBC", name: "中国工商银行", by: TestDatabase.admin)
+        try await DisbursementAccounts(client: database, logger: TestDatabase.logger)
+            .add(account: "6222020000009999", bank: "ICBC", name: "专户", by: TestDatabase.admin)
     }
 
     static func csrf(in html: String) -> String? {
@@ -178,11 +197,7 @@ import Testing
     @Test("a clerk's statement file is read in one of the read slots the bank API's uploads share, then imported in the turn")
     func statementUploadTakesAReadSlot() async throws {
         try await TestDatabase.withFresh { database, _ in
-            let users = UserStore(client: database, logger: TestDatabase.logger)
-            try await users.add(login: "clerk", displayName: "王会计", password: "clerk-password", roles: [.clerk], by: TestDatabase.admin, cost: 4)
-            try await BankTokens(client: database, logger: TestDatabase.logger).addBank(code: "ICBC", name: "中国工商银行", by: TestDatabase.admin)
-            try await DisbursementAccounts(client: database, logger: TestDatabase.logger)
-                .add(account: "6222020000009999", bank: "ICBC", name: "专户", by: TestDatabase.admin)
+            try await Self.clerkAndBureauAccount(database)
             let (turn, reads) = (HeavyWork(), HeavyWork.statementReads())
             let client = try await Self.client(database, heavyWork: turn, statementReads: reads)
             let cookie = try #require(try await client.signIn("clerk", "clerk-password").cookie)
@@ -220,6 +235,58 @@ import Testing
             #expect(entries == (1, -1_000))  // the fee of 10.00 (a debit)
             let (running, waiting, turnWaiting, turnBusy) = (await reads.running, await reads.queued, await turn.queued, await turn.busy)
             #expect(running == 0 && waiting == 0 && turnWaiting == 0 && !turnBusy)
+        }
+    }
+
+    @Test("a reconciliation report downloads whole, as CSV or printable HTML, for a signed-in user; the download is audited")
+    func reportDownloads() async throws {
+        try await TestDatabase.withFresh { database, _ in
+            try await Self.clerkAndBureauAccount(database)
+            let client = try await Self.client(database)
+            let cookie = try #require(try await client.signIn("clerk", "clerk-password").cookie)
+            let token = try #require(Self.csrf(in: try await client.request(.get, "/reconciliation", cookie: cookie).body))
+            // One statement: opening 100.00, a fee of 10.00 and a credit of 25.50 that pay no line,
+            // closing 115.50 (100.00 − 10.00 + 25.50).
+            let file = ":20:WEB\r\n:25:6222020000009999\r\n:28C:1/1\r\n:60F:C251013CNY100,00\r\n:61:2510131013D10,00NTRFNONREF\r\n:86:/REMI/手续费\r\n"
+                + ":61:2510131013C25,50NTRFNONREF\r\n:86:/REMI/利息\r\n:62F:C251013CNY115,50\r\n-\r\n"
+            let uploaded = try await client.upload("/reconciliation/upload", cookie: cookie, fields: ["_csrf": token, "format": "mt940"], file: ("file", "bureau.sta", file))
+            #expect(uploaded.location == "/reconciliation/statements/1", "\(uploaded.status) \(uploaded.body.prefix(300))")
+            // The page links both downloads.
+            let page = try await client.request(.get, "/reconciliation/statements/1", cookie: cookie).body
+            #expect(page.contains("href=\"/reconciliation/statements/1/download?format=csv\"") && page.contains("href=\"/reconciliation/statements/1/download?format=html\""))
+
+            let csv = try await client.get("/reconciliation/statements/1/download?format=csv", cookie: cookie)
+            #expect(csv.status == 200 && csv.headers[.contentType] == "text/csv; charset=utf-8")
+            #expect(csv.headers[.contentDisposition]?.hasPrefix("attachment; filename=\"download\"; filename*=UTF-8''reconciliation-statement-1") == true)
+            // The bytes of the report written by the store, and what they say: two entries that
+            // pay no line, −10.00 + 25.50 = 15.50, the balances agreeing.
+            let text = String(decoding: csv.body, as: UTF8.self)
+            #expect(csv.body.starts(with: [0xEF, 0xBB, 0xBF]))
+            let directory = try BufferedFile.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let url = directory.appendingPathComponent("report.csv")
+            try await ReconciliationReport.write(
+                .statement(1), format: .csv, client: database, logger: TestDatabase.logger, today: .todayInBeijing(), to: BufferedFile(path: url.path))
+            #expect(csv.body == Array(try Data(contentsOf: url)))
+            let rows = text.split(separator: "\r\n").filter { !$0.hasPrefix("汇总") && !$0.hasPrefix("核对") }.dropFirst(2)
+            #expect(rows.map { $0.split(separator: ",")[2] }.sorted() == ["-10.00", "25.50"])
+            #expect(text.contains("核对 Check: 余额勾稽 Opening + entries = closing,,,,,平衡 balanced\r\n"))
+
+            let html = try await client.get("/reconciliation/statements/1/download?format=html", cookie: cookie)
+            #expect(html.status == 200 && html.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(String(decoding: html.body, as: UTF8.self).contains("@page { size: A4;"))
+
+            // A format it does not write, a statement that does not exist, no session.
+            #expect(try await client.get("/reconciliation/statements/1/download?format=xlsx", cookie: cookie).status == 400)
+            #expect(try await client.get("/reconciliation/statements/99/download?format=csv", cookie: cookie).status == 404)
+            #expect(try await client.get("/reconciliation/batches/99/download", cookie: cookie).status == 404)
+            let anonymous = try await client.request(.get, "/reconciliation/statements/1/download?format=csv", cookie: nil)
+            #expect(anonymous.status == 303 && anonymous.location?.hasPrefix("/login") == true)
+            // The two downloads, audited.
+            let audited = try await database.query(
+                "SELECT count(*)::int FROM audit_log WHERE action = 'report.download' AND subject = 'statement:1'", logger: TestDatabase.logger
+            ).collect().first!.decode(Int.self)
+            #expect(audited == 2)
         }
     }
 

@@ -36,38 +36,161 @@ public struct ReconciliationReport: Sendable {
         ("duplicate", "重复支付 Duplicate"), ("other", "其他入账 Other credits"),
     ]
 
+    /// Output formats: `html` prints on A4, `csv` is UTF-8 with a BOM (Excel and WPS read it).
+    public enum Format: String, Sendable, CaseIterable {
+        case html, csv
+    }
+
     /// The report of `scope`: with `rowsPerCategory`, each category's first rows only (a page a
     /// clerk reads: a nation batch's outstanding lines are hundreds of thousands), its totals
-    /// still of every row.
+    /// still of every row. The whole report, of any size, is `write`'s.
     public static func load(
         _ scope: Scope, client: PostgresClient, logger: Logger, today: CivilDate, rowsPerCategory: Int? = nil
     ) async throws -> ReconciliationReport {
+        var report = ReconciliationReport(title: "", scopeLines: [], checks: [], rows: [])
+        var rows: [Row] = []
+        try await read(scope, client: client, logger: logger, today: today, rowsPerCategory: rowsPerCategory) { report = $0 } row: { rows.append($0) }
+        report.rows = rows
+        return report
+    }
+
+    /// Writes the whole report of `scope` into `file` as it is read: the heading with every
+    /// category's count and sum, then each category's rows, each written as it comes from the
+    /// database. A nation batch's report (hundreds of thousands of rows, all held before: about
+    /// 1.2 kB a row) takes the memory of one row and the file's buffer.
+    public static func write(
+        _ scope: Scope, format: Format, client: PostgresClient, logger: Logger, today: CivilDate, to file: BufferedFile
+    ) async throws {
+        let text = Renderer(format: format)
+        var current: String?
+        var totals: [String: (count: Int, sum: Money)] = [:]
+        try await read(scope, client: client, logger: logger, today: today, rowsPerCategory: nil) { report in
+            totals = report.totals
+            try file.write(text.opening(report).utf8)
+        } row: { row in
+            if row.category != current {
+                if current != nil { try file.write(text.sectionClosing.utf8) }
+                current = row.category
+                try file.write(text.sectionOpening(row.category, count: totals[row.category]?.count ?? 0).utf8)
+            }
+            try file.write(text.row(row).utf8)
+        }
+        if current != nil { try file.write(text.sectionClosing.utf8) }
+        try file.write(text.closing.utf8)
+        try file.close()
+    }
+
+    /// Reads the report of `scope` in one snapshot (`REPEATABLE READ`, so that the counts and
+    /// sums given to `heading` are those of the rows that follow): the heading, checks and every
+    /// category's count and sum first, then the rows category by category in report order
+    /// (each category's first `rowsPerCategory` when given), each given to `row` as it is read.
+    static func read(
+        _ scope: Scope, client: PostgresClient, logger: Logger, today: CivilDate, rowsPerCategory: Int?,
+        heading: (ReconciliationReport) throws -> Void, row: (Row) throws -> Void
+    ) async throws {
         let calendar = try await BatchInputLoader(client: client, logger: logger).calendar()
         // Lines of one batch share their export date: each age is counted once.
         var ages: [String: String] = [:]
         func age(_ exported: String) -> String {
             if let known = ages[exported] { return known }
-            let text = countAge(exported)
+            var text = ""
+            if let day = try? CivilDate.parse(exported, field: "") {
+                var count = 0
+                var cursor = day
+                while cursor < today {
+                    cursor = cursor + 1
+                    if calendar.isWorkingDay(cursor) { count += 1 }
+                }
+                text = "\(count) 个工作日 working days since export \(exported)"
+            }
             ages[exported] = text
             return text
         }
-        func countAge(_ exported: String) -> String {
-            guard let day = try? CivilDate.parse(exported, field: "") else { return "" }
-            var count = 0
-            var cursor = day
-            while cursor < today {
-                cursor = cursor + 1
-                if calendar.isWorkingDay(cursor) { count += 1 }
-            }
-            return "\(count) 个工作日 working days since export \(exported)"
+        let (statementID, batchID): (Int64?, Int64?) = switch scope {
+        case .statement(let id): (id, nil)
+        case .batch(let id): (nil, id)
         }
+        try await client.transaction(logger: logger) { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            var report = try await Self.heading(scope, on: connection, logger: logger)
+            // Each category's count and sum over all its rows: the statement entries' by their
+            // category, and the outstanding lines (the batch's open lines, or those exported
+            // before the statement closed).
+            for try await (category, count, sum) in try await connection.query(
+                """
+                SELECT e.category, count(*)::int, sum(e.amount_fen)::bigint
+                FROM statement_entries e
+                WHERE (\(statementID)::bigint IS NOT NULL AND e.statement_id = \(statementID))
+                   OR (\(batchID)::bigint IS NOT NULL
+                       AND e.id IN (SELECT el.entry_id FROM entry_lines el JOIN batch_lines x ON x.id = el.batch_line_id WHERE x.batch_id = \(batchID)))
+                GROUP BY e.category
+                UNION ALL
+                SELECT 'outstanding', count(*)::int, coalesce(sum(p.amount_fen), 0)::bigint
+                FROM payable_lines p
+                WHERE p.open AND p.exported_at IS NOT NULL
+                  AND ((\(batchID)::bigint IS NOT NULL AND p.batch_id = \(batchID))
+                       OR (\(statementID)::bigint IS NOT NULL AND p.exported_at <= coalesce(
+                           (SELECT (closing_date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' FROM statements WHERE id = \(statementID)), now())))
+                """, logger: logger
+            ).decode((String, Int, Int64).self) where count > 0 {
+                report.totals[category] = (count, Money(fen: sum))
+            }
+            try heading(report)
+            // The rows: the entries' categories before the outstanding lines, those lines, then
+            // the entries' other categories — a query each, in the categories' order. Each
+            // entry's references are gathered for the rows kept only.
+            let keys = categories.map(\.0)
+            let split = keys.firstIndex(of: "outstanding")!
+            for group in [Array(keys[..<split]), Array(keys[(split + 1)...])] {
+                for try await (category, date, amount, references, party, explanation) in try await connection.query(
+                    """
+                    SELECT e.category, coalesce(e.booking_date, e.value_date)::text, e.amount_fen,
+                           coalesce((SELECT string_agg(bl.payment_ref, ' ' ORDER BY bl.id) FROM entry_lines el JOIN batch_lines bl ON bl.id = el.batch_line_id
+                                     WHERE el.entry_id = e.id), ''),
+                           concat_ws(' ', e.counterparty_name, e.counterparty_account), e.explanation || ' — ' || e.description
+                    FROM (SELECT e.id, row_number() OVER (PARTITION BY e.category ORDER BY e.statement_id, e.entry_no) AS rn
+                          FROM statement_entries e
+                          WHERE e.category = ANY(\(group)::text[])
+                            AND ((\(statementID)::bigint IS NOT NULL AND e.statement_id = \(statementID))
+                                 OR (\(batchID)::bigint IS NOT NULL
+                                     AND e.id IN (SELECT el.entry_id FROM entry_lines el JOIN batch_lines x ON x.id = el.batch_line_id
+                                                  WHERE x.batch_id = \(batchID))))) t
+                    JOIN statement_entries e ON e.id = t.id
+                    WHERE \(rowsPerCategory)::int IS NULL OR t.rn <= \(rowsPerCategory)
+                    ORDER BY array_position(\(group)::text[], e.category), e.statement_id, e.entry_no
+                    """, logger: logger
+                ).decode((String, String?, Int64, String, String, String).self) {
+                    try row(Row(category: category, date: date ?? "", amount: Money(fen: amount), reference: references, party: party, detail: explanation))
+                }
+                guard group.first == keys.first, report.totals["outstanding"] != nil else { continue }
+                for try await (exported, amount, reference, party, status) in try await connection.query(
+                    """
+                    SELECT to_char(p.exported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), p.amount_fen, p.payment_ref,
+                           concat_ws(' ', p.recipient_name, p.payee_account), p.status
+                    FROM payable_lines p
+                    WHERE p.open AND p.exported_at IS NOT NULL
+                      AND ((\(batchID)::bigint IS NOT NULL AND p.batch_id = \(batchID))
+                           OR (\(statementID)::bigint IS NOT NULL AND p.exported_at <= coalesce(
+                               (SELECT (closing_date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' FROM statements WHERE id = \(statementID)), now())))
+                    ORDER BY p.id LIMIT \(rowsPerCategory)
+                    """, logger: logger
+                ).decode((String, Int64, String, String, String).self) {
+                    try row(Row(
+                        category: "outstanding", date: exported, amount: Money(fen: amount), reference: reference, party: party,
+                        detail: (status == "returned" ? "退汇后待重付 returned, to re-issue · " : "") + age(exported)))
+                }
+            }
+        }
+    }
+
+    /// The report's title, scope and checks (the statement's balances, or what the batch paid),
+    /// with the ledger's head as the report was made.
+    static func heading(_ scope: Scope, on connection: PostgresConnection, logger: Logger) async throws -> ReconciliationReport {
         var report = ReconciliationReport(title: "", scopeLines: [], checks: [], rows: [])
-        var statementID: Int64?
-        var batchID: Int64?
         switch scope {
         case .statement(let id):
             var found = false
-            for try await (account, number, currency, opening, openingDate, closing, closingDate, difference, continuity, note, source) in try await client.query(
+            for try await (account, number, currency, opening, openingDate, closing, closingDate, difference, continuity, note, source) in try await connection.query(
                 """
                 SELECT account, statement_number, currency, opening_fen, opening_date::text, closing_fen, closing_date::text,
                        balance_difference_fen, continuity, continuity_note, source FROM statements WHERE id = \(id)
@@ -84,65 +207,30 @@ public struct ReconciliationReport: Sendable {
                 ]
             }
             guard found else { throw BatchError.notFound(id) }
-            statementID = id
         case .batch(let id):
-            let batch = try await BatchStore(client: client, logger: logger).summary(id)
-            report.title = "对账报告 Reconciliation report — 批次 Batch \(id)"
-            report.scopeLines = ["\(batch.program.chineseName) \(batch.program.rawValue) \(batch.year) · 状态 State \(batch.state.chineseName) \(batch.state.rawValue) · 合计 Total \(Money(fen: batch.totalFen).grouped)"]
-            batchID = id
-            var paidCount = 0
-            var paidSum: Int64 = 0
-            for try await (count, sum) in try await client.query(
-                "SELECT count(*)::int, coalesce(sum(amount_fen), 0)::bigint FROM batch_lines WHERE batch_id = \(id) AND status = 'paid'", logger: logger
-            ).decode((Int, Int64).self) {
-                (paidCount, paidSum) = (count, sum)
+            var found = false
+            for try await (program, year, state, total, paidCount, paidSum) in try await connection.query(
+                """
+                SELECT b.program, b.year, b.state, b.total_fen,
+                       (SELECT count(*) FROM batch_lines WHERE batch_id = b.id AND status = 'paid')::int,
+                       (SELECT coalesce(sum(amount_fen), 0) FROM batch_lines WHERE batch_id = b.id AND status = 'paid')::bigint
+                FROM batches b WHERE b.id = \(id)
+                """, logger: logger
+            ).decode((String, Int, String, Int64, Int, Int64).self) {
+                guard let program = Program(rawValue: program), let state = BatchState(rawValue: state) else { continue }
+                found = true
+                report.title = "对账报告 Reconciliation report — 批次 Batch \(id)"
+                report.scopeLines = [
+                    "\(program.chineseName) \(program.rawValue) \(year) · 状态 State \(state.chineseName) \(state.rawValue) · 合计 Total \(Money(fen: total).grouped)"
+                ]
+                report.checks = [("已支付明细 Lines paid", "\(paidCount) · \(Money(fen: paidSum).grouped)")]
             }
-            report.checks = [("已支付明细 Lines paid", "\(paidCount) · \(Money(fen: paidSum).grouped)")]
+            guard found else { throw BatchError.notFound(id) }
         }
         // The ledger's head as the report was made: `subsidy ledger verify --expect` checks later
         // that nothing up to it was removed or rewritten.
-        let head = try await Ledger(logger: logger).head(client)
+        let head = try await Ledger(logger: logger).head(on: connection)
         report.checks.append(("账簿校验点 Ledger head", head?.description ?? "—"))
-        // Each category's count and sum over all its rows, and its first rows (row_number over
-        // the category); the references are gathered for the rows kept only.
-        for try await (category, date, amount, references, party, explanation, count, sum) in try await client.query(
-            """
-            SELECT t.category, coalesce(e.booking_date, e.value_date)::text, e.amount_fen,
-                   coalesce((SELECT string_agg(bl.payment_ref, ' ' ORDER BY bl.id) FROM entry_lines el JOIN batch_lines bl ON bl.id = el.batch_line_id
-                             WHERE el.entry_id = e.id), ''),
-                   concat_ws(' ', e.counterparty_name, e.counterparty_account), e.explanation || ' — ' || e.description, t.n, t.total
-            FROM (SELECT e.id, e.category, row_number() OVER (PARTITION BY e.category ORDER BY e.statement_id, e.entry_no) AS rn,
-                         count(*) OVER (PARTITION BY e.category)::int AS n, sum(e.amount_fen) OVER (PARTITION BY e.category)::bigint AS total
-                  FROM statement_entries e
-                  WHERE (\(statementID)::bigint IS NOT NULL AND e.statement_id = \(statementID))
-                     OR (\(batchID)::bigint IS NOT NULL
-                         AND e.id IN (SELECT el.entry_id FROM entry_lines el JOIN batch_lines x ON x.id = el.batch_line_id WHERE x.batch_id = \(batchID)))) t
-            JOIN statement_entries e ON e.id = t.id
-            WHERE \(rowsPerCategory)::int IS NULL OR t.rn <= \(rowsPerCategory)
-            ORDER BY e.statement_id, e.entry_no
-            """, logger: logger
-        ).decode((String, String?, Int64, String, String, String, Int, Int64).self) {
-            report.rows.append(Row(category: category, date: date ?? "", amount: Money(fen: amount), reference: references, party: party, detail: explanation))
-            report.totals[category] = (count, Money(fen: sum))
-        }
-        for try await (exported, amount, reference, party, status, count, sum) in try await client.query(
-            """
-            SELECT to_char(p.exported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), p.amount_fen, p.payment_ref,
-                   concat_ws(' ', p.recipient_name, p.payee_account), p.status, count(*) OVER ()::int, sum(p.amount_fen) OVER ()::bigint
-            FROM payable_lines p
-            -- Outstanding: the batch's open lines, or those exported before the statement closed.
-            WHERE p.open AND p.exported_at IS NOT NULL
-              AND ((\(batchID)::bigint IS NOT NULL AND p.batch_id = \(batchID))
-                   OR (\(statementID)::bigint IS NOT NULL AND p.exported_at <= coalesce(
-                       (SELECT (closing_date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' FROM statements WHERE id = \(statementID)), now())))
-            ORDER BY p.id LIMIT \(rowsPerCategory)
-            """, logger: logger
-        ).decode((String, Int64, String, String, String, Int, Int64).self) {
-            report.rows.append(Row(
-                category: "outstanding", date: exported, amount: Money(fen: amount), reference: reference, party: party,
-                detail: (status == "returned" ? "退汇后待重付 returned, to re-issue · " : "") + age(exported)))
-            report.totals["outstanding"] = (count, Money(fen: sum))
-        }
         return report
     }
 
@@ -154,60 +242,99 @@ public struct ReconciliationReport: Sendable {
         }
     }
 
-    public var csv: String {
-        var lines = [["类别 Category", "日期 Date", "金额 Amount", "附言/参考 Reference", "对方 Counterparty", "说明 Detail"]]
-        lines.append([title, "", "", "", "", ""])
-        for (key, heading, count, sum) in summary {
-            lines.append(["汇总 Summary: \(heading)", "", sum.plain, "\(count) 笔 items", "", key])
+    /// The report as CSV: what `write` writes in that format.
+    public var csv: String { rendered(.csv) }
+
+    /// The report as HTML: what `write` writes in that format.
+    public var html: String { rendered(.html) }
+
+    func rendered(_ format: Format) -> String {
+        let text = Renderer(format: format)
+        var out = text.opening(self)
+        for (key, _) in Self.categories {
+            let rows = rows.filter { $0.category == key }
+            guard !rows.isEmpty else { continue }
+            out += text.sectionOpening(key, count: totals[key]?.count ?? rows.count)
+            for row in rows { out += text.row(row) }
+            out += text.sectionClosing
         }
-        for (label, value) in checks { lines.append(["核对 Check: \(label)", "", "", "", "", value]) }
-        for row in rows {
-            lines.append([row.category, row.date, row.amount.plain, row.reference, row.party, row.detail])
-        }
-        return "\u{FEFF}" + lines.map { $0.map(BatchExport.csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
+        return out + text.closing
     }
 
-    public var html: String {
-        func escape(_ text: String) -> String {
+    /// The report's text in one format, a part at a time: its opening (title, summary, checks),
+    /// each category's section and rows, its closing.
+    struct Renderer {
+        let format: Format
+
+        static func escape(_ text: String) -> String {
             text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
                 .replacingOccurrences(of: "\"", with: "&quot;")
         }
-        var out = """
-            <!DOCTYPE html>
-            <html lang="zh-CN"><head><meta charset="utf-8"><title>\(escape(title))</title>
-            <style>
-            @page { size: A4; margin: 15mm 12mm; }
-            body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif; font-size: 10pt; color: #111; }
-            h1 { font-size: 15pt; margin: 0 0 4pt; } h2 { font-size: 12pt; margin: 14pt 0 4pt; border-bottom: 1px solid #999; }
-            table { border-collapse: collapse; width: 100%; page-break-inside: auto; } tr { page-break-inside: avoid; }
-            th, td { border: 1px solid #bbb; padding: 2pt 4pt; vertical-align: top; text-align: left; }
-            th { background: #eee; } td.amount { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-            .muted { color: #555; } thead { display: table-header-group; }
-            </style></head><body>
-            <h1>\(escape(title))</h1>
 
-            """
-        for line in scopeLines { out += "<p class=\"muted\">\(escape(line))</p>\n" }
-        out += "<h2>汇总 Summary</h2>\n<table><thead><tr><th>类别 Category</th><th>笔数 Count</th><th>金额 Amount (CNY)</th></tr></thead><tbody>\n"
-        for (_, heading, count, sum) in summary {
-            out += "<tr><td>\(escape(heading))</td><td class=\"amount\">\(count)</td><td class=\"amount\">\(sum.grouped)</td></tr>\n"
+        static func csvLine(_ cells: [String]) -> String {
+            cells.map(BatchExport.csvField).joined(separator: ",") + "\r\n"
         }
-        out += "</tbody></table>\n"
-        if !checks.isEmpty {
-            out += "<h2>余额核对 Balance checks</h2>\n<table><tbody>\n"
-            for (label, value) in checks { out += "<tr><th>\(escape(label))</th><td>\(escape(value))</td></tr>\n" }
-            out += "</tbody></table>\n"
-        }
-        for (key, heading) in Self.categories {
-            let rows = rows.filter { $0.category == key }
-            guard !rows.isEmpty else { continue }
-            out += "<h2>\(escape(heading)) · \(rows.count)</h2>\n<table><thead><tr><th>日期 Date</th><th>金额 Amount</th><th>附言/参考 Reference</th><th>对方 Counterparty</th><th>说明 Detail</th></tr></thead><tbody>\n"
-            for row in rows {
-                out += "<tr><td>\(escape(row.date))</td><td class=\"amount\">\(row.amount.grouped)</td><td>\(escape(row.reference))</td><td>\(escape(row.party))</td><td>\(escape(row.detail))</td></tr>\n"
+
+        func opening(_ report: ReconciliationReport) -> String {
+            switch format {
+            case .csv:
+                var out = "\u{FEFF}" + Self.csvLine(["类别 Category", "日期 Date", "金额 Amount", "附言/参考 Reference", "对方 Counterparty", "说明 Detail"])
+                out += Self.csvLine([report.title, "", "", "", "", ""])
+                for (key, heading, count, sum) in report.summary {
+                    out += Self.csvLine(["汇总 Summary: \(heading)", "", sum.plain, "\(count) 笔 items", "", key])
+                }
+                for (label, value) in report.checks { out += Self.csvLine(["核对 Check: \(label)", "", "", "", "", value]) }
+                return out
+            case .html:
+                var out = """
+                    <!DOCTYPE html>
+                    <html lang="zh-CN"><head><meta charset="utf-8"><title>\(Self.escape(report.title))</title>
+                    <style>
+                    @page { size: A4; margin: 15mm 12mm; }
+                    body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif; font-size: 10pt; color: #111; }
+                    h1 { font-size: 15pt; margin: 0 0 4pt; } h2 { font-size: 12pt; margin: 14pt 0 4pt; border-bottom: 1px solid #999; }
+                    table { border-collapse: collapse; width: 100%; page-break-inside: auto; } tr { page-break-inside: avoid; }
+                    th, td { border: 1px solid #bbb; padding: 2pt 4pt; vertical-align: top; text-align: left; }
+                    th { background: #eee; } td.amount { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+                    .muted { color: #555; } thead { display: table-header-group; }
+                    </style></head><body>
+                    <h1>\(Self.escape(report.title))</h1>
+
+                    """
+                for line in report.scopeLines { out += "<p class=\"muted\">\(Self.escape(line))</p>\n" }
+                out += "<h2>汇总 Summary</h2>\n<table><thead><tr><th>类别 Category</th><th>笔数 Count</th><th>金额 Amount (CNY)</th></tr></thead><tbody>\n"
+                for (_, heading, count, sum) in report.summary {
+                    out += "<tr><td>\(Self.escape(heading))</td><td class=\"amount\">\(count)</td><td class=\"amount\">\(sum.grouped)</td></tr>\n"
+                }
+                out += "</tbody></table>\n"
+                if !report.checks.isEmpty {
+                    out += "<h2>余额核对 Balance checks</h2>\n<table><tbody>\n"
+                    for (label, value) in report.checks { out += "<tr><th>\(Self.escape(label))</th><td>\(Self.escape(value))</td></tr>\n" }
+                    out += "</tbody></table>\n"
+                }
+                return out
             }
-            out += "</tbody></table>\n"
         }
-        out += "</body></html>\n"
-        return out
+
+        /// A category's heading (HTML: with its count of rows) and its table's head.
+        func sectionOpening(_ key: String, count: Int) -> String {
+            guard format == .html else { return "" }
+            let heading = ReconciliationReport.categories.first { $0.0 == key }?.1 ?? key
+            return "<h2>\(Self.escape(heading)) · \(count)</h2>\n<table><thead><tr><th>日期 Date</th><th>金额 Amount</th><th>附言/参考 Reference</th>"
+                + "<th>对方 Counterparty</th><th>说明 Detail</th></tr></thead><tbody>\n"
+        }
+
+        func row(_ row: Row) -> String {
+            switch format {
+            case .csv: Self.csvLine([row.category, row.date, row.amount.plain, row.reference, row.party, row.detail])
+            case .html:
+                "<tr><td>\(Self.escape(row.date))</td><td class=\"amount\">\(row.amount.grouped)</td><td>\(Self.escape(row.reference))</td>"
+                    + "<td>\(Self.escape(row.party))</td><td>\(Self.escape(row.detail))</td></tr>\n"
+            }
+        }
+
+        var sectionClosing: String { format == .html ? "</tbody></table>\n" : "" }
+
+        var closing: String { format == .html ? "</body></html>\n" : "" }
     }
 }
