@@ -57,7 +57,7 @@ public struct ReconciliationReport: Sendable {
     /// Writes the whole report of `scope` into `file` as it is read: the heading with every
     /// category's count and sum, then each category's rows, each written as it comes from the
     /// database. A nation batch's report (hundreds of thousands of rows, all held before: about
-    /// 1.2 kB a row) takes the memory of one row and the file's buffer.
+    /// 1 kB a row with its text) takes the memory of one row and the file's buffer.
     public static func write(
         _ scope: Scope, format: Format, client: PostgresClient, logger: Logger, today: CivilDate, to file: BufferedFile
     ) async throws {
