@@ -220,7 +220,8 @@ enum Strings {
         "voucher.approveFirst": ("批次审批通过后才能打印支付凭证", "Vouchers print once the batch is approved"),
         "voucher.summary": ("汇总", "Summary"),
         "report.partial": ("本页只列出前面的明细，全部明细请下载报告；已列", "This page lists the first rows only; download the report for all of them. Listed"),
-        "report.downloadCSV": ("下载完整报告 (CSV，可用 Excel/WPS 打开)", "Download the whole report (CSV, opens in Excel/WPS)"),
+        "report.downloadXLSX": ("下载完整报告 (Excel/WPS 表格)", "Download the whole report (Excel/WPS sheet)"),
+        "report.downloadCSV": ("CSV", "CSV"),
         "report.downloadHTML": ("下载打印版 (HTML，A4)", "Download for printing (HTML, A4)"),
         // Reconciliation
         "statement.upload": ("上传对账单", "Upload a statement"),

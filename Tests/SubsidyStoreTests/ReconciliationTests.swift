@@ -355,6 +355,14 @@ struct ReconciliationTests {
             #expect(try await fixture.lineStatus(firmB) == "paid")
             #expect(try await fixture.balance("payable:\(firmB)") == .zero)
             #expect(try await fixture.count("SELECT count(*)::int FROM audit_log WHERE action = 'reconcile.confirm'") == 1)
+            // The report lists the entry as matched, naming B's line once, though the entry now
+            // links it twice (the suggestion, and the payment its confirmation made).
+            #expect(try await fixture.count("SELECT count(*)::int FROM entry_lines WHERE entry_id = \(entry) AND batch_line_id = \(line)") == 2)
+            let reference = try await client.query("SELECT payment_ref FROM batch_lines WHERE id = \(line)", logger: TestDatabase.logger)
+                .collect().first!.decode(String.self)
+            let report = try await ReconciliationReport.load(
+                .statement(summary.statementIDs[0]), client: client, logger: TestDatabase.logger, today: day("2025-10-24"))
+            #expect(report.rows.filter { $0.category == "matched" }.map(\.reference) == [reference])
             await #expect(throws: ReconciliationError.noSuchSuggestion(entry: entry, line: line)) {
                 try await reconciliation.confirmSuggestion(entryID: entry, lineID: line, by: fixture.clerk)
             }

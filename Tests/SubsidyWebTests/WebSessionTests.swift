@@ -253,7 +253,7 @@ import Testing
             #expect(uploaded.location == "/reconciliation/statements/1", "\(uploaded.status) \(uploaded.body.prefix(300))")
             // The page links both downloads.
             let page = try await client.request(.get, "/reconciliation/statements/1", cookie: cookie).body
-            #expect(page.contains("href=\"/reconciliation/statements/1/download?format=csv\"") && page.contains("href=\"/reconciliation/statements/1/download?format=html\""))
+            #expect(["xlsx", "csv", "html"].allSatisfy { page.contains("href=\"/reconciliation/statements/1/download?format=\($0)\"") })
 
             let csv = try await client.get("/reconciliation/statements/1/download?format=csv", cookie: cookie)
             #expect(csv.status == 200 && csv.headers[.contentType] == "text/csv; charset=utf-8")
@@ -276,17 +276,30 @@ import Testing
             #expect(html.status == 200 && html.headers[.contentType] == "text/html; charset=utf-8")
             #expect(String(decoding: html.body, as: UTF8.self).contains("@page { size: A4;"))
 
+            // The sheet (the default): the CSV's rows, cell for cell, read back from the workbook.
+            let xlsx = try await client.get("/reconciliation/statements/1/download", cookie: cookie)
+            #expect(xlsx.status == 200 && xlsx.headers[.contentType] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            let sheet: [[String]] = try XLSX.readFirstSheet(xlsx.body).map { $0.cells + Array(repeating: "", count: max(0, 6 - $0.cells.count)) }
+            let report = try await ReconciliationReport.load(.statement(1), client: database, logger: TestDatabase.logger, today: .todayInBeijing())
+            let cells: [[BatchExport.Cell]] = ReconciliationReport.openingCells(report) + report.rows.map(ReconciliationReport.cells)
+            let expected: [[String]] = cells.map { $0.map(\.csvText) }
+            let rowCount: Int = sheet.count
+            #expect(rowCount == 17)  // 2 + 8 + 5 + 2: headings and title, 8 categories, 5 checks, 2 entries
+            #expect(sheet == expected)
+            let amounts: [String] = sheet.suffix(2).map { $0[2] }.sorted()
+            #expect(amounts == ["-10.00", "25.50"])  // the amounts, as numbers
+
             // A format it does not write, a statement that does not exist, no session.
-            #expect(try await client.get("/reconciliation/statements/1/download?format=xlsx", cookie: cookie).status == 400)
+            #expect(try await client.get("/reconciliation/statements/1/download?format=pdf", cookie: cookie).status == 400)
             #expect(try await client.get("/reconciliation/statements/99/download?format=csv", cookie: cookie).status == 404)
             #expect(try await client.get("/reconciliation/batches/99/download", cookie: cookie).status == 404)
             let anonymous = try await client.request(.get, "/reconciliation/statements/1/download?format=csv", cookie: nil)
             #expect(anonymous.status == 303 && anonymous.location?.hasPrefix("/login") == true)
-            // The two downloads, audited.
+            // The three downloads, audited.
             let audited = try await database.query(
                 "SELECT count(*)::int FROM audit_log WHERE action = 'report.download' AND subject = 'statement:1'", logger: TestDatabase.logger
             ).collect().first!.decode(Int.self)
-            #expect(audited == 2)
+            #expect(audited == 3)
         }
     }
 

@@ -454,6 +454,24 @@ def journey():
     report = page()
     assert "已支付 paid" in report, report[:600]
     shot("batch-report")
+    step("the whole report downloads as a sheet: amounts as numbers, each category's count and sum in its summary row")
+    status, content = fetch(session_opener(), f"/reconciliation/batches/{batch}/download?format=xlsx")
+    assert status == 200 and content[:2] == b"PK", (status, content[:300])
+    with open(os.path.join(SHOTS, "report.xlsx"), "wb") as file:
+        file.write(content)
+    rows = list(openpyxl.load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
+    assert rows[0][0] == "类别 Category" and rows[0][2] == "金额 Amount", rows[0]
+    cents = lambda value: Decimal(str(value)).quantize(Decimal("0.01"))
+    summaries = {row[5]: (cents(row[2]), int(row[3].split(" ")[0])) for row in rows if str(row[0]).startswith("汇总 Summary")}
+    assert len(summaries) == 8, summaries
+    listed = [row for row in rows if row[0] in summaries]
+    assert all(isinstance(row[2], (int, float)) for row in listed), listed
+    for key, (total, count) in summaries.items():
+        mine = [cents(row[2]) for row in listed if row[0] == key]
+        assert len(mine) == count and sum(mine, Decimal("0")) == total, (key, total, count, mine)
+    # Both payments, A's by reference and B's confirmed, and nothing outstanding.
+    paid = sorted(abs(cents(row[2])) for row in listed if row[0] in ("matched", "suggested"))
+    assert paid == sorted([a[1], b[1]]) and summaries["outstanding"][1] == 0, (paid, summaries)
     go(f"/batches/{batch}")
     assert batch_state() == "paid"
     go("/")

@@ -84,7 +84,7 @@ public struct ReconciliationReport: Sendable {
     /// sums given to `heading` are those of the rows that follow): the heading, checks and every
     /// category's count and sum first, then the rows category by category in report order
     /// (each category's first `rowsPerCategory` when given), each given to `row` as it is read.
-    static func read(
+    public static func read(
         _ scope: Scope, client: PostgresClient, logger: Logger, today: CivilDate, rowsPerCategory: Int?,
         heading: (ReconciliationReport) throws -> Void, row: (Row) throws -> Void
     ) async throws {
@@ -145,8 +145,9 @@ public struct ReconciliationReport: Sendable {
                 for try await (category, date, amount, references, party, explanation) in try await connection.query(
                     """
                     SELECT e.category, coalesce(e.booking_date, e.value_date)::text, e.amount_fen,
-                           coalesce((SELECT string_agg(bl.payment_ref, ' ' ORDER BY bl.id) FROM entry_lines el JOIN batch_lines bl ON bl.id = el.batch_line_id
-                                     WHERE el.entry_id = e.id), ''),
+                           -- Each line once: a confirmed suggestion links its line twice (suggestion, payment).
+                           coalesce((SELECT string_agg(DISTINCT bl.payment_ref, ' ' ORDER BY bl.payment_ref) FROM entry_lines el
+                                     JOIN batch_lines bl ON bl.id = el.batch_line_id WHERE el.entry_id = e.id), ''),
                            concat_ws(' ', e.counterparty_name, e.counterparty_account), e.explanation || ' — ' || e.description
                     FROM (SELECT e.id, row_number() OVER (PARTITION BY e.category ORDER BY e.statement_id, e.entry_no) AS rn
                           FROM statement_entries e
@@ -242,6 +243,27 @@ public struct ReconciliationReport: Sendable {
         }
     }
 
+    /// The table's rows before the report's rows, as cells (the CSV's and the web's `.xlsx`):
+    /// the columns' headings, the title, each category's count and sum, the checks.
+    public static func openingCells(_ report: ReconciliationReport) -> [[BatchExport.Cell]] {
+        var rows: [[BatchExport.Cell]] = [
+            ["类别 Category", "日期 Date", "金额 Amount", "附言/参考 Reference", "对方 Counterparty", "说明 Detail"].map(BatchExport.Cell.text),
+            [.text(report.title), .text(""), .text(""), .text(""), .text(""), .text("")],
+        ]
+        for (key, heading, count, sum) in report.summary {
+            rows.append([.text("汇总 Summary: \(heading)"), .text(""), .amount(sum), .text("\(count) 笔 items"), .text(""), .text(key)])
+        }
+        for (label, value) in report.checks {
+            rows.append([.text("核对 Check: \(label)"), .text(""), .text(""), .text(""), .text(""), .text(value)])
+        }
+        return rows
+    }
+
+    /// A report row as cells: its amount a number, the rest text (an account number stays text).
+    public static func cells(_ row: Row) -> [BatchExport.Cell] {
+        [.text(row.category), .text(row.date), .amount(row.amount), .text(row.reference), .text(row.party), .text(row.detail)]
+    }
+
     /// The report as CSV: what `write` writes in that format.
     public var csv: String { rendered(.csv) }
 
@@ -271,20 +293,10 @@ public struct ReconciliationReport: Sendable {
                 .replacingOccurrences(of: "\"", with: "&quot;")
         }
 
-        static func csvLine(_ cells: [String]) -> String {
-            cells.map(BatchExport.csvField).joined(separator: ",") + "\r\n"
-        }
-
         func opening(_ report: ReconciliationReport) -> String {
             switch format {
             case .csv:
-                var out = "\u{FEFF}" + Self.csvLine(["类别 Category", "日期 Date", "金额 Amount", "附言/参考 Reference", "对方 Counterparty", "说明 Detail"])
-                out += Self.csvLine([report.title, "", "", "", "", ""])
-                for (key, heading, count, sum) in report.summary {
-                    out += Self.csvLine(["汇总 Summary: \(heading)", "", sum.plain, "\(count) 笔 items", "", key])
-                }
-                for (label, value) in report.checks { out += Self.csvLine(["核对 Check: \(label)", "", "", "", "", value]) }
-                return out
+                return "\u{FEFF}" + ReconciliationReport.openingCells(report).map(BatchExport.csvRow).joined()
             case .html:
                 var out = """
                     <!DOCTYPE html>
@@ -326,7 +338,7 @@ public struct ReconciliationReport: Sendable {
 
         func row(_ row: Row) -> String {
             switch format {
-            case .csv: Self.csvLine([row.category, row.date, row.amount.plain, row.reference, row.party, row.detail])
+            case .csv: BatchExport.csvRow(ReconciliationReport.cells(row))
             case .html:
                 "<tr><td>\(Self.escape(row.date))</td><td class=\"amount\">\(row.amount.grouped)</td><td>\(Self.escape(row.reference))</td>"
                     + "<td>\(Self.escape(row.party))</td><td>\(Self.escape(row.detail))</td></tr>\n"
