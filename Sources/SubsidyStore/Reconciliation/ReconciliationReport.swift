@@ -111,26 +111,48 @@ public struct ReconciliationReport: Sendable {
         case .batch(let id): (nil, id)
         }
         try await client.transaction(logger: logger) { connection in
-            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: logger)
             var report = try await Self.heading(scope, on: connection, logger: logger)
-            // Each category's count and sum over all its rows: the statement entries' by their
-            // category, and the outstanding lines (the batch's open lines, or those exported
-            // before the statement closed).
-            for try await (category, count, sum) in try await connection.query(
+            // The scope's entries and outstanding lines (the batch's open lines, or those exported
+            // before the statement closed), found once into tables of this transaction's own:
+            // the counts, sums and rows below read those. Found in each of them instead, a nation
+            // batch's page took 4.6 s against 2.9 s before the counts came first (finding a
+            // batch's entries walks its 537,241 lines: about a second each time).
+            try await connection.query(
                 """
-                SELECT e.category, count(*)::int, sum(e.amount_fen)::bigint
+                CREATE TEMP TABLE report_entries (id bigint, category text, statement_id bigint, entry_no int, amount_fen bigint) ON COMMIT DROP
+                """, logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO report_entries
+                SELECT e.id, e.category, e.statement_id, e.entry_no, e.amount_fen
                 FROM statement_entries e
                 WHERE (\(statementID)::bigint IS NOT NULL AND e.statement_id = \(statementID))
                    OR (\(batchID)::bigint IS NOT NULL
                        AND e.id IN (SELECT el.entry_id FROM entry_lines el JOIN batch_lines x ON x.id = el.batch_line_id WHERE x.batch_id = \(batchID)))
-                GROUP BY e.category
-                UNION ALL
-                SELECT 'outstanding', count(*)::int, coalesce(sum(p.amount_fen), 0)::bigint
+                """, logger: logger)
+            try await connection.query(
+                """
+                CREATE TEMP TABLE report_outstanding (id bigint, exported text, amount_fen bigint, payment_ref text, party text, status text) ON COMMIT DROP
+                """, logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO report_outstanding
+                SELECT p.id, to_char(p.exported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), p.amount_fen, p.payment_ref,
+                       concat_ws(' ', p.recipient_name, p.payee_account), p.status
                 FROM payable_lines p
                 WHERE p.open AND p.exported_at IS NOT NULL
                   AND ((\(batchID)::bigint IS NOT NULL AND p.batch_id = \(batchID))
                        OR (\(statementID)::bigint IS NOT NULL AND p.exported_at <= coalesce(
                            (SELECT (closing_date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' FROM statements WHERE id = \(statementID)), now())))
+                """, logger: logger)
+            try await connection.query("ANALYZE report_entries, report_outstanding", logger: logger)
+            // Each category's count and sum over all its rows.
+            for try await (category, count, sum) in try await connection.query(
+                """
+                SELECT category, count(*)::int, sum(amount_fen)::bigint FROM report_entries GROUP BY category
+                UNION ALL
+                SELECT 'outstanding', count(*)::int, coalesce(sum(amount_fen), 0)::bigint FROM report_outstanding
                 """, logger: logger
             ).decode((String, Int, Int64).self) where count > 0 {
                 report.totals[category] = (count, Money(fen: sum))
@@ -149,32 +171,19 @@ public struct ReconciliationReport: Sendable {
                            coalesce((SELECT string_agg(DISTINCT bl.payment_ref, ' ' ORDER BY bl.payment_ref) FROM entry_lines el
                                      JOIN batch_lines bl ON bl.id = el.batch_line_id WHERE el.entry_id = e.id), ''),
                            concat_ws(' ', e.counterparty_name, e.counterparty_account), e.explanation || ' — ' || e.description
-                    FROM (SELECT e.id, row_number() OVER (PARTITION BY e.category ORDER BY e.statement_id, e.entry_no) AS rn
-                          FROM statement_entries e
-                          WHERE e.category = ANY(\(group)::text[])
-                            AND ((\(statementID)::bigint IS NOT NULL AND e.statement_id = \(statementID))
-                                 OR (\(batchID)::bigint IS NOT NULL
-                                     AND e.id IN (SELECT el.entry_id FROM entry_lines el JOIN batch_lines x ON x.id = el.batch_line_id
-                                                  WHERE x.batch_id = \(batchID))))) t
+                    FROM (SELECT r.id, r.category, r.statement_id, r.entry_no,
+                                 row_number() OVER (PARTITION BY r.category ORDER BY r.statement_id, r.entry_no) AS rn
+                          FROM report_entries r WHERE r.category = ANY(\(group)::text[])) t
                     JOIN statement_entries e ON e.id = t.id
                     WHERE \(rowsPerCategory)::int IS NULL OR t.rn <= \(rowsPerCategory)
-                    ORDER BY array_position(\(group)::text[], e.category), e.statement_id, e.entry_no
+                    ORDER BY array_position(\(group)::text[], t.category), t.statement_id, t.entry_no
                     """, logger: logger
                 ).decode((String, String?, Int64, String, String, String).self) {
                     try row(Row(category: category, date: date ?? "", amount: Money(fen: amount), reference: references, party: party, detail: explanation))
                 }
                 guard group.first == keys.first, report.totals["outstanding"] != nil else { continue }
                 for try await (exported, amount, reference, party, status) in try await connection.query(
-                    """
-                    SELECT to_char(p.exported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), p.amount_fen, p.payment_ref,
-                           concat_ws(' ', p.recipient_name, p.payee_account), p.status
-                    FROM payable_lines p
-                    WHERE p.open AND p.exported_at IS NOT NULL
-                      AND ((\(batchID)::bigint IS NOT NULL AND p.batch_id = \(batchID))
-                           OR (\(statementID)::bigint IS NOT NULL AND p.exported_at <= coalesce(
-                               (SELECT (closing_date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' FROM statements WHERE id = \(statementID)), now())))
-                    ORDER BY p.id LIMIT \(rowsPerCategory)
-                    """, logger: logger
+                    "SELECT exported, amount_fen, payment_ref, party, status FROM report_outstanding ORDER BY id LIMIT \(rowsPerCategory)", logger: logger
                 ).decode((String, Int64, String, String, String).self) {
                     try row(Row(
                         category: "outstanding", date: exported, amount: Money(fen: amount), reference: reference, party: party,
