@@ -26,6 +26,25 @@ import ZIPFoundation
         #expect(XLSX.columnName(0) == "A" && XLSX.columnName(25) == "Z" && XLSX.columnName(26) == "AA" && XLSX.columnName(701) == "ZZ")
     }
 
+    @Test("escaping for HTML and XML: the four entities, text without them unchanged; XML drops what it cannot carry", arguments: 0..<3)
+    func markupEscape(seed: Int) {
+        var random = SplitMix64(seed: UInt64(seed))
+        let pieces = ["&", "<", ">", "\"", "'", "a", "7", " ", "对账", "—", "\t", "\n", "\r", "\u{0}", "\u{1F}", "\u{7F}", "\u{FFFE}", "\u{FFFF}", "\u{F8FF}", "😀"]
+        for _ in 0..<500 {
+            let text = (0..<Int.random(in: 0...12, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+            // The reference: Foundation's replacements, in this order (& first), as the report had them.
+            let html = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+            #expect(Markup.escape(text) == html, "\(Array(text.unicodeScalars))")
+            let dropped = String(String.UnicodeScalarView(html.unicodeScalars.filter {
+                $0 == "\t" || $0 == "\n" || $0 == "\r" || ($0.value >= 0x20 && $0.value != 0xFFFE && $0.value != 0xFFFF)
+            }))
+            #expect(Markup.escape(text, forXML: true) == dropped, "\(Array(text.unicodeScalars))")
+        }
+        #expect(Markup.escape("a \"b\" & <c>") == "a &quot;b&quot; &amp; &lt;c&gt;")
+        #expect(Markup.escape("\u{1}x\u{FFFE}", forXML: true) == "x" && Markup.escape("\u{1}x") == "\u{1}x")
+    }
+
     @Test("a sheet written row by row: 1,000 rows read back in order, past the 200 that set the widths and the 64 kB buffer")
     func streamedRows() throws {
         let directory = try BufferedFile.temporaryDirectory()

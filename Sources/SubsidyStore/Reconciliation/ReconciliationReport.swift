@@ -297,10 +297,7 @@ public struct ReconciliationReport: Sendable {
     struct Renderer {
         let format: Format
 
-        static func escape(_ text: String) -> String {
-            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-                .replacingOccurrences(of: "\"", with: "&quot;")
-        }
+        static func escape(_ text: String) -> String { Markup.escape(text) }
 
         func opening(_ report: ReconciliationReport) -> String {
             switch format {
