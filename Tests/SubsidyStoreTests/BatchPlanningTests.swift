@@ -215,6 +215,24 @@ struct BatchPlanningTests {
         #expect(files.payment.contains("1,'@evil,6222020000000001,'-bank,15069.45,SLZ2500001000014,\(Self.a)\r\n"))
         #expect(files.publicity.contains("1,'=cmd|' /C calc'!A0,"))
         #expect(files.publicity.contains("账簿校验点 Ledger head,2:\(String(repeating: "ab", count: 32))"))
+
+        // A name holding a line end (from a registry file's cell, say) stays in its cell: quoted
+        // whatever the line end, the row is one row. "\r\n" is one Character in Swift, equal to
+        // neither "\r" nor "\n": looked for among Characters, it was not quoted, and split the
+        // payment file's row in two.
+        for name in ["乙公司\r\n某人", "乙公司\n某人", "乙公司\r某人", "乙公司\r\n2,913502000728319549,某人,6222029999999999,ICBC,800000.00"] {
+            var named = line
+            named.accountName = name
+            let payment = BatchExport.files(batch: summary, lines: [named], ledgerHead: nil).payment
+            #expect(payment.contains("1,\"\(name)\",6222020000000001,"), "\(Array(name.unicodeScalars))")
+            // Rows as an RFC 4180 reader counts them: line ends outside quotes.
+            var (rows, quoted) = (0, false)
+            for byte in payment.utf8 {
+                if byte == 0x22 { quoted.toggle() } else if byte == 0x0A && !quoted { rows += 1 }
+            }
+            #expect(rows == 3)  // the heading, the one payment, the total
+        }
+        #expect(BatchExport.csvField("a\r\nb") == "\"a\r\nb\"")
     }
 
     @Test("reconciliation effects: payments, a return, a note and a repayment, in entry order, each entry balanced")

@@ -13,10 +13,14 @@ public enum BatchExport {
     /// tab or carriage return first) is prefixed with an apostrophe, so that a firm name from an
     /// upload can never run as a formula — unless it is a plain decimal number (a recovery's
     /// `-2663.89`), which no spreadsheet runs. Quoting follows RFC 4180.
+    /// The delimiters are looked for in the UTF-8 bytes (ASCII bytes occur in UTF-8 only as
+    /// themselves). Looked for among the `Character`s, a cell holding "\r\n" was not quoted —
+    /// "\r\n" is one `Character`, equal to neither "\r" nor "\n" — and a payee name from a
+    /// registry file's cell split the payment file's row in two.
     public static func csvField(_ text: String) -> String {
         var cell = text
         if let first = cell.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first), !isPlainNumber(cell) { cell = "'" + cell }
-        guard cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return cell }
+        guard cell.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return cell }
         return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
