@@ -131,6 +131,7 @@ let package = Package(
                 "SubsidyReconciliation",
                 "SubsidyStore",
                 "SubsidyServer",
+                "SubsidyWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),

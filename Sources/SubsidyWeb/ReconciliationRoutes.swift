@@ -142,11 +142,7 @@ extension WebApp {
                 written = directory.appendingPathComponent("report." + format)
                 try await ReconciliationReport.write(scope, format: text, client: client, logger: logger, today: today, to: BufferedFile(path: written.path))
             } else {
-                let sheet = try XLSX.SheetWriter(directory: directory, sheet: "对账报告 Reconciliation")
-                try await ReconciliationReport.read(scope, client: client, logger: logger, today: today, rowsPerCategory: nil) { report in
-                    for cells in ReconciliationReport.openingCells(report) { try sheet.add(cells) }
-                } row: { try sheet.add(ReconciliationReport.cells($0)) }
-                written = try sheet.finish()
+                written = try await ReportSheet.write(scope, client: client, logger: logger, today: today, in: directory)
             }
             let subject = switch scope {
             case .statement(let id): "statement:\(id)"

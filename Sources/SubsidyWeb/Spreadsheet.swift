@@ -1,9 +1,11 @@
-import Foundation
+public import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-import SubsidyRules
-import SubsidyStore
+public import Logging
+public import PostgresNIO
+public import SubsidyRules
+public import SubsidyStore
 import ZIPFoundation
 
 /// The few SpreadsheetML parts an `.xlsx` needs, written and read over ZIPFoundation (no `.xlsx`
@@ -432,5 +434,20 @@ final class SheetReader: BoundedXMLDelegate {
             letters += 1
         }
         return letters == 0 ? nil : index - 1
+    }
+}
+
+/// A reconciliation report as an `.xlsx` sheet, written row by row as the report is read: the
+/// web's download and `subsidy report --format xlsx`.
+public enum ReportSheet {
+    /// Writes the whole report of `scope` into a workbook in `directory`; returns its file.
+    public static func write(
+        _ scope: ReconciliationReport.Scope, client: PostgresClient, logger: Logger, today: CivilDate, in directory: URL
+    ) async throws -> URL {
+        let sheet = try XLSX.SheetWriter(directory: directory, sheet: "对账报告 Reconciliation")
+        try await ReconciliationReport.read(scope, client: client, logger: logger, today: today, rowsPerCategory: nil) { report in
+            for cells in ReconciliationReport.openingCells(report) { try sheet.add(cells) }
+        } row: { try sheet.add(ReconciliationReport.cells($0)) }
+        return try sheet.finish()
     }
 }

@@ -196,6 +196,24 @@ struct DaemonTests {
             let again = try run(good, password: "clerk-password-1")
             #expect(again.status == 0 && again.out.contains("1 already imported"), "\(again.out)")
             #expect(try await imported() == [1, 40, 40])
+
+            // The statement's report as an operator writes it: CSV to the standard output, the 40
+            // payments matched; an .xlsx file; a statement that does not exist refused, no file left.
+            func report(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+                try SubsidyCommand.run(
+                    ["report", "reconciliation"] + arguments + ["--database-url", DaemonProcess.urlText(url)], environment: ["LOG_LEVEL": "warning"])
+            }
+            let csv = try report(["--statement", "1", "--format", "csv"])
+            #expect(csv.status == 0 && csv.out.hasPrefix("\u{FEFF}类别 Category,"), "\(csv.err)")
+            #expect(csv.out.contains(",40 笔 items,,matched\r\n"), "\(csv.out.prefix(600))")
+            #expect(csv.out.components(separatedBy: "\r\nmatched,").count - 1 == 40)
+            let sheet = folder.appendingPathComponent("report.xlsx")
+            let xlsx = try report(["--statement", "1", "--format", "xlsx", "--out", sheet.path])
+            #expect(xlsx.status == 0, "\(xlsx.err)")
+            #expect(try Data(contentsOf: sheet).prefix(4) == Data([0x50, 0x4B, 0x03, 0x04]))  // a ZIP: the workbook
+            let missing = folder.appendingPathComponent("missing.csv")
+            let refused = try report(["--statement", "99", "--format", "csv", "--out", missing.path])
+            #expect(refused.status != 0 && !FileManager.default.fileExists(atPath: missing.path), "\(refused.err)")
         }
     }
 
