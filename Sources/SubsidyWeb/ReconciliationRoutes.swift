@@ -132,7 +132,7 @@ extension WebApp {
     func reportDownload(_ request: Request, session: WebSession, scope: ReconciliationReport.Scope) async throws -> Response {
         let format = request.uri.queryParameters.get("format") ?? "xlsx"
         guard let type = Self.reportTypes[format] else {
-            return errorPage(session, status: .badRequest, message: "format: xlsx, csv, html")
+            return errorPage(session, status: .badRequest, message: Page.text("report.format", session.language))
         }
         let directory = try BufferedFile.temporaryDirectory()
         do {

@@ -222,6 +222,7 @@ enum Strings {
         "report.partial": ("本页只列出前面的明细，全部明细请下载报告；已列", "This page lists the first rows only; download the report for all of them. Listed"),
         "report.downloadXLSX": ("下载完整报告 (Excel/WPS 表格)", "Download the whole report (Excel/WPS sheet)"),
         "report.downloadCSV": ("CSV", "CSV"),
+        "report.format": ("报告格式只能是 xlsx、csv 或 html", "A report's format is xlsx, csv or html"),
         "report.downloadHTML": ("下载打印版 (HTML，A4)", "Download for printing (HTML, A4)"),
         // Reconciliation
         "statement.upload": ("上传对账单", "Upload a statement"),
