@@ -18,33 +18,22 @@ struct ReportCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard (statement == nil) != (batch == nil) else { throw ValidationError("give exactly one of --statement N or --batch N") }
-            guard format == "xlsx" || ReconciliationReport.Format(rawValue: format) != nil else { throw ValidationError("--format is html, csv or xlsx") }
+            guard ReportFile.types[format] != nil else { throw ValidationError("--format is html, csv or xlsx") }
             let scope: ReconciliationReport.Scope = statement.map { .statement($0) } ?? .batch(batch!)
-            // Written as it is read: a nation batch's report is hundreds of thousands of rows. A
-            // report that fails midway leaves no file behind.
+            // Written as it is read (a nation batch's report is hundreds of thousands of rows) into
+            // a folder of its own, then moved to --out or copied to the standard output a chunk at
+            // a time: a report that fails midway leaves no file behind.
             let (out, format) = (out, format)
             try await options.withClient("subsidy.report") { client, logger in
-                if let text = ReconciliationReport.Format(rawValue: format) {
-                    let file = try out.map { try BufferedFile(path: $0) } ?? .standardOutput()
-                    do {
-                        try await ReconciliationReport.write(scope, format: text, client: client, logger: logger, today: .todayInBeijing(), to: file)
-                    } catch {
-                        if let out { try? FileManager.default.removeItem(atPath: out) }
-                        throw error
-                    }
-                    return
-                }
-                // The workbook is packed in a folder of its own, then moved to --out or copied
-                // to the standard output a chunk at a time.
                 let directory = try BufferedFile.temporaryDirectory()
                 defer { try? FileManager.default.removeItem(at: directory) }
-                let workbook = try await ReportSheet.write(scope, client: client, logger: logger, today: .todayInBeijing(), in: directory)
+                let written = try await ReportFile.write(scope, format: format, client: client, logger: logger, today: .todayInBeijing(), in: directory)
                 if let out {
                     let target = URL(fileURLWithPath: out)
                     try? FileManager.default.removeItem(at: target)
-                    try FileManager.default.moveItem(at: workbook, to: target)
+                    try FileManager.default.moveItem(at: written, to: target)
                 } else {
-                    let reader = try FileHandle(forReadingFrom: workbook)
+                    let reader = try FileHandle(forReadingFrom: written)
                     defer { try? reader.close() }
                     while let chunk = try reader.read(upToCount: 1 << 18), !chunk.isEmpty { FileHandle.standardOutput.write(chunk) }
                 }

@@ -120,30 +120,19 @@ extension WebApp {
         }
     }
 
-    static let reportTypes = [
-        "csv": "text/csv; charset=utf-8", "html": "text/html; charset=utf-8",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ]
-
     /// The whole report, every row, as an `.xlsx` (amounts as numbers, account numbers as text),
     /// a CSV or a printable HTML file: written into a file as it is read, then sent (`download`),
     /// so that a nation batch's report takes the server no more memory than a small one's, and a
     /// failure midway sends an error, never a report cut short.
     func reportDownload(_ request: Request, session: WebSession, scope: ReconciliationReport.Scope) async throws -> Response {
         let format = request.uri.queryParameters.get("format") ?? "xlsx"
-        guard let type = Self.reportTypes[format] else {
+        guard let type = ReportFile.types[format] else {
             return errorPage(session, status: .badRequest, message: Page.text("report.format", session.language))
         }
         let directory = try BufferedFile.temporaryDirectory()
         do {
             let today = try await businessDay() ?? .todayInBeijing()
-            let written: URL
-            if let text = ReconciliationReport.Format(rawValue: format) {
-                written = directory.appendingPathComponent("report." + format)
-                try await ReconciliationReport.write(scope, format: text, client: client, logger: logger, today: today, to: BufferedFile(path: written.path))
-            } else {
-                written = try await ReportSheet.write(scope, client: client, logger: logger, today: today, in: directory)
-            }
+            let written = try await ReportFile.write(scope, format: format, client: client, logger: logger, today: today, in: directory)
             let subject = switch scope {
             case .statement(let id): "statement:\(id)"
             case .batch(let id): "batch:\(id)"

@@ -437,13 +437,27 @@ final class SheetReader: BoundedXMLDelegate {
     }
 }
 
-/// A reconciliation report as an `.xlsx` sheet, written row by row as the report is read: the
-/// web's download and `subsidy report --format xlsx`.
-public enum ReportSheet {
-    /// Writes the whole report of `scope` into a workbook in `directory`; returns its file.
+/// A reconciliation report as a file, written as the report is read, in any of its formats: the
+/// web's download and `subsidy report`.
+public enum ReportFile {
+    /// The formats and their content types: an `.xlsx` sheet (amounts as numbers, account
+    /// numbers as text), CSV (UTF-8 with BOM), printable A4 HTML.
+    public static let types = [
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "csv": "text/csv; charset=utf-8", "html": "text/html; charset=utf-8",
+    ]
+
+    /// Writes the whole report of `scope` in `format` (one of `types`) into a file in
+    /// `directory`; returns the file.
     public static func write(
-        _ scope: ReconciliationReport.Scope, client: PostgresClient, logger: Logger, today: CivilDate, in directory: URL
+        _ scope: ReconciliationReport.Scope, format: String, client: PostgresClient, logger: Logger, today: CivilDate, in directory: URL
     ) async throws -> URL {
+        if let text = ReconciliationReport.Format(rawValue: format) {
+            let file = directory.appendingPathComponent("report." + format)
+            try await ReconciliationReport.write(scope, format: text, client: client, logger: logger, today: today, to: BufferedFile(path: file.path))
+            return file
+        }
+        precondition(format == "xlsx", "a report format is one of ReportFile.types")
         let sheet = try XLSX.SheetWriter(directory: directory, sheet: "对账报告 Reconciliation")
         try await ReconciliationReport.read(scope, client: client, logger: logger, today: today, rowsPerCategory: nil) { report in
             for cells in ReconciliationReport.openingCells(report) { try sheet.add(cells) }

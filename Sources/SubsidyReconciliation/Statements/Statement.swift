@@ -190,13 +190,9 @@ extension BankStatement {
     /// Σ entries, checked: nil when it does not fit in 64 bits.
     public var entriesTotal: Money? {
         if let tally { return tally.total }
-        var total: Int64 = 0
-        for entry in entries {
-            let (sum, overflow) = total.addingReportingOverflow(entry.amount.fen)
-            if overflow { return nil }
-            total = sum
-        }
-        return Money(fen: total)
+        var sum = EntryTally()
+        for entry in entries { sum.add(entry.amount) }
+        return sum.total
     }
 }
 

@@ -170,26 +170,15 @@ extension BatchExport {
 /// and one row in memory.
 public final class BufferedFile {
     let handle: FileHandle
-    let closesHandle: Bool
     var buffer: [UInt8] = []
 
     /// Creates (or empties) the file at `path`.
-    public convenience init(path: String) throws {
+    public init(path: String) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
         }
-        self.init(handle: try FileHandle(forWritingTo: URL(fileURLWithPath: path)), closesHandle: true)
-    }
-
-    init(handle: FileHandle, closesHandle: Bool) {
-        self.handle = handle
-        self.closesHandle = closesHandle
+        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         buffer.reserveCapacity(1 << 17)
-    }
-
-    /// The standard output, which `close` flushes and leaves open.
-    public static func standardOutput() -> BufferedFile {
-        BufferedFile(handle: .standardOutput, closesHandle: false)
     }
 
     public func write(_ bytes: some Sequence<UInt8>) throws {
@@ -205,7 +194,7 @@ public final class BufferedFile {
     /// Writes what is buffered and closes the file.
     public func close() throws {
         try flush()
-        if closesHandle { try handle.close() }
+        try handle.close()
     }
 
     /// A fresh folder of its own under the system's temporary folder, for files being written.

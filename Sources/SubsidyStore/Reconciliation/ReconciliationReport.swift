@@ -62,21 +62,12 @@ public struct ReconciliationReport: Sendable {
         _ scope: Scope, format: Format, client: PostgresClient, logger: Logger, today: CivilDate, to file: BufferedFile
     ) async throws {
         let text = Renderer(format: format)
-        var current: String?
-        var totals: [String: (count: Int, sum: Money)] = [:]
+        var sections = text.sections([:])
         try await read(scope, client: client, logger: logger, today: today, rowsPerCategory: nil) { report in
-            totals = report.totals
+            sections = text.sections(report.totals)
             try file.write(text.opening(report).utf8)
-        } row: { row in
-            if row.category != current {
-                if current != nil { try file.write(text.sectionClosing.utf8) }
-                current = row.category
-                try file.write(text.sectionOpening(row.category, count: totals[row.category]?.count ?? 0).utf8)
-            }
-            try file.write(text.row(row).utf8)
-        }
-        if current != nil { try file.write(text.sectionClosing.utf8) }
-        try file.write(text.closing.utf8)
+        } row: { try file.write(sections.add($0).utf8) }
+        try file.write(sections.end.utf8)
         try file.close()
     }
 
@@ -279,17 +270,11 @@ public struct ReconciliationReport: Sendable {
     /// The report as HTML: what `write` writes in that format.
     public var html: String { rendered(.html) }
 
+    /// The rows are in report order, as `read` gives them.
     func rendered(_ format: Format) -> String {
         let text = Renderer(format: format)
-        var out = text.opening(self)
-        for (key, _) in Self.categories {
-            let rows = rows.filter { $0.category == key }
-            guard !rows.isEmpty else { continue }
-            out += text.sectionOpening(key, count: totals[key]?.count ?? rows.count)
-            for row in rows { out += text.row(row) }
-            out += text.sectionClosing
-        }
-        return out + text.closing
+        var sections = text.sections(totals)
+        return text.opening(self) + rows.map { sections.add($0) }.joined() + sections.end
     }
 
     /// The report's text in one format, a part at a time: its opening (title, summary, checks),
@@ -354,5 +339,28 @@ public struct ReconciliationReport: Sendable {
         var sectionClosing: String { format == .html ? "</tbody></table>\n" : "" }
 
         var closing: String { format == .html ? "</body></html>\n" : "" }
+
+        func sections(_ totals: [String: (count: Int, sum: Money)]) -> Sections { Sections(text: self, totals: totals) }
+
+        /// The rows, in report order, with their sections: each category's opened at its first
+        /// row (with its count of all rows), the one before closed.
+        struct Sections {
+            let text: Renderer
+            let totals: [String: (count: Int, sum: Money)]
+            var current: String?
+
+            mutating func add(_ row: Row) -> String {
+                var out = ""
+                if row.category != current {
+                    if current != nil { out += text.sectionClosing }
+                    current = row.category
+                    out += text.sectionOpening(row.category, count: totals[row.category]?.count ?? 0)
+                }
+                return out + text.row(row)
+            }
+
+            /// The last section's closing and the report's.
+            var end: String { (current == nil ? "" : text.sectionClosing) + text.closing }
+        }
     }
 }
