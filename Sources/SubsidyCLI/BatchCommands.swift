@@ -214,20 +214,32 @@ struct BatchCommand: AsyncParsableCommand {
         @OptionGroup var who: UserOptions
         @Argument var id: Int64
         @Option(help: "Recipients computed at a time (memory is one chunk's inputs).") var chunk = BatchStore.defaultChunk
+        @Flag(help: "试算: compute and report the lines, total and exclusions, storing nothing (the batch, in any state, its lines and the audit log stay as they are).")
+        var trial = false
 
         func run() async throws {
-            let id = self.id
+            let (id, trial) = (self.id, self.trial)
             let chunk = max(1, self.chunk)
             let clock = ContinuousClock()
             let started = clock.now
             // The batch's first reads go on while the password is checked (BatchStore.compute(_:signingIn:)).
-            let batch = try await actSigningIn(options, who, label: "subsidy.batch") { client, logger, signingIn in
-                try await BatchStore(client: client, logger: logger).compute(id, signingIn: signingIn, chunk: chunk) { message in
+            let (batch, result) = try await actSigningIn(options, who, label: "subsidy.batch") { client, logger, signingIn in
+                let store = BatchStore(client: client, logger: logger)
+                let progress: @Sendable (String) -> Void = { message in
                     FileHandle.standardError.write(Data("[\(clock.now - started)] \(message)\n".utf8))
                 }
+                if trial {
+                    let result = try await store.trial(id, signingIn: signingIn, chunk: chunk, progress: progress)
+                    return (result.batch, Optional(result))
+                }
+                return (try await store.compute(id, signingIn: signingIn, chunk: chunk, progress: progress), nil)
             }
             FileHandle.standardError.write(Data("[\(clock.now - started)] done\n".utf8))
             printSummary(batch)
+            if let result {
+                print("  试算 Trial (nothing stored): 合计 Total: \(result.total.grouped)   明细 Lines: \(result.lines)   剔除 Excluded items: \(result.excludedItems)")
+                print("    \(result.recipients) recipients, \(result.interestRecords) interest records")
+            }
         }
     }
 

@@ -93,6 +93,15 @@ struct BatchFixture {
         return id
     }
 
+    /// A late record for A: [2025-03-21, 2025-06-21), 92 days on 5,000,000.00, paid 40,000.00.
+    func addLateRecordOfA() async throws {
+        try await client.query(
+            """
+            INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
+            VALUES ((SELECT id FROM loans WHERE loan_no = 'L-1'), '2025-03-21', '2025-06-21', 500000000, 4000000, '2025-06-21')
+            """, logger: TestDatabase.logger)
+    }
+
     /// The bank re-sends B's record with another amount paid: the old version is superseded, kept.
     func correctRecordOfB(paidFen: Int64) async throws {
         try await client.query(
@@ -469,11 +478,7 @@ struct BatchTests {
             //   5,000,000.00 × 3.10 % × 92 / 360 = 39,611.11; base 39,611.11.
             //   Loan A: (30,138.89 + 39,611.11) × 50 % = 34,875.00; already granted 15,069.45 → pays 19,805.55.
             // B's record corrected down to paid 10,000.00: 5,000.00 − 7,663.89 granted = −2,663.89 (recovery).
-            try await client.query(
-                """
-                INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
-                VALUES ((SELECT id FROM loans WHERE loan_no = 'L-1'), '2025-03-21', '2025-06-21', 500000000, 4000000, '2025-06-21')
-                """, logger: TestDatabase.logger)
+            try await fixture.addLateRecordOfA()
             try await fixture.correctRecordOfB(paidFen: 1_000_000)
             let supplement = try await fixture.draftBatch()
             let summary = try await store.compute(supplement, by: fixture.clerk)
@@ -509,6 +514,66 @@ struct BatchTests {
             #expect(try await Ledger(logger: TestDatabase.logger).verify(client).isIntact)
             let files = try await store.export(supplement, by: fixture.clerk)
             #expect(!files.payment.contains(firmB))  // a recovery is collected, not paid
+        }
+    }
+
+    @Test("a trial (试算) gives what computing would give, in any state, and writes nothing: no line, no state, no audit row")
+    func trial() async throws {
+        try await TestDatabase.withFresh { client, url in
+            let fixture = try await BatchFixture.make(client)
+            let store = fixture.store
+            let first = try await fixture.approvedBatch()
+            // As in `supplementary`: a late record for A, B's record corrected down to paid 10,000.00.
+            try await fixture.addLateRecordOfA()
+            try await fixture.correctRecordOfB(paidFen: 1_000_000)
+            let supplement = try await fixture.draftBatch()
+            // Everything a computation or an approval writes, counted.
+            func footprint() async throws -> [Int64] {
+                try await client.query(
+                    """
+                    SELECT (SELECT count(*) FROM batch_lines), (SELECT count(*) FROM batch_line_items), (SELECT count(*) FROM batch_exclusion_sets),
+                           (SELECT count(*) FROM batch_loan_records), (SELECT count(*) FROM audit_log), (SELECT count(*) FROM journal_entries),
+                           (SELECT count(*) FROM batches WHERE state = 'draft')
+                    """, logger: TestDatabase.logger
+                ).collect().map { row in
+                    let (a, b, c, d, e, f, g) = try row.decode((Int64, Int64, Int64, Int64, Int64, Int64, Int64).self)
+                    return [a, b, c, d, e, f, g]
+                }[0]
+            }
+            let before = try await footprint()
+            // The supplement: A 34,875.00 − 15,069.45 granted = 19,805.55; B 5,000.00 − 7,663.89 = −2,663.89
+            // (a recovery line): 17,141.66 in two lines. A chunk a firm gives the same.
+            for chunk in [BatchStore.defaultChunk, 1] {
+                let trial = try await store.trial(supplement, signingIn: Task { fixture.clerk }, chunk: chunk)
+                #expect(trial.total == money("17141.66") && trial.lines == 2 && trial.recipients == 2, "chunk \(chunk)")
+                #expect(trial.batch.state == .draft && trial.batch.lines == 0 && trial.batch.totalFen == 0)
+            }
+            // The approved batch against today's records, nothing granted before it: A (30,138.89 +
+            // 39,611.11) × 50 % = 34,875.00; B min(15,327.78, paid 10,000.00) × 50 % = 5,000.00:
+            // 39,875.00. It stays approved at its 22,733.34.
+            let again = try await store.trial(first, signingIn: Task { fixture.clerk })
+            #expect(again.total == money("39875.00") && again.lines == 2 && again.interestRecords == 3)
+            #expect(again.batch.state == .approved && again.batch.totalFen == 2_273_334)
+            #expect(try await fixture.amounts(first) == [firmA: money("15069.45"), firmB: money("7663.89")])
+            #expect(try await footprint() == before)
+            // Computing is a clerk's work, on trial too.
+            await #expect(throws: BatchError.missingRole(login: "approver", role: .clerk)) {
+                _ = try await store.trial(supplement, signingIn: Task { fixture.approver })
+            }
+            #expect(try await footprint() == before)
+            // `subsidy batch compute --trial` as a clerk runs it.
+            #expect(FileManager.default.isExecutableFile(atPath: SubsidyCommand.binary), "build the subsidy product first (scripts/test.sh does)")
+            let run = try SubsidyCommand.run(
+                ["batch", "compute", String(supplement), "--trial", "--user", "clerk", "--database-url", DaemonProcess.urlText(url)],
+                environment: ["SUBSIDY_PASSWORD": "clerk-pass-1", "LOG_LEVEL": "warning"])
+            #expect(run.status == 0, "\(run.err)")
+            #expect(run.out.contains("状态 State: 草稿 draft"), "\(run.out)")
+            #expect(run.out.contains("试算 Trial (nothing stored): 合计 Total: 17,141.66   明细 Lines: 2"), "\(run.out)")
+            #expect(try await footprint() == before)
+            // Computed for real, the supplement has the trial's figures.
+            let trial = try await store.trial(supplement, signingIn: Task { fixture.clerk })
+            let computed = try await store.compute(supplement, by: fixture.clerk)
+            #expect(computed.totalFen == trial.total.fen && computed.lines == trial.lines && computed.excludedItems == trial.excludedItems)
         }
     }
 

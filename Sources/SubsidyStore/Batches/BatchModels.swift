@@ -54,6 +54,18 @@ public struct BatchSummary: Sendable {
     public var approvedBy: Int64?
 }
 
+/// What computing a batch now would give, with nothing stored (`BatchStore.trial`, 试算), beside
+/// the batch as it is.
+public struct BatchTrial: Sendable {
+    /// The batch as stored: its state, and its total and lines from its last computation.
+    public var batch: BatchSummary
+    public var lines: Int
+    public var total: Money
+    public var excludedItems: Int
+    public var interestRecords: Int
+    public var recipients: Int
+}
+
 public struct BatchLine: Sendable {
     public var lineNo: Int
     public var recipient: String

@@ -131,18 +131,58 @@ public struct BatchStore: Sendable {
     ) async throws -> BatchSummary {
         let clock = ContinuousClock()
         let started = clock.now
-        let preparing = Task { try await prepare(id, chunk: max(1, chunk)) }
         var program: String?
+        do {
+            return try await withPrepared(id, signingIn: signingIn, chunk: chunk, stateChecked: true) { user, prepared in
+                let batch = prepared.batch
+                program = batch.program.rawValue
+                progress("读取数据 loading \(batch.program.rawValue) \(batch.year)\(batch.district.map { " \($0)" } ?? "")…")
+                let summary = try await compute(id, prepared, by: user, progress: progress)
+                StoreMetrics.batchComputed(program: batch.program.rawValue, outcome: "stored", duration: clock.now - started, lines: summary.lines)
+                return summary
+            }
+        } catch {
+            if let program {
+                StoreMetrics.batchComputed(program: program, outcome: "failed", duration: clock.now - started, lines: 0)
+            }
+            throw error
+        }
+    }
+
+    /// 试算: what computing the batch now would give — its lines, total and exclusions, by the
+    /// same reading, rules and planning as `compute` — with nothing written: the batch, its
+    /// stored lines and the audit log stay as they are, in whatever state the batch is (a clerk
+    /// may check an approved batch against today's data). A clerk's work, as computing is. It
+    /// also measures what a computation costs before its stores (`scripts/bench.sh`).
+    public func trial(
+        _ id: Int64, signingIn: Task<User, any Error>, chunk: Int = BatchStore.defaultChunk, progress: @Sendable (String) -> Void = { _ in }
+    ) async throws -> BatchTrial {
+        try await withPrepared(id, signingIn: signingIn, chunk: chunk, stateChecked: false) { _, prepared in
+            let batch = prepared.batch
+            progress("读取数据 loading \(batch.program.rawValue) \(batch.year)\(batch.district.map { " \($0)" } ?? "")…")
+            let tally = try await computeChunks(id, prepared, storingOn: nil, progress: progress)
+            let recoveries = ComputationPlanner.recoveries(
+                batch: id, program: batch.program, year: batch.year, district: batch.district, granted: prepared.granted,
+                awarded: tally.awarded, firstLine: tally.lines + 1)
+            return BatchTrial(
+                batch: batch, lines: tally.lines + recoveries.count, total: tally.total + recoveries.map(\.amount).sum(),
+                excludedItems: tally.excluded, interestRecords: tally.records, recipients: tally.recipients)
+        }
+    }
+
+    /// Runs `body` for the signed-in clerk with the computation prepared. The preparation (the
+    /// batch, its recipients, the policy, the LPR table, earlier grants, the first chunk's
+    /// inputs) needs no user and runs while the password is checked. Nothing about the batch is
+    /// reported before the user is signed in and holds the clerk's role: a failed sign-in is the
+    /// only error an unknown user sees. `stateChecked`: the batch's state must allow computing.
+    func withPrepared<T>(
+        _ id: Int64, signingIn: Task<User, any Error>, chunk: Int, stateChecked: Bool, _ body: (User, PreparedComputation) async throws -> T
+    ) async throws -> T {
+        let preparing = Task { try await prepare(id, chunk: max(1, chunk), stateChecked: stateChecked) }
         do {
             let user = try await signingIn.value
             try UserStore.require(user, .clerk)
-            let prepared = try await preparing.value
-            let batch = prepared.batch
-            program = batch.program.rawValue
-            progress("读取数据 loading \(batch.program.rawValue) \(batch.year)\(batch.district.map { " \($0)" } ?? "")…")
-            let summary = try await compute(id, prepared, by: user, progress: progress)
-            StoreMetrics.batchComputed(program: batch.program.rawValue, outcome: "stored", duration: clock.now - started, lines: summary.lines)
-            return summary
+            return try await body(user, try await preparing.value)
         } catch {
             // No read of the first chunk outlives a failure: a failed sign-in, a missing role, or
             // a failure before the chunks began.
@@ -150,9 +190,6 @@ public struct BatchStore: Sendable {
             if let first = (try? await preparing.value)?.firstRead {
                 first.cancel()
                 _ = try? await first.value
-            }
-            if let program {
-                StoreMetrics.batchComputed(program: program, outcome: "failed", duration: clock.now - started, lines: 0)
             }
             throw error
         }
@@ -201,9 +238,9 @@ public struct BatchStore: Sendable {
         }
     }
 
-    func prepare(_ id: Int64, chunk: Int) async throws -> PreparedComputation {
+    func prepare(_ id: Int64, chunk: Int, stateChecked: Bool = true) async throws -> PreparedComputation {
         let batch = try await summary(id)
-        _ = try BatchLifecycle.next(from: batch.state, .compute, batch: id)
+        if stateChecked { _ = try BatchLifecycle.next(from: batch.state, .compute, batch: id) }
         let loader = BatchInputLoader(client: client, logger: logger)
         let recipients = try await loader.recipients(program: batch.program, year: batch.year, district: batch.district)
         let chunks: [[String]?] = recipients.map { all in
@@ -219,7 +256,7 @@ public struct BatchStore: Sendable {
     func compute(
         _ id: Int64, _ prepared: PreparedComputation, by user: User, progress: @Sendable (String) -> Void
     ) async throws -> BatchSummary {
-        let (batch, chunks, document, granted) = (prepared.batch, prepared.chunks, prepared.document, prepared.granted)
+        let (batch, document) = (prepared.batch, prepared.document)
         try await users.actingAs(user) { connection in
             let locked = try await lock(id, on: connection)
             _ = try BatchLifecycle.next(from: locked.state, .compute, batch: id)
@@ -227,63 +264,17 @@ public struct BatchStore: Sendable {
             // The stores below send a chunk's lines, items and used records as arrays; this
             // connection runs nothing else that a generic plan would slow (the reads use the pool).
             try await connection.planGenerically(logger: logger)
-            var lines = 0, excluded = 0, records = 0, done = 0
-            var total = Money.zero
-            var policyVersion = ""
-            var awarded: Set<String> = []
-            // Three things at once: a chunk's lines are stored on the transaction's connection,
-            // the next chunk is computed, and the one after is read through the pool. At most two
-            // chunks' inputs are held.
-            var storing: Task<Void, any Error>?
-            var reading = prepared.firstRead
-            do {
-                for (index, only) in chunks.enumerated() {
-                    var laps = Laps()
-                    guard let current = reading else { break }
-                    let input = try await current.value
-                    reading = prepared.read(index + 1)
-                    let request = input.request
-                    laps.mark("load")
-                    let result: CalculationResult
-                    do {
-                        result = try SubsidyEngine.compute(request)
-                    } catch let error as InputError {
-                        throw BatchError.invalidInput(error)
-                    }
-                    laps.mark("engine")
-                    let plan = ComputationPlanner.awards(batch: id, request: request, result: result, granted: granted, firstLine: lines + 1)
-                    laps.mark("plan")
-                    try await storing?.value
-                    laps.mark("waitedForStore")
-                    storing = Task { try await store(plan, exclusions: result.excluded, loanIDs: input.loanIDs, batch: id, on: connection) }
-                    logger.debug("batch chunk", metadata: laps.metadata(["batch": "\(id)"]))
-                    for award in result.awards where granted[award.recipient] != nil { awarded.insert(award.recipient) }
-                    lines += plan.lines.count
-                    excluded += result.excluded.count
-                    records += request.loans.reduce(0) { $0 + $1.interest.count }
-                    total += plan.total
-                    policyVersion = result.policyVersion
-                    done += only?.count ?? request.firms.count
-                    progress("测算 computing: \(done)/\(prepared.recipientCount ?? done) recipients, \(records) interest records, \(request.investments.count) investments, \(request.guarantees.count) guarantees; \(lines) lines, \(excluded) exclusions stored…")
-                }
-                try await storing?.value
-            } catch {
-                // Never leave a write running on the connection past the transaction, nor a read.
-                storing?.cancel()
-                reading?.cancel()
-                _ = try? await storing?.value
-                _ = try? await reading?.value
-                throw error
-            }
+            var tally = try await computeChunks(id, prepared, storingOn: connection, progress: progress)
             let recoveries = ComputationPlanner.recoveries(
-                batch: id, program: batch.program, year: batch.year, district: batch.district, granted: granted, awarded: awarded,
-                firstLine: lines + 1)
+                batch: id, program: batch.program, year: batch.year, district: batch.district, granted: prepared.granted,
+                awarded: tally.awarded, firstLine: tally.lines + 1)
             if !recoveries.isEmpty {
                 try await store(ComputationPlan(lines: recoveries, items: [], usedRecords: []), exclusions: [], loanIDs: [:], batch: id, on: connection)
-                lines += recoveries.count
-                total += recoveries.map(\.amount).sum()
+                tally.lines += recoveries.count
+                tally.total += recoveries.map(\.amount).sum()
             }
-            if policyVersion.isEmpty { policyVersion = try document.version(forYear: batch.year).id }
+            let policyVersion = tally.policyVersion.isEmpty ? try document.version(forYear: batch.year).id : tally.policyVersion
+            let total = tally.total
             try await expectWritten(try await connection.query(
                 """
                 UPDATE batches SET state = 'computed', computed_by = \(user.id), computed_at = now(), total_fen = \(total.fen),
@@ -291,10 +282,84 @@ public struct BatchStore: Sendable {
                 WHERE id = \(id) AND state = ANY(\(BatchLifecycle.allowedNames(.compute))) RETURNING id
                 """, logger: logger), batch: id, action: .compute)
             try await audit(user, "batch.compute", batch: id, [
-                "lines": String(lines), "total": total.plain, "excluded": String(excluded), "chunks": String(chunks.count),
+                "lines": String(tally.lines), "total": total.plain, "excluded": String(tally.excluded), "chunks": String(prepared.chunks.count),
             ], on: connection)
         }
         return try await summary(id)
+    }
+
+    /// What a computation's chunks came to: counts and the total, before recoveries.
+    struct ChunkTally {
+        var lines = 0, excluded = 0, records = 0, recipients = 0
+        var total = Money.zero
+        var policyVersion = ""
+        /// Recipients granted before (other batches of the year) that this computation awards again.
+        var awarded: Set<String> = []
+    }
+
+    /// Reads, computes and plans the batch chunk by chunk. With a connection, each chunk's plan
+    /// is stored on it (in its transaction) while the next chunk is computed and the one after
+    /// is read through the pool; without one (a trial), nothing is written anywhere.
+    func computeChunks(
+        _ id: Int64, _ prepared: PreparedComputation, storingOn connection: PostgresConnection?, progress: @Sendable (String) -> Void
+    ) async throws -> ChunkTally {
+        let (chunks, granted) = (prepared.chunks, prepared.granted)
+        var tally = ChunkTally()
+        // Three things at once: a chunk's lines are stored on the transaction's connection,
+        // the next chunk is computed, and the one after is read through the pool. At most two
+        // chunks' inputs are held.
+        var storing: Task<Void, any Error>?
+        var reading = prepared.firstRead
+        do {
+            for (index, only) in chunks.enumerated() {
+                var laps = Laps()
+                guard let current = reading else { break }
+                let input = try await current.value
+                reading = prepared.read(index + 1)
+                let request = input.request
+                laps.mark("load")
+                let result = try Self.engine(request)
+                laps.mark("engine")
+                let plan = ComputationPlanner.awards(batch: id, request: request, result: result, granted: granted, firstLine: tally.lines + 1)
+                laps.mark("plan")
+                if let connection {
+                    try await storing?.value
+                    laps.mark("waitedForStore")
+                    storing = Task { try await store(plan, exclusions: result.excluded, loanIDs: input.loanIDs, batch: id, on: connection) }
+                }
+                logger.debug("batch chunk", metadata: laps.metadata(["batch": "\(id)"]))
+                for award in result.awards where granted[award.recipient] != nil { tally.awarded.insert(award.recipient) }
+                tally.lines += plan.lines.count
+                tally.excluded += result.excluded.count
+                tally.records += request.loans.reduce(0) { $0 + $1.interest.count }
+                tally.total += plan.total
+                tally.policyVersion = result.policyVersion
+                tally.recipients += only?.count ?? request.firms.count
+                let (done, records, lines, excluded) = (tally.recipients, tally.records, tally.lines, tally.excluded)
+                progress(
+                    "\(connection == nil ? "试算 trial" : "测算 computing"): \(done)/\(prepared.recipientCount ?? done) recipients, \(records) interest records, "
+                        + "\(request.investments.count) investments, \(request.guarantees.count) guarantees; \(lines) lines, \(excluded) exclusions"
+                        + (connection == nil ? " (nothing stored)…" : " stored…"))
+            }
+            try await storing?.value
+        } catch {
+            // Never leave a write running on the connection past the transaction, nor a read.
+            storing?.cancel()
+            reading?.cancel()
+            _ = try? await storing?.value
+            _ = try? await reading?.value
+            throw error
+        }
+        return tally
+    }
+
+    /// The rules engine over a chunk; its refusal as the batch's.
+    static func engine(_ request: CalculationRequest) throws(BatchError) -> CalculationResult {
+        do {
+            return try SubsidyEngine.compute(request)
+        } catch {
+            throw BatchError.invalidInput(error)
+        }
     }
 
     /// Removes an earlier computation's lines, items, exclusions and used records.
