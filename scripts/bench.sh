@@ -149,6 +149,11 @@ for program in zhuangda xinyidai; do
     [ "$run" -gt 1 ] && psql "$owner_db" -q -c "VACUUM (ANALYZE) batch_lines, batch_line_items, batch_loan_records, batch_exclusion_sets" 2>/dev/null
     as clerk "batch_${program}_ms" batch compute "${batch[$program]}" 2>/dev/null | tail -1 >&2
   done
+  # The same computation storing nothing (试算): reading, the engine and the planner alone, the
+  # floor of any computation that reads the records out of the database and runs the rules here.
+  for run in $(seq 1 "$runs"); do
+    as clerk "trial_${program}_ms" batch compute "${batch[$program]}" --trial 2>/dev/null | tail -1 >&2
+  done
 done
 lpr="JOIN LATERAL (SELECT CASE WHEN l.maturity_date > (l.start_date + interval '5 years')::date THEN x.five_year_pct ELSE x.one_year_pct END AS pct
                   FROM lpr_fixings x WHERE x.published <= l.start_date ORDER BY x.published DESC LIMIT 1) f ON true"

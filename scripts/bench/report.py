@@ -36,6 +36,7 @@ def ratio_row(figure, ours, base, what, target, lower_is_better=True):
 ratio_row("ingest: API CSV upload, all checks (records/s, per file)", "ingest_api_rps", "ingest_copy_rps", "psql \\copy of the same file into a bare table (records/s; median of 3, psql \\timing)", 0.5, lower_is_better=False)
 for program in ("zhuangda", "xinyidai"):
     ratio_row(f"batch {program} 2025: compute + store with explanations (ms)", f"batch_{program}_ms", f"plain_{program}_ms", "plain SQL computing the same per-firm amounts into a table (ms)", 3)
+    ratio_row(f"batch {program} 2025: the same, storing nothing (`compute --trial`, ms)", f"trial_{program}_ms", f"plain_{program}_ms", "plain SQL computing the same per-firm amounts into a table (ms)", None)
     ratio_row(f"approve {program}: checks, payees frozen, accruals posted (ms)", f"approve_{program}_ms", f"plain_approve_{program}_ms", "plain SQL inserting two journal rows per line (ms)", None)
     ratio_row(f"export {program}: payment file + 公示 list (ms)", f"export_{program}_ms", f"plain_export_{program}_ms", "psql \\copy of the lines to a CSV file (ms)", None)
 ratio_row("reconcile: import a statement paying exported lines (ms per statement)", "reconcile_ms", "plain_reconcile_ms", "plain SQL: \\copy the same entries + join on reference (ms per statement)", 3)
