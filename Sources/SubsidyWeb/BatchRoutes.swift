@@ -13,6 +13,8 @@ actor ComputeJobs {
         var running: Bool
         var message: String
         var error: String?
+        /// What a finished job has to show (a trial's figures), if anything.
+        var result: String?
         var startedAt: Date
     }
 
@@ -20,17 +22,18 @@ actor ComputeJobs {
 
     func job(_ batch: Int64) -> Job? { jobs[batch] }
 
-    /// Starts `work` unless one is running for the batch; false when one already is.
-    func start(_ batch: Int64, _ work: @escaping @Sendable (@escaping @Sendable (String) -> Void) async throws -> Void,
+    /// Starts `work` unless one is running for the batch; false when one already is. What the
+    /// work returns is shown on the batch's page when it is done.
+    func start(_ batch: Int64, _ work: @escaping @Sendable (@escaping @Sendable (String) -> Void) async throws -> String?,
                describe: @escaping @Sendable (any Error) -> String) -> Bool {
         if jobs[batch]?.running == true { return false }
         jobs[batch] = Job(running: true, message: "…", error: nil, startedAt: Date())
         Task {
             do {
-                try await work { message in Task { await self.update(batch, message) } }
-                self.finish(batch, error: nil)
+                let result = try await work { message in Task { await self.update(batch, message) } }
+                self.finish(batch, error: nil, result: result)
             } catch {
-                self.finish(batch, error: describe(error))
+                self.finish(batch, error: describe(error), result: nil)
             }
         }
         return true
@@ -40,9 +43,10 @@ actor ComputeJobs {
         if jobs[batch]?.running == true { jobs[batch]?.message = message }
     }
 
-    func finish(_ batch: Int64, error: String?) {
+    func finish(_ batch: Int64, error: String?, result: String?) {
         jobs[batch]?.running = false
         jobs[batch]?.error = error
+        jobs[batch]?.result = result
     }
 }
 
@@ -87,6 +91,25 @@ extension WebApp {
                 _ = try await heavyWork.run(whenWaiting: { progress(Page.text("batch.waitingTurn", language)) }) {
                     try await store.compute(id, by: user, progress: progress)
                 }
+                return nil
+            }, describe: { WebMessages.describe($0, language) })
+            return Self.redirect("/batches/\(id)")
+        }
+
+        // 试算: the batch computed as it would be now, nothing stored; the figures are shown on its
+        // page when done. It takes its turn as a computation does: it reads and computes as much.
+        router.post("batches/:id/trial") { request, context -> Response in
+            let (session, _) = try await change(request, [.clerk])
+            let id = try pathID(context)
+            let (store, user, language, heavyWork) = (batches, session.user, session.language, heavyWork)
+            _ = await jobs.start(id, { progress in
+                let trial = try await heavyWork.run(whenWaiting: { progress(Page.text("batch.waitingTurn", language)) }) {
+                    try await store.trial(id, signingIn: Task { user }, progress: progress)
+                }
+                return Page.text("batch.trialResult", language)
+                    .replacingOccurrences(of: "{total}", with: Show.money(trial.total))
+                    .replacingOccurrences(of: "{lines}", with: String(trial.lines))
+                    .replacingOccurrences(of: "{excluded}", with: String(trial.excludedItems))
             }, describe: { WebMessages.describe($0, language) })
             return Self.redirect("/batches/\(id)")
         }
@@ -295,7 +318,7 @@ extension WebApp {
         page["form"] = ["recipient": form?["recipient"] ?? "", "reason": form?["reason"] ?? ""]
         let job = await jobs.job(id)
         if let job {
-            page["job"] = ["running": job.running, "message": job.message, "error": job.error ?? "", "failed": job.error != nil]
+            page["job"] = ["running": job.running, "message": job.message, "error": job.error ?? "", "failed": job.error != nil, "result": job.result ?? ""]
         }
         let clerk = session.user.acts(as: .clerk), approver = session.user.acts(as: .approver)
         let state = summary.state
@@ -304,6 +327,7 @@ extension WebApp {
         let today = try await businessDay() ?? .todayInBeijing()
         page["can"] = [
             "compute": clerk && !running && BatchLifecycle.allowed(.compute).contains(state),
+            "trial": clerk && !running && state != .cancelled,
             "exclude": clerk && !running && BatchLifecycle.allowed(.exclude).contains(state),
             "submit": clerk && !running && BatchLifecycle.allowed(.submit).contains(state),
             // Four eyes: the approver who computed the batch sees no approve button (and the

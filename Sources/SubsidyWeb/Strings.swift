@@ -165,6 +165,8 @@ enum Strings {
         "batch.compute": ("测算", "Compute"),
         "batch.recompute": ("重新测算", "Recompute"),
         "batch.waitingTurn": ("排队中：另一项测算、审批或对账单导入正在进行，完成后即开始。", "Waiting: another computation, approval or statement import is running; this one starts when it ends."),
+        "batch.trial": ("试算（不保存）", "Trial (nothing stored)"),
+        "batch.trialResult": ("试算结果（未保存，批次不变）：合计 {total}，明细 {lines} 笔，剔除 {excluded} 项。", "Trial result (nothing stored, the batch is unchanged): total {total}, {lines} lines, {excluded} items excluded."),
         "batch.computing": ("正在测算，页面会自动刷新；您可以继续使用其他页面。", "Computing: this page refreshes itself; other pages stay usable."),
         "batch.computeFailed": ("测算失败：", "The computation failed:"),
         "batch.computeDone": ("测算完成", "Computation finished"),

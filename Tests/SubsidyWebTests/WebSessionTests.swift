@@ -194,6 +194,59 @@ import Testing
         }
     }
 
+    @Test("试算 on a batch's page: the clerk's trial shows what computing would give, and the batch stays as it was")
+    func trialOnPage() async throws {
+        try await TestDatabase.withFresh { database, _ in
+            try await Self.clerkAndBureauAccount(database)
+            try await UserStore(client: database, logger: TestDatabase.logger)
+                .add(login: "approver", displayName: "李处长", password: "approver-password", roles: [.approver], by: TestDatabase.admin, cost: 4)
+            // Firm A of the store's tests: ICBC/L-1, 5,000,000.00 from 2025-01-10; its record
+            // [2025-01-10, 2025-03-21) paid 36,944.44 → 5,000,000.00 × 3.10 % × 70 / 360 = 30,138.89;
+            // × 50 % = 15,069.45.
+            for statement: PostgresQuery in [
+                "INSERT INTO firms (uscc, name, district) VALUES ('91350200776049653A', '成都甲科技有限公司', '高新区')",
+                """
+                INSERT INTO qualifications (firm_uscc, level, valid_from, valid_to, source)
+                VALUES ('91350200776049653A', 'specialized', '2024-03-01', '2027-02-28', '川经信〔2024〕1号')
+                """,
+                """
+                INSERT INTO loans (bank_code, loan_no, firm_uscc, program, principal_fen, start_date, maturity_date)
+                VALUES ('ICBC', 'L-1', '91350200776049653A', 'zhuangda', 500000000, '2025-01-10', '2026-01-09')
+                """,
+                """
+                INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
+                VALUES ((SELECT id FROM loans WHERE loan_no = 'L-1'), '2025-01-10', '2025-03-21', 500000000, 3694444, '2025-03-21')
+                """,
+            ] { try await database.query(statement, logger: TestDatabase.logger) }
+            let client = try await Self.client(database)
+            let cookie = try #require(try await client.signIn("clerk", "clerk-password").cookie)
+            let token = try #require(Self.csrf(in: try await client.request(.get, "/batches", cookie: cookie).body))
+            #expect(try await client.request(.post, "/batches", cookie: cookie, body: "_csrf=\(token)&program=zhuangda&year=2025").location == "/batches/1")
+            #expect(try await client.request(.get, "/batches/1", cookie: cookie).body.contains(#"id="trial""#))
+
+            // An approver neither sees the button nor may post it.
+            let approver = try #require(try await client.signIn("approver", "approver-password").cookie)
+            let approverPage = try await client.request(.get, "/batches/1", cookie: approver).body
+            #expect(!approverPage.contains(#"id="trial""#))
+            let approverToken = try #require(Self.csrf(in: approverPage))
+            #expect(try await client.request(.post, "/batches/1/trial", cookie: approver, body: "_csrf=\(approverToken)").status == 403)
+
+            #expect(try await client.request(.post, "/batches/1/trial", cookie: cookie, body: "_csrf=\(token)").location == "/batches/1")
+            let shown = "试算结果（未保存，批次不变）：合计 15,069.45，明细 1 笔，剔除 0 项。"
+            var page = ""
+            for _ in 0..<200 where !page.contains(shown) {
+                page = try await client.request(.get, "/batches/1", cookie: cookie).body
+                if !page.contains(shown) { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(page.contains(shown), "\(page)")
+            let stored = try await database.query(
+                "SELECT b.state, (SELECT count(*)::int FROM batch_lines), (SELECT count(*)::int FROM audit_log WHERE action = 'batch.compute') FROM batches b WHERE id = 1",
+                logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, Int, Int).self) }
+            #expect(stored.map(\.0) == ["draft"] && stored.map(\.1) == [0] && stored.map(\.2) == [0])
+        }
+    }
+
     @Test("a clerk's statement file is read in one of the read slots the bank API's uploads share, then imported in the turn")
     func statementUploadTakesAReadSlot() async throws {
         try await TestDatabase.withFresh { database, _ in
