@@ -332,6 +332,12 @@ def journey():
     lines = text("lines")
     assert FIRM_A[1] in lines and FIRM_B[1] in lines, lines
     shot("batch-computed")
+    # 试算 of the computed batch: the same total shown, nothing stored, the batch as it was.
+    computed_total = text("batch-total")
+    submit("trial")
+    wait_for(lambda: exists("trial-result"), "the trial")
+    assert f"合计 {computed_total}，" in text("trial-result"), text("trial-result")
+    assert batch_state() == "computed" and text("batch-total") == computed_total
     press(driver.find_elements(By.CLASS_NAME, "line-link")[0])
     explanation = text("explanation")
     assert explanation.count("\n") >= 3 and "LPR" in explanation.upper(), explanation
