@@ -133,12 +133,10 @@ public struct BatchStore: Sendable {
         let started = clock.now
         var program: String?
         do {
-            return try await withPrepared(id, signingIn: signingIn, chunk: chunk, stateChecked: true) { user, prepared in
-                let batch = prepared.batch
-                program = batch.program.rawValue
-                progress("读取数据 loading \(batch.program.rawValue) \(batch.year)\(batch.district.map { " \($0)" } ?? "")…")
+            return try await withPrepared(id, signingIn: signingIn, chunk: chunk, stateChecked: true, progress: progress) { user, prepared in
+                program = prepared.batch.program.rawValue
                 let summary = try await compute(id, prepared, by: user, progress: progress)
-                StoreMetrics.batchComputed(program: batch.program.rawValue, outcome: "stored", duration: clock.now - started, lines: summary.lines)
+                StoreMetrics.batchComputed(program: prepared.batch.program.rawValue, outcome: "stored", duration: clock.now - started, lines: summary.lines)
                 return summary
             }
         } catch {
@@ -157,15 +155,11 @@ public struct BatchStore: Sendable {
     public func trial(
         _ id: Int64, signingIn: Task<User, any Error>, chunk: Int = BatchStore.defaultChunk, progress: @Sendable (String) -> Void = { _ in }
     ) async throws -> BatchTrial {
-        try await withPrepared(id, signingIn: signingIn, chunk: chunk, stateChecked: false) { _, prepared in
-            let batch = prepared.batch
-            progress("读取数据 loading \(batch.program.rawValue) \(batch.year)\(batch.district.map { " \($0)" } ?? "")…")
+        try await withPrepared(id, signingIn: signingIn, chunk: chunk, stateChecked: false, progress: progress) { _, prepared in
             let tally = try await computeChunks(id, prepared, storingOn: nil, progress: progress)
-            let recoveries = ComputationPlanner.recoveries(
-                batch: id, program: batch.program, year: batch.year, district: batch.district, granted: prepared.granted,
-                awarded: tally.awarded, firstLine: tally.lines + 1)
+            let recoveries = prepared.recoveries(after: tally)
             return BatchTrial(
-                batch: batch, lines: tally.lines + recoveries.count, total: tally.total + recoveries.map(\.amount).sum(),
+                batch: prepared.batch, lines: tally.lines + recoveries.count, total: tally.total + recoveries.map(\.amount).sum(),
                 excludedItems: tally.excluded, interestRecords: tally.records, recipients: tally.recipients)
         }
     }
@@ -174,15 +168,20 @@ public struct BatchStore: Sendable {
     /// batch, its recipients, the policy, the LPR table, earlier grants, the first chunk's
     /// inputs) needs no user and runs while the password is checked. Nothing about the batch is
     /// reported before the user is signed in and holds the clerk's role: a failed sign-in is the
-    /// only error an unknown user sees. `stateChecked`: the batch's state must allow computing.
+    /// only error an unknown user sees; then `progress` says what is being loaded.
+    /// `stateChecked`: the batch's state must allow computing.
     func withPrepared<T>(
-        _ id: Int64, signingIn: Task<User, any Error>, chunk: Int, stateChecked: Bool, _ body: (User, PreparedComputation) async throws -> T
+        _ id: Int64, signingIn: Task<User, any Error>, chunk: Int, stateChecked: Bool, progress: @Sendable (String) -> Void,
+        _ body: (User, PreparedComputation) async throws -> T
     ) async throws -> T {
         let preparing = Task { try await prepare(id, chunk: max(1, chunk), stateChecked: stateChecked) }
         do {
             let user = try await signingIn.value
             try UserStore.require(user, .clerk)
-            return try await body(user, try await preparing.value)
+            let prepared = try await preparing.value
+            let batch = prepared.batch
+            progress("读取数据 loading \(batch.program.rawValue) \(batch.year)\(batch.district.map { " \($0)" } ?? "")…")
+            return try await body(user, prepared)
         } catch {
             // No read of the first chunk outlives a failure: a failed sign-in, a missing role, or
             // a failure before the chunks began.
@@ -236,6 +235,14 @@ public struct BatchStore: Sendable {
                     program: batch.program, year: batch.year, district: batch.district, policy: document, only: only, lpr: lpr)
             }
         }
+
+        /// The recovery lines after the chunks' lines: recipients granted before whom this
+        /// computation no longer awards.
+        func recoveries(after tally: ChunkTally) -> [PlannedLine] {
+            ComputationPlanner.recoveries(
+                batch: batch.id, program: batch.program, year: batch.year, district: batch.district, granted: granted,
+                awarded: tally.awarded, firstLine: tally.lines + 1)
+        }
     }
 
     func prepare(_ id: Int64, chunk: Int, stateChecked: Bool = true) async throws -> PreparedComputation {
@@ -265,9 +272,7 @@ public struct BatchStore: Sendable {
             // connection runs nothing else that a generic plan would slow (the reads use the pool).
             try await connection.planGenerically(logger: logger)
             var tally = try await computeChunks(id, prepared, storingOn: connection, progress: progress)
-            let recoveries = ComputationPlanner.recoveries(
-                batch: id, program: batch.program, year: batch.year, district: batch.district, granted: prepared.granted,
-                awarded: tally.awarded, firstLine: tally.lines + 1)
+            let recoveries = prepared.recoveries(after: tally)
             if !recoveries.isEmpty {
                 try await store(ComputationPlan(lines: recoveries, items: [], usedRecords: []), exclusions: [], loanIDs: [:], batch: id, on: connection)
                 tally.lines += recoveries.count
@@ -304,6 +309,7 @@ public struct BatchStore: Sendable {
         _ id: Int64, _ prepared: PreparedComputation, storingOn connection: PostgresConnection?, progress: @Sendable (String) -> Void
     ) async throws -> ChunkTally {
         let (chunks, granted) = (prepared.chunks, prepared.granted)
+        let (doing, kept) = connection == nil ? ("试算 trial", "(nothing stored)") : ("测算 computing", "stored")
         var tally = ChunkTally()
         // Three things at once: a chunk's lines are stored on the transaction's connection,
         // the next chunk is computed, and the one after is read through the pool. At most two
@@ -337,9 +343,8 @@ public struct BatchStore: Sendable {
                 tally.recipients += only?.count ?? request.firms.count
                 let (done, records, lines, excluded) = (tally.recipients, tally.records, tally.lines, tally.excluded)
                 progress(
-                    "\(connection == nil ? "试算 trial" : "测算 computing"): \(done)/\(prepared.recipientCount ?? done) recipients, \(records) interest records, "
-                        + "\(request.investments.count) investments, \(request.guarantees.count) guarantees; \(lines) lines, \(excluded) exclusions"
-                        + (connection == nil ? " (nothing stored)…" : " stored…"))
+                    "\(doing): \(done)/\(prepared.recipientCount ?? done) recipients, \(records) interest records, "
+                        + "\(request.investments.count) investments, \(request.guarantees.count) guarantees; \(lines) lines, \(excluded) exclusions \(kept)…")
             }
             try await storing?.value
         } catch {
