@@ -1,4 +1,5 @@
 @testable import SubsidyReconciliation
+import PropertyBased
 import SubsidyRules
 @testable import SubsidyStore
 import Testing
@@ -262,10 +263,66 @@ struct BatchPlanningTests {
             Issue.record("effects out of order: \(plan.effects)")
             return
         }
-        // payable:B debited 7,663.89 against the bank; the bank debited 2,663.89 against receivable:B.
-        #expect(payment.lines.map(\.account.code) == ["payable:\(Self.b)", "bank:bureau"])
-        #expect(payment.lines.map(\.amount) == [Money(fen: 766_389), Money(fen: -766_389)])
+        // B paid 7,663.89 from batch 1 by entry 101; the bank debited 2,663.89 against receivable:B.
+        #expect(payment == Payout(recipient: Self.b, amount: Money(fen: 766_389), batch: 1, reference: "SLZ2500001000014", entry: 101))
         #expect(repayment.lines.map(\.account.code) == ["bank:bureau", "receivable:\(Self.b)"])
         #expect(repayment.lines.map(\.amount).sum() == .zero)
     }
+
+    @Test("a run of payments is one ledger entry per batch: a payable debit per payment, the bank credited the sum, each payment's line named")
+    func paymentEntries() throws {
+        let payouts = [
+            Payout(recipient: Self.a, amount: Money(fen: 1_506_945), batch: 7, reference: "SLZ2500007000010", entry: 201),
+            Payout(recipient: Self.b, amount: Money(fen: 766_389), batch: 9, reference: "SLZ2500009000010", entry: 202),
+            Payout(recipient: Self.b, amount: Money(fen: 100), batch: 7, reference: "SLZ2500007000028", entry: 203),
+        ]
+        let (entries, positions) = try ReconciliationPlanner.paymentEntries(payouts)
+        // Batch 7 first (its payment comes first): A 15,069.45 and B 1.00, the bank −15,070.45;
+        // then batch 9: B 7,663.89 alone, with the memo a single payment had.
+        #expect(entries.map(\.batchID) == [7, 9])
+        #expect(entries[0].lines.map(\.account.code) == ["payable:\(Self.a)", "payable:\(Self.b)", "bank:bureau"])
+        #expect(entries[0].lines.map(\.amount.fen) == [1_506_945, 100, -1_507_045])
+        #expect(entries[0].memo == "paid 2 lines of batch 7 (statement entries 201–203)")
+        #expect(entries[1].lines.map(\.amount.fen) == [766_389, -766_389])
+        #expect(entries[1].memo == "paid SLZ2500009000010 (statement entry 202)")
+        #expect(positions.map { [$0.entry, $0.line] } == [[0, 1], [1, 1], [0, 2]])
+        #expect(entries.allSatisfy { $0.kind == .payment })
+
+        // Refused, not wrapped or trapped: a sum past Int64, a payment that is not positive.
+        let huge = Payout(recipient: Self.a, amount: Money(fen: .max - 10), batch: 1, reference: "R1", entry: 1)
+        #expect(throws: LedgerError.self) { try ReconciliationPlanner.paymentEntries([huge, huge]) }
+        #expect(throws: LedgerError.self) {
+            try ReconciliationPlanner.paymentEntries([Payout(recipient: Self.a, amount: .zero, batch: 1, reference: "R2", entry: 2)])
+        }
+    }
+
+    @Test("payment entries, any run: each balances, each payment is its own payable line of its amount in its batch's entry, nothing else")
+    func paymentEntriesProperties() async {
+        await propertyCheck(count: 300, input: Gen.int(in: 0...Int(Int32.max))) { seed in
+            var random = SplitMix64(seed: UInt64(seed))
+            let count = Int(random.next() % 60) + 1
+            let payouts = (0..<count).map { index in
+                Payout(
+                    recipient: [Self.a, Self.b][Int(random.next() % 2)], amount: Money(fen: Int64(random.next() % 80_000_000) + 1),
+                    batch: Int64(random.next() % 4) + 1, reference: "R\(index)", entry: Int64(index) + 1)
+            }
+            do {
+                let (entries, positions) = try ReconciliationPlanner.paymentEntries(payouts)
+                #expect(entries.count == Set(payouts.map(\.batch)).count, "seed \(seed)")
+                #expect(entries.allSatisfy { $0.lines.map(\.amount).sum() == .zero }, "seed \(seed)")
+                for (payout, position) in zip(payouts, positions) {
+                    let line = entries[position.entry].lines[position.line - 1]
+                    #expect(entries[position.entry].batchID == payout.batch && line.account == .payable(payout.recipient) && line.amount == payout.amount,
+                            "seed \(seed)")
+                }
+                // Every payable line is one payment's, no two payments share one, and the bank line is last.
+                #expect(Set(positions.map { [$0.entry, $0.line] }).count == payouts.count, "seed \(seed)")
+                #expect(entries.map { $0.lines.count - 1 }.reduce(0, +) == payouts.count, "seed \(seed)")
+                #expect(entries.allSatisfy { $0.lines.last?.account == .bureauBank }, "seed \(seed)")
+            } catch {
+                Issue.record("seed \(seed): \(error)")
+            }
+        }
+    }
 }
+

@@ -129,7 +129,16 @@ struct DaemonTests {
             #expect(try await count(client, "SELECT count(*)::int FROM entry_lines WHERE kind = 'payment'") == 10_000)
             #expect(try await count(client, "SELECT count(DISTINCT batch_line_id)::int FROM entry_lines WHERE kind = 'payment'") == 10_000)
             #expect(try await count(client, "SELECT count(*)::int FROM batch_lines WHERE status = 'paid'") == 10_000)
-            #expect(try await count(client, "SELECT count(*)::int FROM journal_entries WHERE kind = 'payment'") == 10_000)
+            // One ledger entry for the statement's 10,000 payments of one batch (sql/041): a payable
+            // debit for each, each link naming its own, and the bank credited their sum,
+            // Σ (10,000 + i) 分 for i = 1…10,000 = 100,000,000 + 50,005,000 = 150,005,000 分.
+            #expect(try await count(client, "SELECT count(*)::int FROM journal_entries WHERE kind = 'payment'") == 1)
+            #expect(try await count(client, """
+                SELECT -sum(l.amount_fen)::int FROM journal_lines l JOIN accounts a ON a.id = l.account_id JOIN journal_entries e ON e.seq = l.entry_seq
+                WHERE a.code = 'bank:bureau' AND e.kind = 'payment'
+                """) == 150_005_000)
+            #expect(try await count(client, "SELECT count(*)::int FROM journal_lines l JOIN journal_entries e ON e.seq = l.entry_seq WHERE e.kind = 'payment' AND l.amount_fen > 0") == 10_000)
+            #expect(try await count(client, "SELECT count(*)::int FROM entry_lines el JOIN journal_lines jl ON (jl.entry_seq, jl.line_no) = (el.journal_seq, el.journal_line) WHERE el.kind = 'payment'") == 10_000)
             #expect(try await count(client, "SELECT count(*)::int FROM batches WHERE state = 'paid'") == 1)
             #expect(try await Ledger(logger: TestDatabase.logger).verify(client).isIntact)
             #expect(try FileManager.default.contentsOfDirectory(atPath: inbox.path).filter { !$0.hasPrefix(".") }.sorted() == ["processed", "rejected"])
@@ -139,7 +148,7 @@ struct DaemonTests {
             let second = try DaemonProcess.start(database: url, inbox: inbox)
             #expect(try await waitUntil(60) { FileManager.default.fileExists(atPath: inbox.appendingPathComponent("processed/again.sta").path) })
             #expect(second.terminate() == 0)
-            #expect(try await count(client, "SELECT count(*)::int FROM journal_entries WHERE kind = 'payment'") == 10_000)
+            #expect(try await count(client, "SELECT count(*)::int FROM journal_lines l JOIN journal_entries e ON e.seq = l.entry_seq WHERE e.kind = 'payment' AND l.amount_fen > 0") == 10_000)
 
             // A file that is not a statement goes to rejected/ with the reason beside it.
             try Data("not a statement\n".utf8).write(to: inbox.appendingPathComponent("junk.sta"))
@@ -172,7 +181,8 @@ struct DaemonTests {
                     environment: ["SUBSIDY_PASSWORD": password, "LOG_LEVEL": "warning"])
             }
             func imported() async throws -> [Int] {
-                [try await count(client, "SELECT count(*)::int FROM statements"), try await count(client, "SELECT count(*)::int FROM journal_entries WHERE kind = 'payment'"),
+                [try await count(client, "SELECT count(*)::int FROM statements"),
+                 try await count(client, "SELECT count(*)::int FROM journal_lines l JOIN journal_entries e ON e.seq = l.entry_seq WHERE e.kind = 'payment' AND l.amount_fen > 0"),
                  try await count(client, "SELECT count(*)::int FROM batch_lines WHERE status = 'paid'")]
             }
 

@@ -87,7 +87,7 @@ struct ReconciliationTests {
             ":61:2510131013D15069,45NTRFNONREF", ":86:/REMI/SLZ2500001000022",
             ":61:2510131013C7663,89NTRFNONREF", ":86:/REMI/退汇 户名账号不符 SLZ2500001000014",
         ])
-        func imported(chunk: Int) async throws -> [String] {
+        func imported(chunk: Int) async throws -> (rows: [String], journal: [String]) {
             try await TestDatabase.withFresh { client, _ in
                 let fixture = try await BatchFixture.make(client)
                 let batch = try await fixture.exportedBatch()
@@ -106,26 +106,40 @@ struct ReconciliationTests {
                     """
                     SELECT 'entry ' || entry_no || ' ' || category || ' ' || rule || ' ' || explanation FROM statement_entries
                     UNION ALL
-                    SELECT 'link ' || e.entry_no || ' ' || bl.payment_ref || ' ' || el.kind || ' ' || coalesce(j.kind || ' ' || j.memo, '-')
-                           || ' returned ' || (el.returned_by IS NOT NULL)
+                    SELECT 'link ' || e.entry_no || ' ' || bl.payment_ref || ' ' || el.kind || ' '
+                           || coalesce(j.kind || ' ' || a.code || ' ' || jl.amount_fen, '-') || ' returned ' || (el.returned_by IS NOT NULL)
                     FROM entry_lines el JOIN statement_entries e ON e.id = el.entry_id JOIN batch_lines bl ON bl.id = el.batch_line_id
                     LEFT JOIN journal_entries j ON j.seq = el.journal_seq
+                    LEFT JOIN journal_lines jl ON jl.entry_seq = el.journal_seq AND jl.line_no = el.journal_line
+                    LEFT JOIN accounts a ON a.id = jl.account_id
                     UNION ALL
-                    SELECT 'journal ' || seq || ' ' || kind || ' ' || memo FROM journal_entries
+                    SELECT 'account ' || a.code || ' ' || sum(l.amount_fen) FROM journal_lines l JOIN accounts a ON a.id = l.account_id GROUP BY a.code
                     UNION ALL
                     SELECT 'line ' || payment_ref || ' ' || status FROM batch_lines
                     ORDER BY 1
                     """, logger: TestDatabase.logger
                 ).collect().map { try $0.decode(String.self) }
-                return rows
+                let journal = try await client.query(
+                    "SELECT kind || ' ' || memo || ' lines ' || (SELECT count(*) FROM journal_lines l WHERE l.entry_seq = seq) FROM journal_entries WHERE kind IN ('payment', 'return') ORDER BY seq",
+                    logger: TestDatabase.logger
+                ).collect().map { try $0.decode(String.self) }
+                return (rows, journal)
             }
         }
-        let whole = try await imported(chunk: 20_000)
-        let oneByOne = try await imported(chunk: 1)
+        let (whole, wholeJournal) = try await imported(chunk: 20_000)
+        let (oneByOne, oneByOneJournal) = try await imported(chunk: 1)
+        // The same links, lines, each link's journal line (account and amount) and balances.
         #expect(oneByOne == whole)
-        // The return (entry 5, its own chunk) reversed the payment posted in entry 2's chunk.
-        #expect(whole.contains { $0.hasPrefix("link 5 SLZ2500001000014 return reversal ") })
-        #expect(whole.contains("link 2 SLZ2500001000014 payment payment paid SLZ2500001000014 (statement entry 2) returned true"))
+        // The return (entry 5, its own chunk) credited back B's line of the payment posted in entry 2's chunk.
+        #expect(whole.contains("link 5 SLZ2500001000014 return return payable:\(firmB) -766389 returned false"))
+        #expect(whole.contains("link 2 SLZ2500001000014 payment payment payable:\(firmB) 766389 returned true"))
+        #expect(whole.contains("account bank:bureau -1506945"))
+        // Whole, entries 1 and 2 paid A and B in one entry of three lines (two payable debits, the
+        // bank's credit of 22,733.34); one by one, an entry each. The return's entry is B's alone.
+        #expect(wholeJournal.count == 2 && oneByOneJournal.count == 3)
+        #expect(wholeJournal.first?.hasPrefix("payment paid 2 lines of batch ") == true && wholeJournal.first?.hasSuffix(" lines 3") == true)
+        #expect(oneByOneJournal.prefix(2).allSatisfy { $0.hasPrefix("payment paid SLZ25000010000") && $0.hasSuffix(" lines 2") })
+        #expect(wholeJournal.last?.hasPrefix("return returned (退汇) SLZ2500001000014") == true && wholeJournal.last?.hasSuffix(" lines 2") == true)
         #expect(whole.contains("line SLZ2500001000014 returned") && whole.contains("line SLZ2500001000022 paid"))
         #expect(whole.filter { $0.hasPrefix("link 4 SLZ2500001000022 duplicate") }.count == 1)
     }
@@ -215,6 +229,21 @@ struct ReconciliationTests {
                 ),
                 ("INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq) SELECT \(entry), \(openLine), 'mismatch', 987654", "journal entry 987654 does not exist"),
                 ("UPDATE entry_lines SET returned_by = 987654 WHERE kind = 'payment'", "statement entry 987654 does not exist"),
+                // B's open line claimed paid by the journal line that paid A's 15,069.45 (sql/041),
+                // by a line the entry does not have, or by the bank's line; a link's line never changes.
+                (
+                    "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq, journal_line) SELECT \(entry), \(openLine), 'payment', journal_seq, journal_line FROM entry_lines WHERE kind = 'payment'",
+                    "is not the payment of batch line"
+                ),
+                (
+                    "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq, journal_line) SELECT \(entry), \(openLine), 'payment', journal_seq, 99 FROM entry_lines WHERE kind = 'payment'",
+                    "line 99 is not the payment of batch line"
+                ),
+                (
+                    "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq, journal_line) SELECT \(entry), \(openLine), 'payment', journal_seq, 2 FROM entry_lines WHERE kind = 'payment'",
+                    "line 2 is not the payment of batch line"
+                ),
+                ("UPDATE entry_lines SET journal_line = 2 WHERE kind = 'payment'", "changes only when the payment is returned, once"),
                 ("UPDATE entry_lines SET batch_line_id = \(openLine) WHERE kind = 'payment'", "changes only when the payment is returned, once"),
                 ("UPDATE statement_entries SET id = id + 1000", "a statement entry's id never changes"),
                 (
@@ -249,6 +278,44 @@ struct ReconciliationTests {
         }
     }
 
+    @Test("a payment posted alone before sql/041, its link naming no journal line, is reversed whole when it is returned")
+    func returnOfAnEarlierPayment() async throws {
+        try await TestDatabase.withFresh { client, url in
+            let fixture = try await BatchFixture.make(client)
+            _ = try await fixture.exportedBatch()
+            var reconciliation = ReconciliationStore(client: client, logger: TestDatabase.logger)
+            // One entry at a time: each payment its own entry of two lines, as before sql/041.
+            reconciliation.entryChunk = 1
+            let paid = bureauStatement(number: "1", opening: "1000000,00", closing: "977266,66", on: "251013", entries: [
+                ":61:2510131013D15069,45NTRFNONREF", ":86:/REMI/SLZ2500001000022",
+                ":61:2510131013D7663,89NTRFNONREF", ":86:/REMI/SLZ2500001000014",
+            ])
+            _ = try await reconciliation.importStatements(try StatementParser.parse(Data(paid.utf8)), source: "1", by: fixture.clerk)
+            // B's link as sql/041 found it: the owner, with the trigger that keeps links off.
+            try await TestDatabase.withOwnerClient(of: url) { owner in
+                try await owner.query("ALTER TABLE entry_lines DISABLE TRIGGER entry_lines_returned_once", logger: TestDatabase.logger)
+                try await owner.query(
+                    "UPDATE entry_lines SET journal_line = NULL WHERE kind = 'payment' AND batch_line_id = (SELECT id FROM batch_lines WHERE recipient_uscc = \(firmB))",
+                    logger: TestDatabase.logger)
+                try await owner.query("ALTER TABLE entry_lines ENABLE TRIGGER entry_lines_returned_once", logger: TestDatabase.logger)
+            }
+            let returned = bureauStatement(number: "2", opening: "977266,66", closing: "984930,55", on: "251020", entries: [
+                ":61:2510201020C7663,89NTRFNONREF", ":86:/REMI/退汇 户名账号不符 SLZ2500001000014",
+            ])
+            #expect(try await reconciliation.importStatements(try StatementParser.parse(Data(returned.utf8)), source: "2", by: fixture.clerk).categories == [.returned: 1])
+            // The reversal of B's own entry (7,663.89 back to payable:B from the bank), linked to the return.
+            #expect(try await fixture.count("""
+                SELECT count(*)::int FROM journal_entries r JOIN entry_lines el ON el.journal_seq = r.seq AND el.kind = 'return'
+                WHERE r.kind = 'reversal' AND r.reverses = (SELECT journal_seq FROM entry_lines WHERE kind = 'payment' AND returned_by IS NOT NULL)
+                """) == 1)
+            #expect(try await fixture.count("SELECT count(*)::int FROM journal_entries WHERE kind = 'return'") == 0)
+            #expect(try await fixture.balance("payable:\(firmB)") == money("-7663.89"))
+            #expect(try await fixture.balance("payable:\(firmA)") == .zero)
+            #expect(try await fixture.lineStatus(firmB) == "returned")
+            #expect(try await Ledger(logger: TestDatabase.logger).verify(client).isIntact)
+        }
+    }
+
     @Test("a return (退汇) reverses the payment in the ledger and reopens the line; continuity is checked")
     func returnsAndContinuity() async throws {
         try await TestDatabase.withFresh { client, _ in
@@ -270,7 +337,12 @@ struct ReconciliationTests {
             #expect(try await fixture.lineStatus(firmB) == "returned")
             #expect(try await fixture.store.summary(batch).state == .exported)  // open again for re-issue
             #expect(try await fixture.balance("payable:\(firmB)") == money("-7663.89"))  // owed again
-            #expect(try await fixture.count("SELECT count(*)::int FROM journal_entries WHERE kind = 'reversal' AND reverses IS NOT NULL") == 1)
+            // The return credited B's payable line of the payment entry back, 7,663.89, against the bank.
+            #expect(try await fixture.count("SELECT count(*)::int FROM journal_entries WHERE kind = 'return'") == 1)
+            #expect(try await fixture.count("""
+                SELECT jl.amount_fen::int FROM entry_lines el JOIN journal_lines jl ON (jl.entry_seq, jl.line_no) = (el.journal_seq, el.journal_line)
+                WHERE el.kind = 'return'
+                """) == -766_389)
             #expect(try await fixture.count("SELECT count(*)::int FROM statements WHERE continuity = 'ok'") == 1)
             // A statement that does not open where the last one closed: a gap is reported.
             let gap = bureauStatement(number: "4", opening: "1,00", closing: "1,00", on: "251101", entries: [])

@@ -6,6 +6,9 @@ public import SubsidyRules
 
 public enum EntryKind: String, Sendable {
     case budget, accrual, payment, reversal, recovery, adjustment
+    /// A return (退汇) of one payment line of an entry that paid several (sql/041): a reversal
+    /// reverses a whole entry, once.
+    case paymentReturn = "return"
 }
 
 public enum AccountKind: String, Sendable {
@@ -99,11 +102,15 @@ public enum EntryHash {
 public enum LedgerError: Error, CustomStringConvertible, Sendable {
     case unbalanced(memo: String, sumFen: Int64)
     case noAccount(String)
+    case notPositive(memo: String, fen: Int64)
+    case overflow(memo: String)
 
     public var description: String {
         switch self {
         case .unbalanced(let memo, let sum): "entry \"\(memo)\" does not balance: its lines sum to \(Money(fen: sum).plain)"
         case .noAccount(let code): "account \(code) neither exists nor could be opened"
+        case .notPositive(let memo, let fen): "\"\(memo)\": a payment of \(Money(fen: fen).plain) is not positive; nothing was posted"
+        case .overflow(let memo): "\"\(memo)\": the amounts sum past what an amount can hold; nothing was posted"
         }
     }
 }

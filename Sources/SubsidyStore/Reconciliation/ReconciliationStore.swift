@@ -253,35 +253,56 @@ public struct ReconciliationStore: Sendable {
         return ids
     }
 
-    /// Applies the planner's effects in order: payments and repayments are posted in runs (one
-    /// ledger entry per line); a return first flushes the run, then reverses its payment's entry.
+    /// Applies the planner's effects in order: the payments of a run of entries are posted as one
+    /// ledger entry per batch (`ReconciliationPlanner.paymentEntries`), repayments an entry each;
+    /// a return first flushes the run, then reverses its payment's journal line. Each link names
+    /// the journal line that moved its line's money (sql/041 checks it).
     func apply(_ effects: [ReconciliationEffect], on connection: PostgresConnection, laps: inout Laps) async throws {
-        var run: [(entry: Int64, line: Int64, kind: String, journal: NewJournalEntry)] = []
+        var payments: [(entry: Int64, line: Int64, payout: Payout)] = []
+        var repayments: [(entry: Int64, line: Int64, journal: NewJournalEntry)] = []
         var notes = (entry: [Int64](), line: [Int64](), kind: [String]())
 
         func flush() async throws {
-            guard !run.isEmpty else { return }
-            let seqs = try await ledger.post(run.map(\.journal), on: connection)
+            guard !payments.isEmpty || !repayments.isEmpty else { return }
+            let grouped = try ReconciliationPlanner.paymentEntries(payments.map(\.payout))
+            let seqs = try await ledger.post(grouped.entries + repayments.map(\.journal), on: connection)
             laps.mark("ledger entries posted")
+            // A repayment's entry: the bank debited (line 1), the recipient's receivable credited (line 2).
+            var links = (entry: [Int64](), line: [Int64](), kind: [String](), seq: [Int64](), journalLine: [Int]())
+            for (payment, position) in zip(payments, grouped.positions) {
+                links.entry.append(payment.entry)
+                links.line.append(payment.line)
+                links.kind.append("payment")
+                links.seq.append(seqs[position.entry])
+                links.journalLine.append(position.line)
+            }
+            for (index, repayment) in repayments.enumerated() {
+                links.entry.append(repayment.entry)
+                links.line.append(repayment.line)
+                links.kind.append("repayment")
+                links.seq.append(seqs[grouped.entries.count + index])
+                links.journalLine.append(2)
+            }
             try await connection.query(
                 """
-                INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq)
-                SELECT e, l, k, s FROM unnest(\(run.map(\.entry))::bigint[], \(run.map(\.line))::bigint[], \(run.map(\.kind))::text[], \(seqs)::bigint[])
-                     AS t(e, l, k, s)
+                INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq, journal_line)
+                SELECT e, l, k, s, j FROM unnest(\(links.entry)::bigint[], \(links.line)::bigint[], \(links.kind)::text[], \(links.seq)::bigint[],
+                                                 \(links.journalLine)::int[]) AS t(e, l, k, s, j)
                 """, logger: logger)
             try await connection.query(
                 """
                 UPDATE batch_lines bl SET status = CASE t.k WHEN 'payment' THEN 'paid' ELSE 'repaid' END
-                FROM unnest(\(run.map(\.line))::bigint[], \(run.map(\.kind))::text[]) AS t(l, k) WHERE bl.id = t.l
+                FROM unnest(\(links.line)::bigint[], \(links.kind)::text[]) AS t(l, k) WHERE bl.id = t.l
                 """, logger: logger)
             laps.mark("entry links and lines paid")
-            run.removeAll()
+            payments.removeAll()
+            repayments.removeAll()
         }
 
         for effect in effects {
             switch effect {
-            case .pay(let entry, let line, let journal): run.append((entry, line, "payment", journal))
-            case .repay(let entry, let line, let journal): run.append((entry, line, "repayment", journal))
+            case .pay(let entry, let line, let payout): payments.append((entry, line, payout))
+            case .repay(let entry, let line, let journal): repayments.append((entry, line, journal))
             case .note(let entry, let line, let kind):
                 notes.entry.append(entry)
                 notes.line.append(line)
@@ -313,20 +334,41 @@ public struct ReconciliationStore: Sendable {
             """, logger: logger)
     }
 
-    /// The reversal of a returned line's payment entry, linked to the return.
+    /// The return of a paid line: its payment's journal line reversed, linked to the return. A
+    /// payment posted with others (sql/041) is returned by an entry of its own that credits the
+    /// recipient's payable and debits the bank by that line's amount; one posted alone (before
+    /// sql/041) by the reversal of its entry, whose payable line is also line 1.
     func reverseReturnedPayment(entry: Int64, line: Int64, memo: String, on connection: PostgresConnection) async throws {
-        var paymentSeq: Int64?
-        for try await seq in try await connection.query(
-            "SELECT journal_seq FROM entry_lines WHERE batch_line_id = \(line) AND kind = 'payment' AND returned_by IS NULL", logger: logger
-        ).decode(Int64?.self) {
-            paymentSeq = seq
+        var payment: (seq: Int64, line: Int?)?
+        for try await (seq, journalLine) in try await connection.query(
+            "SELECT journal_seq, journal_line FROM entry_lines WHERE batch_line_id = \(line) AND kind = 'payment' AND returned_by IS NULL", logger: logger
+        ).decode((Int64?, Int?).self) {
+            if let seq { payment = (seq, journalLine) }
         }
-        guard let paymentSeq else { return }
-        let reversal = try await ledger.reverse(paymentSeq, memo: memo, createdBy: nil, on: connection)
+        guard let payment else { return }
+        let returned: Int64
+        if let journalLine = payment.line {
+            var paid: (code: String, recipient: String, fen: Int64, batch: Int64?)?
+            for try await row in try await connection.query(
+                """
+                SELECT a.code, a.recipient_uscc::text, l.amount_fen, e.batch_id
+                FROM journal_lines l JOIN accounts a ON a.id = l.account_id JOIN journal_entries e ON e.seq = l.entry_seq
+                WHERE l.entry_seq = \(payment.seq) AND l.line_no = \(journalLine) AND a.kind = 'payable'
+                """, logger: logger
+            ).decode((String, String, Int64, Int64?).self) {
+                paid = (row.0, row.1, row.2, row.3)
+            }
+            guard let paid, paid.fen > 0 else { throw LedgerError.noAccount("payable line \(journalLine) of journal entry \(payment.seq)") }
+            returned = try await ledger.post([NewJournalEntry(
+                kind: .paymentReturn, memo: "\(memo), paid in journal entry \(payment.seq) line \(journalLine)", batchID: paid.batch,
+                lines: [LedgerLine(.payable(paid.recipient), Money(fen: -paid.fen)), LedgerLine(.bureauBank, Money(fen: paid.fen))])], on: connection)[0]
+        } else {
+            returned = try await ledger.reverse(payment.seq, memo: memo, createdBy: nil, on: connection)
+        }
         try await connection.query(
             "UPDATE entry_lines SET returned_by = \(entry) WHERE batch_line_id = \(line) AND kind = 'payment' AND returned_by IS NULL", logger: logger)
         try await connection.query(
-            "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq) VALUES (\(entry), \(line), 'return', \(reversal))", logger: logger)
+            "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq, journal_line) VALUES (\(entry), \(line), 'return', \(returned), 1)", logger: logger)
         try await connection.query("UPDATE batch_lines SET status = 'returned' WHERE id = \(line)", logger: logger)
     }
 }
@@ -380,7 +422,8 @@ extension ReconciliationStore {
                 kind: .payment, memo: "paid \(reference) (statement entry \(entryID), confirmed by \(user.login))", batchID: batch, createdBy: user.id,
                 lines: [LedgerLine(.payable(recipient), amount), LedgerLine(.bureauBank, Money(fen: -amount.fen))])], on: connection)[0]
             try await connection.query(
-                "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq) VALUES (\(entryID), \(lineID), 'payment', \(seq))", logger: logger)
+                "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq, journal_line) VALUES (\(entryID), \(lineID), 'payment', \(seq), 1)",
+                logger: logger)
             try await connection.query("UPDATE batch_lines SET status = 'paid' WHERE id = \(lineID)", logger: logger)
             try await connection.query(
                 "UPDATE statement_entries SET category = 'matched', rule = 'confirmed', explanation = explanation || \(" — confirmed by \(user.login)") WHERE id = \(entryID)",
