@@ -14,9 +14,10 @@ public struct ImportSummary: Sendable {
 }
 
 /// Imports parsed statements: matches their entries to exported batch lines, posts the
-/// payments (payable ↔ bank) and returns (linked reversals) to the ledger, and marks lines paid
-/// or reopened — all in one transaction, so that a crash at any moment leaves either everything
-/// or nothing, and importing the same statement again changes nothing.
+/// payments (payable ↔ bank, one entry per batch and chunk) and returns (each payment's line
+/// reversed) to the ledger, and marks lines paid or reopened — all in one transaction, so that a
+/// crash at any moment leaves either everything or nothing, and importing the same statement
+/// again changes nothing.
 public struct ReconciliationStore: Sendable {
     public let client: PostgresClient
     public let logger: Logger
