@@ -36,6 +36,17 @@ extension BatchFixture {
 
 @Suite("Reconciliation in PostgreSQL", .enabled(if: TestDatabase.isConfigured))
 struct ReconciliationTests {
+    /// The bureau's statement paying A's 15,069.45 and B's 7,663.89 by reference:
+    /// 1,000,000.00 − 22,733.34 = 977,266.66.
+    static let payingAAndB = bureauStatement(number: "1", opening: "1000000,00", closing: "977266,66", on: "251013", entries: [
+        ":61:2510131013D15069,45NTRFNONREF", ":86:/REMI/SLZ2500001000022",
+        ":61:2510131013D7663,89NTRFNONREF", ":86:/REMI/SLZ2500001000014",
+    ])
+    /// The next statement, B's payment returned (退汇): 977,266.66 + 7,663.89 = 984,930.55.
+    static let returningB = bureauStatement(number: "2", opening: "977266,66", closing: "984930,55", on: "251020", entries: [
+        ":61:2510201020C7663,89NTRFNONREF", ":86:/REMI/退汇 户名账号不符 SLZ2500001000014",
+    ])
+
     @Test("a statement pays the batch: references (one truncated), ledger payable ↔ bank, lines and batch paid; a second import changes nothing")
     func paysOnce() async throws {
         try await TestDatabase.withFresh { client, _ in
@@ -286,10 +297,7 @@ struct ReconciliationTests {
             var reconciliation = ReconciliationStore(client: client, logger: TestDatabase.logger)
             // One entry at a time: each payment its own entry of two lines, as before sql/041.
             reconciliation.entryChunk = 1
-            let paid = bureauStatement(number: "1", opening: "1000000,00", closing: "977266,66", on: "251013", entries: [
-                ":61:2510131013D15069,45NTRFNONREF", ":86:/REMI/SLZ2500001000022",
-                ":61:2510131013D7663,89NTRFNONREF", ":86:/REMI/SLZ2500001000014",
-            ])
+            let paid = Self.payingAAndB
             _ = try await reconciliation.importStatements(try StatementParser.parse(Data(paid.utf8)), source: "1", by: fixture.clerk)
             // B's link as sql/041 found it: the owner, with the trigger that keeps links off.
             try await TestDatabase.withOwnerClient(of: url) { owner in
@@ -299,9 +307,7 @@ struct ReconciliationTests {
                     logger: TestDatabase.logger)
                 try await owner.query("ALTER TABLE entry_lines ENABLE TRIGGER entry_lines_returned_once", logger: TestDatabase.logger)
             }
-            let returned = bureauStatement(number: "2", opening: "977266,66", closing: "984930,55", on: "251020", entries: [
-                ":61:2510201020C7663,89NTRFNONREF", ":86:/REMI/退汇 户名账号不符 SLZ2500001000014",
-            ])
+            let returned = Self.returningB
             #expect(try await reconciliation.importStatements(try StatementParser.parse(Data(returned.utf8)), source: "2", by: fixture.clerk).categories == [.returned: 1])
             // The reversal of B's own entry (7,663.89 back to payable:B from the bank), linked to the return.
             #expect(try await fixture.count("""
@@ -322,15 +328,9 @@ struct ReconciliationTests {
             let fixture = try await BatchFixture.make(client)
             let batch = try await fixture.exportedBatch()
             let reconciliation = ReconciliationStore(client: client, logger: TestDatabase.logger)
-            let paid = bureauStatement(number: "1", opening: "1000000,00", closing: "977266,66", on: "251013", entries: [
-                ":61:2510131013D15069,45NTRFNONREF", ":86:/REMI/SLZ2500001000022",
-                ":61:2510131013D7663,89NTRFNONREF", ":86:/REMI/SLZ2500001000014",
-            ])
+            let paid = Self.payingAAndB
             _ = try await reconciliation.importStatements(try StatementParser.parse(Data(paid.utf8)), source: "1", by: fixture.clerk)
-            // 977,266.66 + 7,663.89 = 984,930.55
-            let returned = bureauStatement(number: "2", opening: "977266,66", closing: "984930,55", on: "251020", entries: [
-                ":61:2510201020C7663,89NTRFNONREF", ":86:/REMI/退汇 户名账号不符 SLZ2500001000014",
-            ])
+            let returned = Self.returningB
             let summary = try await reconciliation.importStatements(try StatementParser.parse(Data(returned.utf8)), source: "2", by: fixture.clerk)
             let summary2 = summary.statementIDs[0]
             #expect(summary.categories == [.returned: 1])

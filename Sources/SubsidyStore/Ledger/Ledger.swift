@@ -104,6 +104,7 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
     case noAccount(String)
     case notPositive(memo: String, fen: Int64)
     case overflow(memo: String)
+    case noLine(seq: Int64, line: Int)
 
     public var description: String {
         switch self {
@@ -111,6 +112,7 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
         case .noAccount(let code): "account \(code) neither exists nor could be opened"
         case .notPositive(let memo, let fen): "\"\(memo)\": a payment of \(Money(fen: fen).plain) is not positive; nothing was posted"
         case .overflow(let memo): "\"\(memo)\": the amounts sum past what an amount can hold; nothing was posted"
+        case .noLine(let seq, let line): "journal entry \(seq) has no line \(line)"
         }
     }
 }
@@ -240,13 +242,34 @@ public struct Ledger: Sendable {
     /// Posts the reversal of entry `seq`: the same lines with opposite signs, linked to it.
     @discardableResult
     public func reverse(_ seq: Int64, memo: String, createdBy: Int64?, on connection: PostgresConnection) async throws -> Int64 {
+        let (lines, batch) = try await lines(of: seq, on: connection)
+        precondition(!lines.isEmpty, "entry \(seq) has no lines")
+        return try await post([NewJournalEntry(
+            kind: .reversal, memo: memo, batchID: batch, reverses: seq, createdBy: createdBy,
+            lines: lines.map { LedgerLine($0.account, Money(fen: -$0.amount.fen)) })], on: connection)[0]
+    }
+
+    /// Posts the return (退汇) of one line of entry `seq` that paid several: an entry of its own,
+    /// that line with the opposite sign against `counter` (a `reversal` reverses a whole entry,
+    /// once). Returns its seq; its first line is the reversed one.
+    @discardableResult
+    public func returnLine(_ seq: Int64, line lineNo: Int, against counter: AccountRef, memo: String, on connection: PostgresConnection) async throws -> Int64 {
+        let (lines, batch) = try await lines(of: seq, lineNo: lineNo, on: connection)
+        guard let paid = lines.first else { throw LedgerError.noLine(seq: seq, line: lineNo) }
+        return try await post([NewJournalEntry(
+            kind: .paymentReturn, memo: memo, batchID: batch,
+            lines: [LedgerLine(paid.account, Money(fen: -paid.amount.fen)), LedgerLine(counter, paid.amount)])], on: connection)[0]
+    }
+
+    /// Entry `seq`'s lines (or its line `lineNo` alone) in order, with the entry's batch.
+    func lines(of seq: Int64, lineNo: Int? = nil, on connection: PostgresConnection) async throws -> (lines: [LedgerLine], batch: Int64?) {
         var lines: [LedgerLine] = []
         var batch: Int64?
         let rows = try await connection.query(
             """
             SELECT a.code, a.kind, a.program, a.year, a.recipient_uscc, a.name, l.amount_fen, e.batch_id
             FROM journal_lines l JOIN accounts a ON a.id = l.account_id JOIN journal_entries e ON e.seq = l.entry_seq
-            WHERE l.entry_seq = \(seq) ORDER BY l.line_no
+            WHERE l.entry_seq = \(seq) AND (\(lineNo)::int IS NULL OR l.line_no = \(lineNo)) ORDER BY l.line_no
             """, logger: logger)
         for try await (code, kind, program, year, recipient, name, amount, batchID) in rows.decode(
             (String, String, String?, Int?, String?, String, Int64, Int64?).self)
@@ -254,11 +277,10 @@ public struct Ledger: Sendable {
             let account = AccountRef(
                 code: code, kind: AccountKind(rawValue: kind)!, program: program.flatMap(Program.init(rawValue:)), year: year,
                 recipient: recipient, name: name)
-            lines.append(LedgerLine(account, Money(fen: -amount)))
+            lines.append(LedgerLine(account, Money(fen: amount)))
             batch = batchID
         }
-        precondition(!lines.isEmpty, "entry \(seq) has no lines")
-        return try await post([NewJournalEntry(kind: .reversal, memo: memo, batchID: batch, reverses: seq, createdBy: createdBy, lines: lines)], on: connection)[0]
+        return (lines, batch)
     }
 }
 

@@ -259,7 +259,7 @@ public struct ReconciliationStore: Sendable {
     /// a return first flushes the run, then reverses its payment's journal line. Each link names
     /// the journal line that moved its line's money (sql/041 checks it).
     func apply(_ effects: [ReconciliationEffect], on connection: PostgresConnection, laps: inout Laps) async throws {
-        var payments: [(entry: Int64, line: Int64, payout: Payout)] = []
+        var payments: [(line: Int64, payout: Payout)] = []
         var repayments: [(entry: Int64, line: Int64, journal: NewJournalEntry)] = []
         var notes = (entry: [Int64](), line: [Int64](), kind: [String]())
 
@@ -271,7 +271,7 @@ public struct ReconciliationStore: Sendable {
             // A repayment's entry: the bank debited (line 1), the recipient's receivable credited (line 2).
             var links = (entry: [Int64](), line: [Int64](), kind: [String](), seq: [Int64](), journalLine: [Int]())
             for (payment, position) in zip(payments, grouped.positions) {
-                links.entry.append(payment.entry)
+                links.entry.append(payment.payout.entry)
                 links.line.append(payment.line)
                 links.kind.append("payment")
                 links.seq.append(seqs[position.entry])
@@ -302,7 +302,7 @@ public struct ReconciliationStore: Sendable {
 
         for effect in effects {
             switch effect {
-            case .pay(let entry, let line, let payout): payments.append((entry, line, payout))
+            case .pay(_, let line, let payout): payments.append((line, payout))
             case .repay(let entry, let line, let journal): repayments.append((entry, line, journal))
             case .note(let entry, let line, let kind):
                 notes.entry.append(entry)
@@ -347,24 +347,13 @@ public struct ReconciliationStore: Sendable {
             if let seq { payment = (seq, journalLine) }
         }
         guard let payment else { return }
-        let returned: Int64
-        if let journalLine = payment.line {
-            var paid: (code: String, recipient: String, fen: Int64, batch: Int64?)?
-            for try await row in try await connection.query(
-                """
-                SELECT a.code, a.recipient_uscc::text, l.amount_fen, e.batch_id
-                FROM journal_lines l JOIN accounts a ON a.id = l.account_id JOIN journal_entries e ON e.seq = l.entry_seq
-                WHERE l.entry_seq = \(payment.seq) AND l.line_no = \(journalLine) AND a.kind = 'payable'
-                """, logger: logger
-            ).decode((String, String, Int64, Int64?).self) {
-                paid = (row.0, row.1, row.2, row.3)
-            }
-            guard let paid, paid.fen > 0 else { throw LedgerError.noAccount("payable line \(journalLine) of journal entry \(payment.seq)") }
-            returned = try await ledger.post([NewJournalEntry(
-                kind: .paymentReturn, memo: "\(memo), paid in journal entry \(payment.seq) line \(journalLine)", batchID: paid.batch,
-                lines: [LedgerLine(.payable(paid.recipient), Money(fen: -paid.fen)), LedgerLine(.bureauBank, Money(fen: paid.fen))])], on: connection)[0]
+        // What the return link names is checked by the database (sql/041): the recipient's
+        // payable, credited the line's amount.
+        let returned = if let journalLine = payment.line {
+            try await ledger.returnLine(
+                payment.seq, line: journalLine, against: .bureauBank, memo: "\(memo), paid in journal entry \(payment.seq) line \(journalLine)", on: connection)
         } else {
-            returned = try await ledger.reverse(payment.seq, memo: memo, createdBy: nil, on: connection)
+            try await ledger.reverse(payment.seq, memo: memo, createdBy: nil, on: connection)
         }
         try await connection.query(
             "UPDATE entry_lines SET returned_by = \(entry) WHERE batch_line_id = \(line) AND kind = 'payment' AND returned_by IS NULL", logger: logger)
