@@ -59,7 +59,7 @@ struct BatchPlanningTests {
         // The same lines checked one at a time, as the store reads them: 15,069.45 − 2,663.89 = 12,405.56, two entries.
         var check = ApprovalCheck(program: .zhuangda, year: 2025, firmCap: Money(fen: 80_000_000))
         for line in lines { try check.add(line) }
-        #expect(check.total == Money(fen: 1_240_556) && check.entries == 2)
+        #expect(check.total == Money(fen: 1_240_556) && check.postings == 2)
         try check.finish(budget: Money(fen: 2_006_945), budgetUsed: Money(fen: 766_389))
         #expect(throws: BatchError.budgetExceeded(approved: Money(fen: 766_390), batch: Money(fen: 1_240_556), budget: Money(fen: 2_006_945))) {
             try check.finish(budget: Money(fen: 2_006_945), budgetUsed: Money(fen: 766_390))
@@ -324,5 +324,65 @@ struct BatchPlanningTests {
             }
         }
     }
-}
 
+    static let c = "91510100MA61R8XK1Q"
+
+    @Test("accruals: a chunk's lines are one accrual entry and one recovery entry, a journal line per batch line; an overflow is refused")
+    func accrualEntries() throws {
+        let lines = [
+            ApprovalPlanner.Accrued(lineNo: 4, recipient: Self.a, amount: Money(fen: 1_506_945)),  // pays 15,069.45
+            ApprovalPlanner.Accrued(lineNo: 5, recipient: Self.b, amount: Money(fen: -266_389)),   // owes back 2,663.89
+            ApprovalPlanner.Accrued(lineNo: 7, recipient: Self.c, amount: Money(fen: 100)),        // pays 1.00
+        ]
+        let entries = try ApprovalPlanner.accruals(batch: 3, program: .xinyidai, year: 2025, approver: 9, lines: lines)
+        #expect(entries.map(\.kind) == [.accrual, .recovery])
+        #expect(entries.map(\.memo) == ["batch 3 xinyidai 2025: 2 lines 4–7", "batch 3 recovery xinyidai 2025 \(Self.b)"])
+        #expect(entries.allSatisfy { $0.batchID == 3 && $0.createdBy == 9 })
+        // The expense is debited 15,069.45 + 1.00 = 15,070.45, each payable credited its own amount.
+        #expect(entries[0].lines.map(\.account.code) == ["expense:xinyidai:2025", "payable:\(Self.a)", "payable:\(Self.c)"])
+        #expect(entries[0].lines.map(\.amount) == [Money(fen: 1_507_045), Money(fen: -1_506_945), Money(fen: -100)])
+        // The recovery: B's receivable debited 2,663.89 against the expense.
+        #expect(entries[1].lines.map(\.account.code) == ["receivable:\(Self.b)", "expense:xinyidai:2025"])
+        #expect(entries[1].lines.map(\.amount) == [Money(fen: 266_389), Money(fen: -266_389)])
+        // Only positive lines: no recovery entry; nothing at all: no entry.
+        #expect(try ApprovalPlanner.accruals(batch: 3, program: .xinyidai, year: 2025, approver: 9, lines: [lines[0]]).map(\.kind) == [.accrual])
+        #expect(try ApprovalPlanner.accruals(batch: 3, program: .xinyidai, year: 2025, approver: 9, lines: []).isEmpty)
+        #expect(throws: LedgerError.self) {
+            try ApprovalPlanner.accruals(batch: 3, program: .xinyidai, year: 2025, approver: 9, lines: [
+                ApprovalPlanner.Accrued(lineNo: 1, recipient: Self.a, amount: Money(fen: .max)),
+                ApprovalPlanner.Accrued(lineNo: 2, recipient: Self.c, amount: Money(fen: 1)),
+            ])
+        }
+    }
+
+    @Test("accruals, any chunk: each entry balances, each line not zero is one journal line of its account and amount, in line order")
+    func accrualEntriesProperties() async {
+        await propertyCheck(count: 300, input: Gen.int(in: 0...Int(Int32.max))) { seed in
+            var random = SplitMix64(seed: UInt64(seed))
+            let count = Int(random.next() % 60) + 1
+            let lines = (0..<count).map { index in
+                ApprovalPlanner.Accrued(
+                    lineNo: index + 1, recipient: [Self.a, Self.b, Self.c][Int(random.next() % 3)],
+                    amount: Money(fen: Int64(random.next() % 160_000_001) - 80_000_000))
+            }.filter { $0.amount != .zero }
+            do {
+                let entries = try ApprovalPlanner.accruals(batch: 5, program: .zhuangda, year: 2024, approver: 2, lines: lines)
+                #expect(entries.allSatisfy { $0.lines.map(\.amount).sum() == .zero }, "seed \(seed)")
+                // Everything but the expense lines, in order, is the batch lines negated on their own accounts.
+                let perLine = entries.flatMap { $0.lines.filter { $0.account.kind != .expense } }
+                let expected = lines.filter { $0.amount > .zero }.map { LedgerLine(.payable($0.recipient), Money(fen: -$0.amount.fen)) }
+                    + lines.filter { $0.amount < .zero }.map { LedgerLine(.receivable($0.recipient), Money(fen: -$0.amount.fen)) }
+                #expect(perLine == expected, "seed \(seed)")
+                // One expense line an entry, and the expense moves by the batch's total.
+                #expect(entries.allSatisfy { $0.lines.filter { $0.account == .expense(.zhuangda, 2024) }.count == 1 }, "seed \(seed)")
+                let expense = entries.flatMap(\.lines).filter { $0.account.kind == .expense }.map(\.amount).sum()
+                #expect(expense == lines.map(\.amount).sum(), "seed \(seed)")
+                #expect(entries.map(\.kind) == [.accrual, .recovery].filter { kind in
+                    lines.contains { kind == .accrual ? $0.amount > .zero : $0.amount < .zero }
+                }, "seed \(seed)")
+            } catch {
+                Issue.record("seed \(seed): \(error)")
+            }
+        }
+    }
+}

@@ -236,6 +236,23 @@ struct BatchTests {
             #expect(try await fixture.balance("payable:\(firmA)") == money("-15069.45"))
             #expect(try await fixture.balance("payable:\(firmB)") == money("-7663.89"))
             #expect(try await fixture.balance("expense:zhuangda:2025") == money("22733.34"))
+            // One accrual entry for the two lines (an entry per chunk of lines, not per line):
+            // the expense debited 22,733.34, then each payable credited its line, in line order.
+            let accrued = try await client.query(
+                """
+                SELECT e.kind, e.memo, a.code, l.amount_fen FROM journal_entries e JOIN journal_lines l ON l.entry_seq = e.seq
+                JOIN accounts a ON a.id = l.account_id WHERE e.batch_id = \(id) ORDER BY e.seq, l.line_no
+                """, logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, String, String, Int64).self) }
+            #expect(accrued.map(\.0) == ["accrual", "accrual", "accrual"])
+            #expect(accrued.map(\.1) == Array(repeating: "batch \(id) zhuangda 2025: 2 lines 1–2", count: 3))
+            #expect(accrued.map(\.2) == ["expense:zhuangda:2025", "payable:\(firmB)", "payable:\(firmA)"])
+            #expect(accrued.map(\.3) == [2_273_334, -766_389, -1_506_945])
+            let audited = try await client.query(
+                "SELECT detail->>'lines', detail->>'entries' FROM audit_log WHERE action = 'batch.approve' AND subject = \("batch:\(id)")",
+                logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, String).self) }
+            #expect(audited.map(\.0) == ["2"] && audited.map(\.1) == ["1"])
             #expect(try await Ledger(logger: TestDatabase.logger).verify(client).isIntact)
             await #expect(throws: BatchError.wrongState(batch: id, state: .approved, action: "cancel (only before approval)")) {
                 try await store.cancel(id, by: fixture.clerk, reason: "late")
@@ -489,9 +506,9 @@ struct BatchTests {
             #expect(lines[firmB]?.amount == money("-2663.89"))
             #expect(summary.totalFen == 1_714_166)  // 19,805.55 − 2,663.89 = 17,141.66
             _ = try await store.submit(supplement, by: fixture.clerk, today: day("2025-11-03"))
-            // Approved posting one accrual at a time (the service posts 20,000 at a time): each of
-            // the two statements continues the chain, in line order (B before A), and the audit
-            // row states the batch's total and its entries.
+            // Approved one line at a time (the service accrues 20,000 at a time): each of the two
+            // statements continues the chain, in line order (B before A), and the audit row states
+            // the batch's total, its lines and its entries.
             var oneByOne = store
             oneByOne.accrualChunk = 1
             _ = try await oneByOne.approve(supplement, by: fixture.approver, today: day("2025-11-11"))
@@ -502,10 +519,10 @@ struct BatchTests {
             #expect(posted.map(\.1) == ["batch \(supplement) recovery zhuangda 2025 \(firmB)", "batch \(supplement) zhuangda 2025 \(firmA)"])
             #expect(posted.count == 2 && posted[1].2 == posted[0].2 + 1)
             let audited = try await client.query(
-                "SELECT detail->>'total', detail->>'entries' FROM audit_log WHERE action = 'batch.approve' AND subject = \("batch:\(supplement)")",
+                "SELECT detail->>'total', detail->>'lines', detail->>'entries' FROM audit_log WHERE action = 'batch.approve' AND subject = \("batch:\(supplement)")",
                 logger: TestDatabase.logger
-            ).collect().map { try $0.decode((String, String).self) }
-            #expect(audited.map(\.0) == ["17141.66"] && audited.map(\.1) == ["2"])
+            ).collect().map { try $0.decode((String, String, String).self) }
+            #expect(audited.map(\.0) == ["17141.66"] && audited.map(\.1) == ["2"] && audited.map(\.2) == ["2"])
             // Payable to A: 15,069.45 + 19,805.55 = 34,875.00; B: 7,663.89 payable and 2,663.89 receivable.
             #expect(try await fixture.balance("payable:\(firmA)") == money("-34875.00"))
             #expect(try await fixture.balance("receivable:\(firmB)") == money("2663.89"))

@@ -50,9 +50,13 @@ struct MoneyPathTests {
         return await (one, two)
     }
 
-    /// Accrual entries posted for `batch`.
+    /// Payables accrued for `batch`: a journal line per paying batch line, in the batch's accrual
+    /// entries (one per chunk of lines).
     func accruals(_ client: PostgresClient, batch: Int64) async throws -> Int {
-        try await count(client, "SELECT count(*)::int FROM journal_entries WHERE kind = 'accrual' AND batch_id = \(batch)")
+        try await count(client, """
+            SELECT count(*)::int FROM journal_lines l JOIN journal_entries e ON e.seq = l.entry_seq JOIN accounts a ON a.id = l.account_id
+            WHERE e.kind = 'accrual' AND e.batch_id = \(batch) AND a.kind = 'payable'
+            """)
     }
 
     /// Σ credited to a recipient's payable over the whole journal (what it was ever granted).

@@ -15,9 +15,10 @@ public struct BatchStore: Sendable {
     public let client: PostgresClient
     public let logger: Logger
     let ledger: Ledger
-    /// How many accruals approval builds and posts at a time: the lines are read again in
-    /// `line_no` order, this many at a time, and each chunk's entries are posted before the next
-    /// is read (`Ledger.post` carries the chain from one call to the next in the transaction).
+    /// How many lines approval accrues at a time: the lines are read again in `line_no` order,
+    /// this many at a time, and each chunk's entries (an accrual and a recovery, with a journal
+    /// line per batch line) are posted before the next is read (`Ledger.post` carries the chain
+    /// from one call to the next in the transaction).
     /// A province batch's 78,680 accruals planned at once took the command to 178 MB; a
     /// nation batch's 486,521 past 1.1 GB.
     public var accrualChunk = 20_000
@@ -558,7 +559,7 @@ public struct BatchStore: Sendable {
             }
             let decided = try await decideApproval(batch, on: connection)
             try await freezePayees(id, on: connection)
-            try await postAccruals(batch, decided, approver: user.id, on: connection)
+            let entries = try await postAccruals(batch, decided, approver: user.id, on: connection)
             try await expectWritten(try await connection.query(
                 """
                 UPDATE batches SET state = 'approved', approved_by = \(user.id), approved_at = now()
@@ -566,7 +567,7 @@ public struct BatchStore: Sendable {
                 """, logger: logger), batch: id, action: .approve)
             let head = try await ledger.head(on: connection)
             try await audit(user, "batch.approve", batch: id, [
-                "total": decided.total.plain, "entries": String(decided.entries), "today": day.description,
+                "total": decided.total.plain, "lines": String(decided.postings), "entries": String(entries), "today": day.description,
                 "ledgerHead": head?.description ?? "",
             ], on: connection)
             return head
@@ -643,14 +644,16 @@ public struct BatchStore: Sendable {
         return check
     }
 
-    /// Posts one accrual (or recovery) per active line whose amount is not zero, in line order,
-    /// `accrualChunk` lines at a time. What it posts must be what `decided` checked: the batch row is
-    /// locked, so its lines cannot change between the two reads, and a difference is refused.
-    func postAccruals(_ batch: LockedBatch, _ decided: ApprovalCheck, approver: Int64, on connection: PostgresConnection) async throws {
+    /// Posts the accruals (and recoveries) of the active lines whose amount is not zero, in line
+    /// order, `accrualChunk` lines at a time: an accrual entry and a recovery entry per chunk with
+    /// a journal line per batch line (`ApprovalPlanner.accruals`). What it posts must be what
+    /// `decided` checked: the batch row is locked, so its lines cannot change between the two
+    /// reads, and a difference is refused. Returns how many entries it posted.
+    func postAccruals(_ batch: LockedBatch, _ decided: ApprovalCheck, approver: Int64, on connection: PostgresConnection) async throws -> Int {
         var after = Int.min
-        var (posted, total) = (0, Money.zero)
+        var (entries, posted, total) = (0, 0, Money.zero)
         while true {
-            var entries: [NewJournalEntry] = []
+            var chunk: [ApprovalPlanner.Accrued] = []
             for try await (lineNo, recipient, amount) in try await connection.query(
                 """
                 SELECT line_no, recipient_uscc::text, amount_fen FROM batch_lines
@@ -660,18 +663,18 @@ public struct BatchStore: Sendable {
             ).decode((Int, String, Int64).self) {
                 after = lineNo
                 total += Money(fen: amount)
-                if let entry = ApprovalPlanner.accrual(
-                    batch: batch.id, program: batch.program, year: batch.year, approver: approver, recipient: recipient, amount: Money(fen: amount)) {
-                    entries.append(entry)
-                }
+                chunk.append(ApprovalPlanner.Accrued(lineNo: lineNo, recipient: recipient, amount: Money(fen: amount)))
             }
-            guard !entries.isEmpty else { break }
-            try await ledger.post(entries, on: connection)
-            posted += entries.count
+            guard !chunk.isEmpty else { break }
+            let accruals = try ApprovalPlanner.accruals(batch: batch.id, program: batch.program, year: batch.year, approver: approver, lines: chunk)
+            try await ledger.post(accruals, on: connection)
+            entries += accruals.count
+            posted += chunk.count
         }
-        guard posted == decided.entries, total == decided.total else {
+        guard posted == decided.postings, total == decided.total else {
             throw BatchError.transitionLost(batch: batch.id, action: BatchAction.approve.rawValue)
         }
+        return entries
     }
 
     /// Copies each active line's payee (name, account, bank) from the firm as it is now onto the
