@@ -153,6 +153,17 @@ struct BatchPlanningTests {
         // The records named are exactly those the awards' items name.
         let named = Set(result.awards.flatMap { $0.items.flatMap(\.records) })
         #expect(named == ["R11", "R12", "R21"])
+        // A zhuangda item is under no cap that spans years: it is in its line's items, and no
+        // item row is planned (sql/042). The same loans under 新易贷 carry each loan's lifetime
+        // cap key: a row each, with what other years granted under it (nothing here).
+        #expect(plan.items.isEmpty)
+        #expect(plan.lines.count == 1 && plan.lines[0].itemsJSON.contains(#""id":"ICBC/LN-1""#) && plan.lines[0].itemsJSON.contains(#""id":"CMB/LN/2""#))
+        let xinyidai = CalculationRequest(
+            program: .xinyidai, year: 2025, policy: try ResolvedPolicy(version: PolicyDocument.builtIn.version(forYear: 2025), program: .xinyidai, overrides: [:]),
+            lpr: .builtIn, firms: [Self.a: firm], loans: loans.map { var loan = $0; loan.product = .xinyidai(.huiye); return loan }, investments: [], guarantees: [])
+        let tiered = ComputationPlanner.plan(batch: 1, district: nil, request: xinyidai, result: try SubsidyEngine.compute(xinyidai), granted: [:])
+        #expect(tiered.items.map(\.capKey) == ["loan:ICBC/LN-1", "loan:CMB/LN/2"])
+        #expect(tiered.items.allSatisfy { $0.lineNo == 1 && $0.kind == .loan && $0.awardedBefore == .zero })
     }
 
     @Test("exclusions become one set per recipient, kind and code, items in the engine's order; not-qualified sets keep their days")

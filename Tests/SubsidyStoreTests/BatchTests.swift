@@ -321,10 +321,18 @@ struct BatchTests {
             let recomputed = try await store.compute(id, by: fixture.clerk)
             #expect(try await fixture.amounts(id)[firmB] == money("5000.00"))
             #expect(recomputed.totalFen == 2_006_945)  // 15,069.45 + 5,000.00
-            // The recomputation replaced lines that had items. An item names a line that exists,
-            // and a line goes only after its items: checked per statement (sql/030), for the
-            // service's role and the schema's owner alike.
+            // A zhuangda item is under no cap that spans years: it is in its line's items, not a
+            // row of batch_line_items (sql/042).
             let line = try await count(client, "SELECT min(id)::int FROM batch_lines WHERE batch_id = \(id)")
+            #expect(try await count(client, "SELECT count(*)::int FROM batch_line_items WHERE batch_line_id = \(line)") == 0)
+            #expect(try await count(client, """
+                SELECT count(*)::int FROM batch_lines WHERE batch_id = \(id) AND json_array_length(items::json) = 1 AND items::json->0->>'kind' = 'loan'
+                """) == 2)
+            // A line with an item row (as every line had before sql/042): an item names a line
+            // that exists, and a line goes only after its items, checked per statement (sql/030),
+            // for the service's role and the schema's owner alike.
+            try await client.query(
+                "INSERT INTO batch_line_items (batch_line_id, item_id, kind, amount_fen) VALUES (\(line), 'ICBC/L-1', 'loan', 1)", logger: TestDatabase.logger)
             try await TestDatabase.withOwnerClient(of: url) { owner in
                 for role in [client, owner] {
                     await expectRefused(
@@ -373,7 +381,7 @@ struct BatchTests {
                 // A batch without lines may go (the owner's; the service may not delete batches).
                 #expect(try await count(owner, "WITH gone AS (DELETE FROM batches WHERE id = \(other) RETURNING 1) SELECT count(*)::int FROM gone") == 1)
             }
-            // Each line of the fixture awards one loan; nothing above changed it.
+            // The line's one item row is as it was: nothing above changed it.
             #expect(try await count(client, "SELECT count(*)::int FROM batch_line_items WHERE batch_line_id = \(line)") == 1)
 
             try await store.exclude(id, recipient: firmB, reason: "企业申请放弃 (firm declined)", by: fixture.clerk)
@@ -420,7 +428,7 @@ struct BatchTests {
                 #expect(try await fixture.amounts(id) == [firmA: money("15069.45"), firmB: money("7663.89")], "chunk \(chunk)")
                 #expect(try await count(client, "SELECT count(*)::int FROM batch_loan_records WHERE batch_id = \(id)") == 2, "chunk \(chunk)")
                 #expect(try await count(
-                    client, "SELECT count(*)::int FROM batch_line_items i JOIN batch_lines l ON l.id = i.batch_line_id WHERE l.batch_id = \(id)") == 2)
+                    client, "SELECT sum(json_array_length(items::json))::int FROM batch_lines WHERE batch_id = \(id)") == 2, "chunk \(chunk)")
             }
         }
     }

@@ -443,14 +443,16 @@ public struct BatchStore: Sendable {
             }
             return line
         }
-        try await connection.query(
-            """
-            INSERT INTO batch_line_items (batch_line_id, item_id, kind, amount_fen, cap_key, awarded_before_fen)
-            SELECT t.line, t.item, t.kind, t.amount, nullif(t.cap, ''), CASE WHEN t.cap = '' THEN NULL ELSE t.before END
-            FROM unnest(\(itemLines)::bigint[], \(items.map(\.id))::text[], \(items.map(\.kind.rawValue))::text[], \(items.map(\.amount.fen))::bigint[],
-                        \(items.map { $0.capKey ?? "" })::text[], \(items.map { $0.awardedBefore?.fen ?? 0 })::bigint[])
-                 AS t(line, item, kind, amount, cap, before)
-            """, logger: logger)
+        if !items.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO batch_line_items (batch_line_id, item_id, kind, amount_fen, cap_key, awarded_before_fen)
+                SELECT t.line, t.item, t.kind, t.amount, t.cap, t.before
+                FROM unnest(\(itemLines)::bigint[], \(items.map(\.id))::text[], \(items.map(\.kind.rawValue))::text[], \(items.map(\.amount.fen))::bigint[],
+                            \(items.map(\.capKey))::text[], \(items.map(\.awardedBefore.fen))::bigint[])
+                     AS t(line, item, kind, amount, cap, before)
+                """, logger: logger)
+        }
         // A row per recipient, kind and reason code, with its items and reasons in the engine's
         // order (sql/032): 216,052 rows a province zhuangda batch were 15,403 firms' records.
         // "Firm not qualified on <day>", nearly all of them, goes as its days, worded when read
