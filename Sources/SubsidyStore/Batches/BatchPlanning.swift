@@ -293,32 +293,24 @@ public enum ApprovalPlanner {
     public static func accruals(
         batch: Int64, program: Program, year: Int, approver: Int64, lines: [Accrued]
     ) throws(LedgerError) -> [NewJournalEntry] {
-        let expense = AccountRef.expense(program, year)
-        func entry(_ kind: EntryKind, _ members: [Accrued]) throws(LedgerError) -> NewJournalEntry? {
+        // Each line moves its amount with the opposite sign: a payable credited, a receivable debited.
+        func entry(_ kind: EntryKind, _ head: String, _ account: (String) -> AccountRef, _ members: [Accrued]) throws(LedgerError) -> NewJournalEntry? {
             guard let first = members.first, let last = members.last else { return nil }
-            let memo = switch (kind, members.count) {
-            case (.accrual, 1): "batch \(batch) \(program.rawValue) \(year) \(first.recipient)"
-            case (.accrual, _): "batch \(batch) \(program.rawValue) \(year): \(members.count) lines \(first.lineNo)–\(last.lineNo)"
-            case (_, 1): "batch \(batch) recovery \(program.rawValue) \(year) \(first.recipient)"
-            default: "batch \(batch) recovery \(program.rawValue) \(year): \(members.count) lines \(first.lineNo)–\(last.lineNo)"
-            }
-            var total: Int64 = 0
+            let memo = members.count == 1 ? "\(head) \(first.recipient)" : "\(head): \(members.count) lines \(first.lineNo)–\(last.lineNo)"
             var perLine: [LedgerLine] = []
-            perLine.reserveCapacity(members.count + 1)
+            perLine.reserveCapacity(members.count)
             for member in members {
-                let (sum, overflow) = total.addingReportingOverflow(member.amount.fen)
-                guard !overflow, member.amount.fen != .min else { throw .overflow(memo: memo) }
-                total = sum
-                perLine.append(kind == .accrual
-                    ? LedgerLine(.payable(member.recipient), Money(fen: -member.amount.fen))
-                    : LedgerLine(.receivable(member.recipient), Money(fen: -member.amount.fen)))
+                guard member.amount.fen != .min else { throw .overflow(memo: memo) }
+                perLine.append(LedgerLine(account(member.recipient), Money(fen: -member.amount.fen)))
             }
-            let lines = kind == .accrual ? [LedgerLine(expense, Money(fen: total))] + perLine : perLine + [LedgerLine(expense, Money(fen: total))]
-            return NewJournalEntry(kind: kind, memo: memo, batchID: batch, createdBy: approver, lines: lines)
+            let expense = try LedgerLine.balancing(perLine, on: .expense(program, year), memo: memo)
+            // The expense first in an accrual and last in a recovery: the two-line entries' order.
+            return NewJournalEntry(
+                kind: kind, memo: memo, batchID: batch, createdBy: approver, lines: kind == .accrual ? [expense] + perLine : perLine + [expense])
         }
         return [
-            try entry(.accrual, lines.filter { $0.amount > .zero }),
-            try entry(.recovery, lines.filter { $0.amount < .zero }),
+            try entry(.accrual, "batch \(batch) \(program.rawValue) \(year)", AccountRef.payable, lines.filter { $0.amount > .zero }),
+            try entry(.recovery, "batch \(batch) recovery \(program.rawValue) \(year)", AccountRef.receivable, lines.filter { $0.amount < .zero }),
         ].compactMap { $0 }
     }
 }

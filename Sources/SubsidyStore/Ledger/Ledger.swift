@@ -52,6 +52,20 @@ public struct LedgerLine: Hashable, Sendable {
     }
 }
 
+extension LedgerLine {
+    /// The line on `account` that balances `lines`: their sum with the opposite sign. The sum is
+    /// checked (an overflow is refused, not wrapped), for an entry of many lines' amounts.
+    public static func balancing(_ lines: [LedgerLine], on account: AccountRef, memo: String) throws(LedgerError) -> LedgerLine {
+        var total: Int64 = 0
+        for line in lines {
+            let (sum, overflow) = total.addingReportingOverflow(line.amount.fen)
+            guard !overflow, sum != .min else { throw .overflow(memo: memo) }
+            total = sum
+        }
+        return LedgerLine(account, Money(fen: -total))
+    }
+}
+
 public struct NewJournalEntry: Sendable {
     public var kind: EntryKind
     public var memo: String

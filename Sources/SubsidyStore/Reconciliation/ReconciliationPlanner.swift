@@ -126,21 +126,17 @@ extension ReconciliationPlanner {
             let indices = members[batch] ?? []
             var lines: [LedgerLine] = []
             lines.reserveCapacity(indices.count + 1)
-            var total: Int64 = 0
             for (offset, index) in indices.enumerated() {
                 let payout = payouts[index]
                 guard payout.amount.fen > 0 else { throw LedgerError.notPositive(memo: "paid \(payout.reference)", fen: payout.amount.fen) }
-                let (sum, overflow) = total.addingReportingOverflow(payout.amount.fen)
-                guard !overflow else { throw LedgerError.overflow(memo: "paid \(payout.reference)") }
-                total = sum
                 lines.append(LedgerLine(.payable(payout.recipient), payout.amount))
                 positions[index] = (entries.count, offset + 1)
             }
-            lines.append(LedgerLine(.bureauBank, Money(fen: -total)))
             let first = payouts[indices[0]], last = payouts[indices[indices.count - 1]]
             let memo = indices.count == 1
                 ? "paid \(first.reference) (statement entry \(first.entry))"
                 : "paid \(indices.count) lines of batch \(batch) (statement entries \(first.entry)–\(last.entry))"
+            lines.append(try LedgerLine.balancing(lines, on: .bureauBank, memo: memo))
             entries.append(NewJournalEntry(kind: .payment, memo: memo, batchID: batch, lines: lines))
         }
         return (entries, positions)

@@ -340,11 +340,17 @@ public struct ReconciliationStore: Sendable {
     /// recipient's payable and debits the bank by that line's amount; one posted alone (before
     /// sql/041) by the reversal of its entry, whose payable line is also line 1.
     func reverseReturnedPayment(entry: Int64, line: Int64, memo: String, on connection: PostgresConnection) async throws {
+        // The payment's link is marked returned as it is read: one statement, in the transaction
+        // that posts the return.
         var payment: (seq: Int64, line: Int?)?
         for try await (seq, journalLine) in try await connection.query(
-            "SELECT journal_seq, journal_line FROM entry_lines WHERE batch_line_id = \(line) AND kind = 'payment' AND returned_by IS NULL", logger: logger
-        ).decode((Int64?, Int?).self) {
-            if let seq { payment = (seq, journalLine) }
+            """
+            UPDATE entry_lines SET returned_by = \(entry)
+            WHERE batch_line_id = \(line) AND kind = 'payment' AND returned_by IS NULL AND journal_seq IS NOT NULL
+            RETURNING journal_seq, journal_line
+            """, logger: logger
+        ).decode((Int64, Int?).self) {
+            payment = (seq, journalLine)
         }
         guard let payment else { return }
         // What the return link names is checked by the database (sql/041): the recipient's
@@ -355,8 +361,6 @@ public struct ReconciliationStore: Sendable {
         } else {
             try await ledger.reverse(payment.seq, memo: memo, createdBy: nil, on: connection)
         }
-        try await connection.query(
-            "UPDATE entry_lines SET returned_by = \(entry) WHERE batch_line_id = \(line) AND kind = 'payment' AND returned_by IS NULL", logger: logger)
         try await connection.query(
             "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq, journal_line) VALUES (\(entry), \(line), 'return', \(returned), 1)", logger: logger)
         try await connection.query("UPDATE batch_lines SET status = 'returned' WHERE id = \(line)", logger: logger)
