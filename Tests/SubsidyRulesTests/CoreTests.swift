@@ -1,5 +1,6 @@
 import Foundation
 @testable import SubsidyRules
+import PropertyBased
 import Testing
 
 @Suite("Money, rates, dates and codes")
@@ -186,6 +187,22 @@ struct JSONOutputTests {
             }
             // Escape-free text is copied as it is, between quotes.
             #expect(JSONValue.string(plain).serialized() == "\"" + plain + "\"")
+        }
+    }
+
+    @Test("a stored explanation's numbers are written as String(value) writes them: the edges, then 2,000 random ones")
+    func explanationNumbers() async {
+        func written(_ value: Int64, comma: Bool = false) -> String {
+            var out: [UInt8] = Array("x".utf8)
+            ExplanationStep.writeNumber(value, comma: comma, to: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
+        for value: Int64 in [0, 9, 10, -1, -10, 99, 100, 296_712, Int64.max, Int64.min, Int64.min + 1] {
+            #expect(written(value) == "x" + String(value))
+        }
+        #expect(written(42, comma: true) == "x42,")
+        await propertyCheck(count: 2_000, input: Gen.int64(in: Int64.min...Int64.max)) { value in
+            #expect(written(value) == "x" + String(value))
         }
     }
 }

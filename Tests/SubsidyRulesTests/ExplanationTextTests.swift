@@ -98,7 +98,7 @@ struct ExplanationTextTests {
 
     @Test("a batch's record-level steps, stored as figures, read back in the calculator's words, for every program over 40 seeds")
     func figuresReadAsWords() throws {
-        var figured = 0, storedBytes = 0, wordedBytes = 0
+        var figured = 0, storedBytes = 0, wordedBytes = 0, combined = 0
         try Self.eachRequest { program, seed, json in
             let calculator = try CalculationRequest.decode(Data(json.utf8))
             var batch = calculator
@@ -116,12 +116,22 @@ struct ExplanationTextTests {
                 #expect(stored.hasPrefix(withFigures.isEmpty ? #"{"v":2,"# : #"{"v":4,"#) || stored == "[]")
                 #expect(try ExplanationStep.steps(stored: stored) == Self.kept(a.explanation), "\(program) seed \(seed)")
                 #expect(try ExplanationStep.readableJSON(stored: stored) == ExplanationStep.arrayJSON(a.explanation), "\(program) seed \(seed)")
+                // A 壮大贷 record is one step in a batch (its interest and base) under the LPR of
+                // the loan's start, two in the calculator's words (and under daily fixings, whose
+                // interest is worded); both read as the same array.
+                let pairs = b.explanation.filter { if case .lprInterestAndBase? = $0.figures { true } else { false } }.count
+                let bases = b.explanation.filter { $0.rule == "zhuangda.base" }.count
+                #expect(pairs + bases == a.explanation.filter { $0.rule == "zhuangda.base" }.count, "\(program) seed \(seed)")
+                #expect(b.explanation.count == a.explanation.count - pairs, "\(program) seed \(seed)")
+                #expect(ExplanationStep.arrayJSON(b.explanation) == ExplanationStep.arrayJSON(a.explanation), "\(program) seed \(seed)")
+                combined += pairs
                 storedBytes += stored.utf8.count
                 wordedBytes += ExplanationStep.storedJSON(a.explanation).utf8.count
             }
         }
         // The seeds reach 壮大贷 records, and their numbers are shorter than their words.
         #expect(figured > 50)
+        #expect(combined > 10)
         #expect(storedBytes < wordedBytes, "\(storedBytes) with figures against \(wordedBytes) in words")
     }
 
@@ -164,6 +174,34 @@ struct ExplanationTextTests {
         apart = Array(steps[0...1])
         apart[1].figures = .base(lprInterest: Money(fen: 296), paid: Money(fen: 300), base: Money(fen: 297))
         #expect(ExplanationStep.storedJSON(apart).contains(#""steps":[[0,0,0,1,100000,0,31,360,297],[1,0,0,2,296,300,297]]"#))
+    }
+
+    @Test("an interest and its base in one step: the same member as the two steps, read back as the two, worded")
+    func combinedStep() throws {
+        let rate = try Rate.parse("3.45", field: "test")
+        // 1,000.00 × 3.45% × 31 / 360 = 2.97; min(2.97, paid 2.50) = 2.50: the base is the paid.
+        let two = [
+            ExplanationStep(rule: "zhuangda.lprInterest", clause: "第6条", text: "", amount: Money(fen: 297), item: "ICBC/L-1",
+                            figures: .lprInterest(balance: Money(fen: 100_000), rate: rate, days: 31, basis: 360, interest: Money(fen: 297))),
+            ExplanationStep(rule: "zhuangda.base", clause: "第6条", text: "", amount: Money(fen: 250), item: "ICBC/L-1",
+                            figures: .base(lprInterest: Money(fen: 297), paid: Money(fen: 250), base: Money(fen: 250))),
+        ]
+        let one = [
+            ExplanationStep(rule: "zhuangda.lprInterest", clause: "第6条", text: "", amount: Money(fen: 297), item: "ICBC/L-1",
+                            figures: .lprInterestAndBase(balance: Money(fen: 100_000), rate: rate, days: 31, basis: 360, interest: Money(fen: 297),
+                                                         paid: Money(fen: 250), baseRule: "zhuangda.base")),
+        ]
+        let expected = #"{"v":4,"steps":[[0,0,0,3,100000,0,31,360,297,250,1]],"rules":["zhuangda.lprInterest","zhuangda.base"],"#
+            + #""clauses":["第6条"],"items":["ICBC/L-1"],"rates":["3.45"]}"#
+        #expect(ExplanationStep.storedJSON(two) == expected)
+        #expect(ExplanationStep.storedJSON(one) == expected)
+        let worded = [
+            ExplanationStep(rule: "zhuangda.lprInterest", clause: "第6条", text: "1,000.00 × 3.45% × 31 / 360 = 2.97", amount: Money(fen: 297), item: "ICBC/L-1"),
+            ExplanationStep(rule: "zhuangda.base", clause: "第6条", text: "min(2.97, paid 2.50) = 2.50", amount: Money(fen: 250), item: "ICBC/L-1"),
+        ]
+        #expect(try ExplanationStep.steps(stored: expected) == worded)
+        #expect(ExplanationStep.arrayJSON(one) == ExplanationStep.arrayJSON(worded))
+        #expect(one[0].readableText == "1,000.00 × 3.45% × 31 / 360 = 2.97; min(2.97, paid 2.50) = 2.50")
     }
 
     @Test("a line with more than 16 loans: their numbers past the first 16 are found again")

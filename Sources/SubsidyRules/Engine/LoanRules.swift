@@ -83,14 +83,16 @@ enum ZhuangdaRule {
             var bases: [Money] = []
             var paidTotal = Money.zero
             for (index, record) in records {
-                let lprInterest = try lprInterest(
+                let (lprInterest, baseStepped) = try lprInterest(
                     loan: loan, record: record, recordIndex: index, tenor: tenor, request: context.request, steps: &steps)
                 let base = min(lprInterest, record.paid)
-                steps.append(ExplanationStep(
-                    rule: "zhuangda.base", clause: clause, figures: .base(lprInterest: lprInterest, paid: record.paid, base: base),
-                    worded: context.request.recordStepTexts, item: loan.id, record: record.id,
-                    inputs: context.request.recordStepInputs
-                        ? [KeyValue("lprInterest", lprInterest.plain), KeyValue("paid", record.paid.plain)] : []))
+                if !baseStepped {
+                    steps.append(ExplanationStep(
+                        rule: baseRule, clause: clause, figures: .base(lprInterest: lprInterest, paid: record.paid, base: base),
+                        worded: context.request.recordStepTexts, item: loan.id, record: record.id,
+                        inputs: context.request.recordStepInputs
+                            ? [KeyValue("lprInterest", lprInterest.plain), KeyValue("paid", record.paid.plain)] : []))
+                }
                 bases.append(base)
                 paidTotal += record.paid
             }
@@ -113,12 +115,17 @@ enum ZhuangdaRule {
         }
     }
 
+    static let baseRule = "zhuangda.base"
+
     /// `round(balance × LPR × days / basis)`, with the LPR in force on the loan's start date, or,
-    /// in `daily` mode, each day's fixing (one rounding over the whole period).
+    /// in `daily` mode, each day's fixing (one rounding over the whole period). Also whether the
+    /// step appended holds the record's base too: a batch's (neither words nor inputs per record)
+    /// with the LPR of the loan's start is one step a record, `StepFigures.lprInterestAndBase`,
+    /// stored as the same member as the two steps.
     static func lprInterest(
         loan: Loan, record: InterestRecord, recordIndex: Int, tenor: LPRTenor, request: CalculationRequest,
         steps: inout [ExplanationStep]
-    ) throws(InputError) -> Money {
+    ) throws(InputError) -> (interest: Money, withBase: Bool) {
         let policy = request.policy
         let basis = policy.dayBasis
         let days = record.to - record.from
@@ -132,16 +139,19 @@ enum ZhuangdaRule {
             }
             let rate = fixing.rate(for: tenor)
             let interest = Exact.interest(on: record.balance, rate: rate, days: days, basis: basis)
+            let withBase = !request.recordStepTexts && !request.recordStepInputs
             steps.append(ExplanationStep(
                 rule: "zhuangda.lprInterest", clause: Clause.item6,
-                figures: .lprInterest(balance: record.balance, rate: rate, days: days, basis: basis, interest: interest),
+                figures: withBase
+                    ? .lprInterestAndBase(balance: record.balance, rate: rate, days: days, basis: basis, interest: interest, paid: record.paid, baseRule: baseRule)
+                    : .lprInterest(balance: record.balance, rate: rate, days: days, basis: basis, interest: interest),
                 worded: request.recordStepTexts, item: loan.id, record: record.id,
                 inputs: request.recordStepInputs ? [
                     KeyValue("balance", record.balance.plain), KeyValue("lpr", rate.text),
                     KeyValue("lprTenor", tenor.rawValue), KeyValue("lprPublished", fixing.published.description),
                     KeyValue("days", String(days)), KeyValue("basis", String(basis)),
                 ] : []))
-            return interest
+            return (interest, withBase)
         case .daily:
             let segments: [(fixing: LPRFixing, from: CivilDate, days: Int)]
             do {
@@ -169,7 +179,7 @@ enum ZhuangdaRule {
                     KeyValue("lprDaily", segments.map { "\($0.from):\($0.fixing.rate(for: tenor).text)×\($0.days)" }.joined(separator: ",")),
                     KeyValue("days", String(days)), KeyValue("basis", String(basis)),
                 ] : []))
-            return interest
+            return (interest, false)
         }
     }
 }

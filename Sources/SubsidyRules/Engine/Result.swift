@@ -51,6 +51,18 @@ public enum StepFigures: Sendable, Hashable {
     case lprInterest(balance: Money, rate: Rate, days: Int, basis: Int, interest: Money)
     /// `min(lprInterest, paid <paid>) = base`: at most what was paid.
     case base(lprInterest: Money, paid: Money, base: Money)
+    /// An LPR interest and its base as one step, for a batch (`CalculationRequest.recordStepTexts`
+    /// and `recordStepInputs` false): a province 壮大贷 batch made, copied and released 1.6
+    /// million base steps that only ever became the second half of a stored member of kind 3.
+    /// The step is the interest's (its rule, clause, item, record and amount); the base is
+    /// `min(interest, paid)` under `baseRule`. `storedJSON` writes it as the same member as the
+    /// two steps, and a stored line reads back as the two steps, worded.
+    case lprInterestAndBase(balance: Money, rate: Rate, days: Int, basis: Int, interest: Money, paid: Money, baseRule: String)
+
+    /// The base of an interest and its base: `min(interest, paid)`.
+    static func baseOf(interest: Money, paid: Money) -> StepFigures {
+        .base(lprInterest: interest, paid: paid, base: min(interest, paid))
+    }
 
     public var text: String {
         switch self {
@@ -58,14 +70,18 @@ public enum StepFigures: Sendable, Hashable {
             "\(balance.grouped) × \(rate) × \(days) / \(basis) = \(interest.grouped)"
         case let .base(lprInterest, paid, base):
             "min(\(lprInterest.grouped), paid \(paid.grouped)) = \(base.grouped)"
+        case let .lprInterestAndBase(balance, rate, days, basis, interest, paid, _):
+            StepFigures.lprInterest(balance: balance, rate: rate, days: days, basis: basis, interest: interest).text + "; "
+                + StepFigures.baseOf(interest: interest, paid: paid).text
         }
     }
 
-    /// The step's amount: the interest, or the base.
+    /// The step's amount: the interest (also of an interest and its base), or the base.
     public var amount: Money {
         switch self {
         case .lprInterest(_, _, _, _, let interest): interest
         case .base(_, _, let base): base
+        case .lprInterestAndBase(_, _, _, _, let interest, _, _): interest
         }
     }
 }

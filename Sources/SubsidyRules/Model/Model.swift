@@ -282,6 +282,8 @@ public struct CalculationRequest: Sendable {
     /// Whether the record-level steps are worded here. A batch sets it to false: those steps
     /// carry their `figures` and an empty `text`, their stored form keeps the numbers, and the
     /// text is written from them when a line is read — the same words (`StepFigures.text`).
+    /// With `recordStepInputs` false too, a 壮大贷 record's LPR interest and base are one step
+    /// (`StepFigures.lprInterestAndBase`), stored as the same member as the two.
     public var recordStepTexts = true
 }
 
