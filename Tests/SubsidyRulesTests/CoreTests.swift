@@ -205,4 +205,22 @@ struct JSONOutputTests {
             #expect(written(value) == "x" + String(value))
         }
     }
+
+    @Test("ids are ordered byte by byte, as lexicographicallyPrecedes over UTF-8 orders them: prefixes, empties, non-ASCII, long ids")
+    func idOrder() async {
+        let fixed: [(String, String, Bool)] = [
+            ("", "", false), ("", "a", true), ("a", "", false), ("R10", "R9", true), ("R9", "R10", false), ("ab", "abc", true),
+            ("Z", "a", true), ("é", "z", false), ("中", "é", false), ("ICBC/LN-1", "ICBC/LN-1", false),
+            (String(repeating: "x", count: 40) + "a", String(repeating: "x", count: 40) + "b", true),
+        ]
+        for (lhs, rhs, expected) in fixed {
+            #expect(textOrder(lhs, rhs) == expected, "\(lhs) < \(rhs)")
+        }
+        let alphabet: [Character] = ["A", "a", "0", "9", "/", "-", "é", "中", "\u{0}"]
+        let letters = Gen.int(in: 0...(alphabet.count - 1)).array(of: 0...30)
+        await propertyCheck(count: 2_000, input: letters, letters) { left, right in
+            let (lhs, rhs) = (String(left.map { alphabet[$0] }), String(right.map { alphabet[$0] }))
+            #expect(textOrder(lhs, rhs) == lhs.utf8.lexicographicallyPrecedes(rhs.utf8), "\(lhs.debugDescription) < \(rhs.debugDescription)")
+        }
+    }
 }

@@ -121,9 +121,24 @@ struct EngineContext {
     }
 }
 
-/// Ids and codes are compared as text, byte by byte (RULES.md §9), never by locale.
+/// Ids and codes are compared as text, byte by byte (RULES.md §9), never by locale. Both
+/// texts' UTF-8 is compared with `memcmp` where it is contiguous (a native or small string,
+/// which is every id the engine reads), the shorter first when one is the other's prefix:
+/// `lexicographicallyPrecedes` over the two `UTF8View`s, its meaning and its fallback, walked
+/// byte by byte through the generic iterator, was 1.5 % of a province batch's samples (`perf`),
+/// sorting 216,052 exclusions and 1.6 million records.
 func textOrder(_ lhs: String, _ rhs: String) -> Bool {
-    lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+    let ordered = lhs.utf8.withContiguousStorageIfAvailable { left in
+        rhs.utf8.withContiguousStorageIfAvailable { right -> Bool in
+            let common = min(left.count, right.count)
+            if common > 0, let a = left.baseAddress, let b = right.baseAddress {
+                let order = memcmp(a, b, common)
+                if order != 0 { return order < 0 }
+            }
+            return left.count < right.count
+        }
+    }
+    return (ordered ?? nil) ?? lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
 }
 
 func servesBefore(_ lhs: Candidate, _ rhs: Candidate) -> Bool {
