@@ -83,10 +83,22 @@ public struct BatchInputLoader: Sendable {
         var firmIDs: Set<String> = []
         var loanIDs: [String: Int64] = [:]
 
+        var firms: [String: Firm]?
         switch program {
         case .zhuangda, .xinyidai:
-            (loans, loanIDs) = try await loadLoans(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district, only: recipients)
-            firmIDs.formUnion(loans.map(\.firm))
+            if let recipients {
+                // A chunk's firms are its recipients, known before its loans: both are read at
+                // once, on two of the pool's connections, and the firms the loans name are kept
+                // (the same request as reading them after). Read one after the other, a province
+                // 新易贷 computation waited 0.8–1.0 s in all for its chunks' reads (issue 12).
+                async let chunkFirms = loadFirms(recipients)
+                (loans, loanIDs) = try await loadLoans(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district, only: recipients)
+                firmIDs.formUnion(loans.map(\.firm))
+                firms = try await chunkFirms.filter { firmIDs.contains($0.key) }
+            } else {
+                (loans, loanIDs) = try await loadLoans(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district, only: nil)
+                firmIDs.formUnion(loans.map(\.firm))
+            }
         case .equity, .fund:
             investments = try await loadInvestments(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district, only: recipients)
             firmIDs.formUnion(investments.flatMap { [$0.investor, $0.investee] })
@@ -94,15 +106,15 @@ public struct BatchInputLoader: Sendable {
             guarantees = try await loadGuarantees(yearStart: yearStart, nextYear: nextYear, district: district, payee: policy.guaranteePayee)
             firmIDs.formUnion(guarantees.flatMap { [$0.firm, $0.guarantor] })
         }
-        let firms = try await loadFirms(Array(firmIDs))
+        let read = if let firms { firms } else { try await loadFirms(Array(firmIDs)) }
         // Investee qualifications come from the qualifications table too.
         investments = investments.map { investment in
             var copy = investment
-            copy.investeeQualifications = firms[investment.investee]?.qualifications ?? []
+            copy.investeeQualifications = read[investment.investee]?.qualifications ?? []
             return copy
         }
         var request = CalculationRequest(
-            program: program, year: year, policy: policy, lpr: lpr, firms: firms,
+            program: program, year: year, policy: policy, lpr: lpr, firms: read,
             loans: loans, investments: investments, guarantees: guarantees)
         // A line stores its steps' rules, clauses, texts, amounts and items, not their inputs;
         // and its record-level steps as their figures, worded when the line is read.
