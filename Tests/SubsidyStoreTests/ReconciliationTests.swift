@@ -254,6 +254,22 @@ struct ReconciliationTests {
                     "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq, journal_line) SELECT \(entry), \(openLine), 'payment', journal_seq, 2 FROM entry_lines WHERE kind = 'payment'",
                     "line 2 is not the payment of batch line"
                 ),
+                // A journal line of an entry that does not exist is refused as that entry (sql/043
+                // looks the entry up only when no journal line is found).
+                (
+                    "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq, journal_line) SELECT \(entry), \(openLine), 'payment', 987654, 1",
+                    "journal entry 987654 does not exist"
+                ),
+                // Two links in one statement, each breaking a different rule: the refusal names the
+                // first rule in sql/024's order (the entry), whichever link comes first.
+                (
+                    "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq, journal_line) SELECT \(entry), \(openLine), 'payment', journal_seq, 99 FROM entry_lines WHERE kind = 'payment' UNION ALL SELECT 987654, \(openLine), 'suggestion', NULL, NULL",
+                    "statement entry 987654 does not exist"
+                ),
+                (
+                    "INSERT INTO entry_lines (entry_id, batch_line_id, kind, journal_seq, journal_line) SELECT \(entry), \(openLine), 'payment', journal_seq, 99 FROM entry_lines WHERE kind = 'payment' UNION ALL SELECT \(entry), 987654, 'suggestion', NULL, NULL",
+                    "batch line 987654 is not a line of an approved batch (no such line)"
+                ),
                 ("UPDATE entry_lines SET journal_line = 2 WHERE kind = 'payment'", "changes only when the payment is returned, once"),
                 ("UPDATE entry_lines SET batch_line_id = \(openLine) WHERE kind = 'payment'", "changes only when the payment is returned, once"),
                 ("UPDATE statement_entries SET id = id + 1000", "a statement entry's id never changes"),
