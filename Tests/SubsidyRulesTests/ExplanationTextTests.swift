@@ -135,15 +135,23 @@ struct ExplanationTextTests {
         #expect(storedBytes < wordedBytes, "\(storedBytes) with figures against \(wordedBytes) in words")
     }
 
-    @Test("version 4 written out: figures in place of text and amount, an interest and its base one member, the rates listed once; other steps as in version 2")
-    func figuresForm() throws {
+    /// A batch's two figured steps of one record of ICBC/L-1: 1,000.00 × 3.45% × 31 / 360 = 2.97,
+    /// and its base against `paid`, min(2.97, paid).
+    static func figuredPair(paid: Int64) throws -> [ExplanationStep] {
         let rate = try Rate.parse("3.45", field: "test")
-        // 1,000.00 × 3.45% × 31 / 360 = 2.97; min(2.97, paid 3.00) = 2.97
-        let steps = [
+        let base = Money(fen: min(297, paid))
+        return [
             ExplanationStep(rule: "zhuangda.lprInterest", clause: "第6条", text: "", amount: Money(fen: 297), item: "ICBC/L-1",
                             figures: .lprInterest(balance: Money(fen: 100_000), rate: rate, days: 31, basis: 360, interest: Money(fen: 297))),
-            ExplanationStep(rule: "zhuangda.base", clause: "第6条", text: "", amount: Money(fen: 297), item: "ICBC/L-1",
-                            figures: .base(lprInterest: Money(fen: 297), paid: Money(fen: 300), base: Money(fen: 297))),
+            ExplanationStep(rule: "zhuangda.base", clause: "第6条", text: "", amount: base, item: "ICBC/L-1",
+                            figures: .base(lprInterest: Money(fen: 297), paid: Money(fen: paid), base: base)),
+        ]
+    }
+
+    @Test("version 4 written out: figures in place of text and amount, an interest and its base one member, the rates listed once; other steps as in version 2")
+    func figuresForm() throws {
+        // 1,000.00 × 3.45% × 31 / 360 = 2.97; min(2.97, paid 3.00) = 2.97
+        let steps = try Self.figuredPair(paid: 300) + [
             ExplanationStep(rule: "zhuangda.ratio", clause: "第6条", text: "2.97 × 50% = 1.49", amount: Money(fen: 149), item: "ICBC/L-1"),
             // Figures that disagree with the step's amount are not trusted: the step keeps its words.
             ExplanationStep(rule: "zhuangda.base", clause: "第6条", text: "", amount: Money(fen: 1), item: "ICBC/L-1",
@@ -180,12 +188,7 @@ struct ExplanationTextTests {
     func combinedStep() throws {
         let rate = try Rate.parse("3.45", field: "test")
         // 1,000.00 × 3.45% × 31 / 360 = 2.97; min(2.97, paid 2.50) = 2.50: the base is the paid.
-        let two = [
-            ExplanationStep(rule: "zhuangda.lprInterest", clause: "第6条", text: "", amount: Money(fen: 297), item: "ICBC/L-1",
-                            figures: .lprInterest(balance: Money(fen: 100_000), rate: rate, days: 31, basis: 360, interest: Money(fen: 297))),
-            ExplanationStep(rule: "zhuangda.base", clause: "第6条", text: "", amount: Money(fen: 250), item: "ICBC/L-1",
-                            figures: .base(lprInterest: Money(fen: 297), paid: Money(fen: 250), base: Money(fen: 250))),
-        ]
+        let two = try Self.figuredPair(paid: 250)
         let one = [
             ExplanationStep(rule: "zhuangda.lprInterest", clause: "第6条", text: "", amount: Money(fen: 297), item: "ICBC/L-1",
                             figures: .lprInterestAndBase(balance: Money(fen: 100_000), rate: rate, days: 31, basis: 360, interest: Money(fen: 297),

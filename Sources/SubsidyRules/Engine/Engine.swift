@@ -128,7 +128,7 @@ struct EngineContext {
 /// byte by byte through the generic iterator, was 1.5 % of a province batch's samples (`perf`),
 /// sorting 216,052 exclusions and 1.6 million records.
 func textOrder(_ lhs: String, _ rhs: String) -> Bool {
-    let ordered = lhs.utf8.withContiguousStorageIfAvailable { left in
+    let contiguous = lhs.utf8.withContiguousStorageIfAvailable { left in
         rhs.utf8.withContiguousStorageIfAvailable { right -> Bool in
             let common = min(left.count, right.count)
             if common > 0, let a = left.baseAddress, let b = right.baseAddress {
@@ -138,7 +138,8 @@ func textOrder(_ lhs: String, _ rhs: String) -> Bool {
             return left.count < right.count
         }
     }
-    return (ordered ?? nil) ?? lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+    if case let precedes?? = contiguous { return precedes }
+    return lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
 }
 
 func servesBefore(_ lhs: Candidate, _ rhs: Candidate) -> Bool {

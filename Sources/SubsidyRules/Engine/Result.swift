@@ -64,15 +64,21 @@ public enum StepFigures: Sendable, Hashable {
         .base(lprInterest: interest, paid: paid, base: min(interest, paid))
     }
 
+    /// The figures of the steps these stand for: an interest and its base (`lprInterestAndBase`)
+    /// are the interest's and the base's, any other figures themselves.
+    var parts: [StepFigures] {
+        guard case let .lprInterestAndBase(balance, rate, days, basis, interest, paid, _) = self else { return [self] }
+        return [.lprInterest(balance: balance, rate: rate, days: days, basis: basis, interest: interest), .baseOf(interest: interest, paid: paid)]
+    }
+
     public var text: String {
         switch self {
         case let .lprInterest(balance, rate, days, basis, interest):
             "\(balance.grouped) × \(rate) × \(days) / \(basis) = \(interest.grouped)"
         case let .base(lprInterest, paid, base):
             "min(\(lprInterest.grouped), paid \(paid.grouped)) = \(base.grouped)"
-        case let .lprInterestAndBase(balance, rate, days, basis, interest, paid, _):
-            StepFigures.lprInterest(balance: balance, rate: rate, days: days, basis: basis, interest: interest).text + "; "
-                + StepFigures.baseOf(interest: interest, paid: paid).text
+        case .lprInterestAndBase:
+            parts.map(\.text).joined(separator: "; ")
         }
     }
 

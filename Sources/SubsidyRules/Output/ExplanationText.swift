@@ -29,12 +29,10 @@ extension ExplanationStep {
         for step in steps {
             // An interest and its base in one step (a batch's) reads as the two steps it stands
             // for, as its stored form does.
-            if case let .lprInterestAndBase(balance, rate, days, basis, interest, paid, baseRule)? = step.figures, step.amount == interest {
-                let base = StepFigures.baseOf(interest: interest, paid: paid)
-                write(rule: step.rule, clause: step.clause,
-                      text: StepFigures.lprInterest(balance: balance, rate: rate, days: days, basis: basis, interest: interest).text,
-                      amount: interest, item: step.item)
-                write(rule: baseRule, clause: step.clause, text: base.text, amount: base.amount, item: step.item)
+            if let figures = step.figures, case let .lprInterestAndBase(_, _, _, _, interest, _, baseRule) = figures, step.amount == interest {
+                for (rule, part) in zip([step.rule, baseRule], figures.parts) {
+                    write(rule: rule, clause: step.clause, text: part.text, amount: part.amount, item: step.item)
+                }
             } else {
                 write(rule: step.rule, clause: step.clause, text: step.readableText, amount: step.amount, item: step.item)
             }

@@ -83,22 +83,18 @@ public struct BatchInputLoader: Sendable {
         var firmIDs: Set<String> = []
         var loanIDs: [String: Int64] = [:]
 
-        var firms: [String: Firm]?
+        // The firms the chunk's loans name, when read beside the loans.
+        var loanFirms: [String: Firm]?
         switch program {
         case .zhuangda, .xinyidai:
-            if let recipients {
-                // A chunk's firms are its recipients, known before its loans: both are read at
-                // once, on two of the pool's connections, and the firms the loans name are kept
-                // (the same request as reading them after). Read one after the other, a province
-                // 新易贷 computation waited 0.8–1.0 s in all for its chunks' reads (issue 12).
-                async let chunkFirms = loadFirms(recipients)
-                (loans, loanIDs) = try await loadLoans(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district, only: recipients)
-                firmIDs.formUnion(loans.map(\.firm))
-                firms = try await chunkFirms.filter { firmIDs.contains($0.key) }
-            } else {
-                (loans, loanIDs) = try await loadLoans(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district, only: nil)
-                firmIDs.formUnion(loans.map(\.firm))
-            }
+            // A chunk's firms are its recipients, known before its loans: both are read at once,
+            // on two of the pool's connections, and the firms the loans name are kept (the same
+            // request as reading them after). Read one after the other, a province 新易贷
+            // computation waited 0.8–1.0 s in all for its chunks' reads (issue 12).
+            async let chunkFirms = firmsIfNamed(recipients)
+            (loans, loanIDs) = try await loadLoans(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district, only: recipients)
+            firmIDs.formUnion(loans.map(\.firm))
+            loanFirms = try await chunkFirms?.filter { firmIDs.contains($0.key) }
         case .equity, .fund:
             investments = try await loadInvestments(program: program, year: year, yearStart: yearStart, nextYear: nextYear, district: district, only: recipients)
             firmIDs.formUnion(investments.flatMap { [$0.investor, $0.investee] })
@@ -106,15 +102,15 @@ public struct BatchInputLoader: Sendable {
             guarantees = try await loadGuarantees(yearStart: yearStart, nextYear: nextYear, district: district, payee: policy.guaranteePayee)
             firmIDs.formUnion(guarantees.flatMap { [$0.firm, $0.guarantor] })
         }
-        let read = if let firms { firms } else { try await loadFirms(Array(firmIDs)) }
+        let firms = if let loanFirms { loanFirms } else { try await loadFirms(Array(firmIDs)) }
         // Investee qualifications come from the qualifications table too.
         investments = investments.map { investment in
             var copy = investment
-            copy.investeeQualifications = read[investment.investee]?.qualifications ?? []
+            copy.investeeQualifications = firms[investment.investee]?.qualifications ?? []
             return copy
         }
         var request = CalculationRequest(
-            program: program, year: year, policy: policy, lpr: lpr, firms: read,
+            program: program, year: year, policy: policy, lpr: lpr, firms: firms,
             loans: loans, investments: investments, guarantees: guarantees)
         // A line stores its steps' rules, clauses, texts, amounts and items, not their inputs;
         // and its record-level steps as their figures, worded when the line is read.
@@ -157,6 +153,12 @@ public struct BatchInputLoader: Sendable {
 
     /// The firms and their qualifications, in one query: a firm's row once per qualification (or
     /// once, without one). Two queries sent and looked up the chunk's 5,000 firms twice.
+    /// `loadFirms(ids)`, or nil for no list (a scope read whole).
+    func firmsIfNamed(_ ids: [String]?) async throws -> [String: Firm]? {
+        guard let ids else { return nil }
+        return try await loadFirms(ids)
+    }
+
     func loadFirms(_ ids: [String]) async throws -> [String: Firm] {
         var firms: [String: Firm] = [:]
         firms.reserveCapacity(ids.count)
