@@ -3,8 +3,10 @@ public import Foundation
 // The calculator's JSON request (CALCULATOR.md), first decoded into plain transfer types whose
 // amounts, rates and dates are still strings, then validated field by field into the model.
 // Decoding errors and validation errors both name the field as a path into the request.
+// `PlainRequestReader` reads the common form of the transfer types; JSONDecoder reads the rest and
+// gives every decoding error.
 
-struct RequestDTO: Decodable {
+struct RequestDTO: Decodable, Equatable {
     var program: String
     var year: Int
     var policy: [String: PolicyValueDTO]?
@@ -16,7 +18,7 @@ struct RequestDTO: Decodable {
     var usccAllowList: [String]?
 }
 
-enum PolicyValueDTO: Decodable {
+enum PolicyValueDTO: Decodable, Equatable {
     case text(String)
     case table([String: String])
 
@@ -30,31 +32,31 @@ enum PolicyValueDTO: Decodable {
     }
 }
 
-struct LPRFixingDTO: Decodable {
+struct LPRFixingDTO: Decodable, Equatable {
     var published: String
     var oneYear: String
     var fiveYear: String
 }
 
-struct QualificationDTO: Decodable {
+struct QualificationDTO: Decodable, Equatable {
     var level: String
     var from: String
     var to: String?
 }
 
-struct FirmDTO: Decodable {
+struct FirmDTO: Decodable, Equatable {
     var uscc: String
     var name: String?
     var qualifications: [QualificationDTO]?
     var awarded: [String: String]?
 }
 
-struct OtherSubsidyDTO: Decodable {
+struct OtherSubsidyDTO: Decodable, Equatable {
     var level: String
     var amount: String
 }
 
-struct InterestRecordDTO: Decodable {
+struct InterestRecordDTO: Decodable, Equatable {
     var id: String
     var from: String
     var to: String
@@ -63,7 +65,7 @@ struct InterestRecordDTO: Decodable {
     var paidOn: String
 }
 
-struct LoanDTO: Decodable {
+struct LoanDTO: Decodable, Equatable {
     var id: String
     var firm: String
     var product: String
@@ -76,12 +78,12 @@ struct LoanDTO: Decodable {
     var interest: [InterestRecordDTO]?
 }
 
-struct RecognitionDTO: Decodable {
+struct RecognitionDTO: Decodable, Equatable {
     var level: String
     var date: String
 }
 
-struct InvestmentDTO: Decodable {
+struct InvestmentDTO: Decodable, Equatable {
     var id: String
     var investor: String
     var investee: String
@@ -96,7 +98,7 @@ struct InvestmentDTO: Decodable {
     var otherSubsidies: [OtherSubsidyDTO]?
 }
 
-struct GuaranteeDTO: Decodable {
+struct GuaranteeDTO: Decodable, Equatable {
     var id: String
     var firm: String
     var loan: String?
@@ -120,7 +122,7 @@ extension CalculationRequest {
     ) throws(InputError) -> CalculationRequest {
         let dto: RequestDTO
         do {
-            dto = try JSONDecoder().decode(RequestDTO.self, from: data)
+            dto = try PlainRequestReader.read(data) ?? JSONDecoder().decode(RequestDTO.self, from: data)
         } catch let error as DecodingError {
             throw InputError(decoding: error)
         } catch {
