@@ -87,6 +87,11 @@ struct RequestReaderTests {
         #expect(PlainRequestReader.read(Data(bytes)) == nil)
         bytes[13] = 0xED; bytes.insert(contentsOf: [0xA0, 0x80], at: 14)  // an encoded surrogate
         #expect(PlainRequestReader.read(Data(bytes)) == nil)
+        // A four-byte sequence cut short: mended into U+FFFD, three bytes like the three it replaces.
+        bytes.replaceSubrange(13..<16, with: [0xF0, 0x9F, 0x98])
+        #expect(PlainRequestReader.read(Data(bytes)) == nil)
+        bytes.replaceSubrange(13..<16, with: [0xF0, 0x9F, 0x98, 0x80])  // 😀, whole
+        #expect(PlainRequestReader.read(Data(bytes))?.program == "z😀uangda")
 
         // The refusals through the public entry are JSONDecoder's, field and words.
         #expect(refusal(#"{"program":"zhuangda","year":"2025"}"#) == InputError(field: "year", message: "expected a whole number"))

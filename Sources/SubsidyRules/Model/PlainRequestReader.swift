@@ -77,16 +77,22 @@ struct PlainRequestReader {
     private mutating func string() throws(Unhandled) -> String {
         try expect(UInt8(ascii: "\""))
         let start = index
+        var ascii = true
         while true {
             guard index < bytes.count else { throw Unhandled() }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") { break }
             if byte == UInt8(ascii: "\\") || byte < 0x20 { throw Unhandled() }
+            ascii = ascii && byte < 0x80
             index += 1
         }
         let text = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
         index += 1
-        guard let string = String(validating: text, as: UTF8.self) else { throw Unhandled() }
+        // `String(decoding:)` is specialised for a buffer of bytes; `String(validating:)` is not, and
+        // was most of this reader's time in `perf`. Decoding mends bytes that are not UTF-8 with
+        // U+FFFD, so text beyond ASCII is valid exactly when the decoded string has the same bytes.
+        let string = String(decoding: text, as: UTF8.self)
+        guard ascii || string.utf8.elementsEqual(text) else { throw Unhandled() }
         return string
     }
 
@@ -191,13 +197,33 @@ struct PlainRequestReader {
         } while try nextMember()
     }
 
-    private mutating func requestObject() throws(Unhandled) -> RequestDTO {
-        var program = Slot<String>(), year = Slot<Int>(), policy = Slot<[String: PolicyValueDTO]>()
-        var lpr = Slot<[LPRFixingDTO]>(), firms = Slot<[FirmDTO]>(), loans = Slot<[LoanDTO]>()
-        var investments = Slot<[InvestmentDTO]>(), guarantees = Slot<[GuaranteeDTO]>(), usccAllowList = Slot<[String]>()
+    /// Reads an object whose members named in `names` are strings: the first `required` must be
+    /// there and not null, the rest may be absent or null. Answers their values in the order of
+    /// `names`. Any other key goes to `other`, which reads its value or throws.
+    private mutating func strings(
+        _ names: [String], required: Int,
+        other: (inout Self, String) throws(Unhandled) -> Void = { _, _ throws(Unhandled) in throw Unhandled() }
+    ) throws(Unhandled) -> [String?] {
+        var values = [String?](repeating: nil, count: names.count)
+        var seen: UInt64 = 0
         try members { r, key throws(Unhandled) in
+            guard let field = names.firstIndex(of: key) else { return try other(&r, key) }
+            guard seen & (1 << field) == 0 else { throw Unhandled() }
+            seen |= 1 << field
+            values[field] = try field < required ? r.string() : r.optionalString()
+        }
+        guard seen & ((1 << required) - 1) == (1 << required) - 1 else { throw Unhandled() }
+        return values
+    }
+
+    private static let requestStrings = ["program"]
+
+    private mutating func requestObject() throws(Unhandled) -> RequestDTO {
+        var year = Slot<Int>(), policy = Slot<[String: PolicyValueDTO]>(), lpr = Slot<[LPRFixingDTO]>()
+        var firms = Slot<[FirmDTO]>(), loans = Slot<[LoanDTO]>(), investments = Slot<[InvestmentDTO]>()
+        var guarantees = Slot<[GuaranteeDTO]>(), usccAllowList = Slot<[String]>()
+        let text = try strings(Self.requestStrings, required: 1) { r, key throws(Unhandled) in
             switch key {
-            case "program": try program.fill(r.string())
             case "year": try year.fill(r.wholeNumber())
             case "policy": try policy.fill(r.null() ? nil : r.policyTable())
             case "lpr": try lpr.fill(r.optionalArray { r throws(Unhandled) in try r.lprFixing() })
@@ -209,7 +235,7 @@ struct PlainRequestReader {
             default: throw Unhandled()
             }
         }
-        guard let program = program.value, let year = year.value else { throw Unhandled() }
+        guard let program = text[0], let year = year.value else { throw Unhandled() }
         return RequestDTO(
             program: program, year: year, policy: policy.value, lpr: lpr.value, firms: firms.value, loans: loans.value,
             investments: investments.value, guarantees: guarantees.value, usccAllowList: usccAllowList.value)
@@ -234,100 +260,92 @@ struct PlainRequestReader {
         return table
     }
 
-    /// An object whose members are all strings, by name: the values in the order of `names`, nil
-    /// for a member absent, or null where `nullable` allows it. Any other key is left to JSONDecoder.
-    private mutating func strings(_ names: [StaticString], nullable: Set<Int> = []) throws(Unhandled) -> [String?] {
-        var values = [Slot<String>](repeating: Slot(), count: names.count)
-        try members { r, key throws(Unhandled) in
-            guard let field = names.firstIndex(where: { key.utf8.elementsEqual(UnsafeBufferPointer(start: $0.utf8Start, count: $0.utf8CodeUnitCount)) }) else {
-                throw Unhandled()
-            }
-            try values[field].fill(nullable.contains(field) ? r.optionalString() : r.string())
-        }
-        return values.map(\.value)
-    }
+    private static let lprStrings = ["published", "oneYear", "fiveYear"]
 
     private mutating func lprFixing() throws(Unhandled) -> LPRFixingDTO {
-        let values = try strings(["published", "oneYear", "fiveYear"])
-        guard let published = values[0], let oneYear = values[1], let fiveYear = values[2] else { throw Unhandled() }
+        let text = try strings(Self.lprStrings, required: 3)
+        guard let published = text[0], let oneYear = text[1], let fiveYear = text[2] else { throw Unhandled() }
         return LPRFixingDTO(published: published, oneYear: oneYear, fiveYear: fiveYear)
     }
 
+    private static let qualificationStrings = ["level", "from", "to"]
+
     private mutating func qualifications() throws(Unhandled) -> [QualificationDTO]? {
         try optionalArray { r throws(Unhandled) in
-            let values = try r.strings(["level", "from", "to"], nullable: [2])
-            guard let level = values[0], let from = values[1] else { throw Unhandled() }
-            return QualificationDTO(level: level, from: from, to: values[2])
+            let text = try r.strings(Self.qualificationStrings, required: 2)
+            guard let level = text[0], let from = text[1] else { throw Unhandled() }
+            return QualificationDTO(level: level, from: from, to: text[2])
         }
     }
 
+    private static let otherSubsidyStrings = ["level", "amount"]
+
     private mutating func otherSubsidies() throws(Unhandled) -> [OtherSubsidyDTO]? {
         try optionalArray { r throws(Unhandled) in
-            let values = try r.strings(["level", "amount"])
-            guard let level = values[0], let amount = values[1] else { throw Unhandled() }
+            let text = try r.strings(Self.otherSubsidyStrings, required: 2)
+            guard let level = text[0], let amount = text[1] else { throw Unhandled() }
             return OtherSubsidyDTO(level: level, amount: amount)
         }
     }
 
+    private static let interestRecordStrings = ["id", "from", "to", "balance", "paid", "paidOn"]
+
     private mutating func interestRecord() throws(Unhandled) -> InterestRecordDTO {
-        let values = try strings(["id", "from", "to", "balance", "paid", "paidOn"])
-        guard let id = values[0], let from = values[1], let to = values[2], let balance = values[3],
-              let paid = values[4], let paidOn = values[5] else { throw Unhandled() }
+        let text = try strings(Self.interestRecordStrings, required: 6)
+        guard let id = text[0], let from = text[1], let to = text[2], let balance = text[3], let paid = text[4],
+              let paidOn = text[5] else { throw Unhandled() }
         return InterestRecordDTO(id: id, from: from, to: to, balance: balance, paid: paid, paidOn: paidOn)
     }
 
+    private static let recognitionStrings = ["level", "date"]
+
     private mutating func recognition() throws(Unhandled) -> RecognitionDTO? {
         if try null() { return nil }
-        let values = try strings(["level", "date"])
-        guard let level = values[0], let date = values[1] else { throw Unhandled() }
+        let text = try strings(Self.recognitionStrings, required: 2)
+        guard let level = text[0], let date = text[1] else { throw Unhandled() }
         return RecognitionDTO(level: level, date: date)
     }
 
+    private static let firmStrings = ["uscc", "name"]
+
     private mutating func firm() throws(Unhandled) -> FirmDTO {
-        var uscc = Slot<String>(), name = Slot<String>(), qualifications = Slot<[QualificationDTO]>()
-        var awarded = Slot<[String: String]>()
-        try members { r, key throws(Unhandled) in
+        var qualifications = Slot<[QualificationDTO]>(), awarded = Slot<[String: String]>()
+        let text = try strings(Self.firmStrings, required: 1) { r, key throws(Unhandled) in
             switch key {
-            case "uscc": try uscc.fill(r.string())
-            case "name": try name.fill(r.optionalString())
             case "qualifications": try qualifications.fill(r.qualifications())
             case "awarded": try awarded.fill(r.null() ? nil : r.stringTable())
             default: throw Unhandled()
             }
         }
-        guard let uscc = uscc.value else { throw Unhandled() }
-        return FirmDTO(uscc: uscc, name: name.value, qualifications: qualifications.value, awarded: awarded.value)
+        guard let uscc = text[0] else { throw Unhandled() }
+        return FirmDTO(uscc: uscc, name: text[1], qualifications: qualifications.value, awarded: awarded.value)
     }
 
+    private static let loanStrings = ["id", "firm", "product", "principal", "start", "maturity", "rate", "awardedBefore"]
+
     private mutating func loan() throws(Unhandled) -> LoanDTO {
-        var text: [String: Slot<String>] = [:]
         var otherSubsidies = Slot<[OtherSubsidyDTO]>(), interest = Slot<[InterestRecordDTO]>()
-        try members { r, key throws(Unhandled) in
+        let text = try strings(Self.loanStrings, required: 6) { r, key throws(Unhandled) in
             switch key {
-            case "id", "firm", "product", "principal", "start", "maturity": try text[key, default: Slot()].fill(r.string())
-            case "rate", "awardedBefore": try text[key, default: Slot()].fill(r.optionalString())
             case "otherSubsidies": try otherSubsidies.fill(r.otherSubsidies())
             case "interest": try interest.fill(r.optionalArray { r throws(Unhandled) in try r.interestRecord() })
             default: throw Unhandled()
             }
         }
-        guard let id = text["id"]?.value, let firm = text["firm"]?.value, let product = text["product"]?.value,
-              let principal = text["principal"]?.value, let start = text["start"]?.value,
-              let maturity = text["maturity"]?.value else { throw Unhandled() }
+        guard let id = text[0], let firm = text[1], let product = text[2], let principal = text[3],
+              let start = text[4], let maturity = text[5] else { throw Unhandled() }
         return LoanDTO(
             id: id, firm: firm, product: product, principal: principal, start: start, maturity: maturity,
-            rate: text["rate"]?.value, awardedBefore: text["awardedBefore"]?.value,
-            otherSubsidies: otherSubsidies.value, interest: interest.value)
+            rate: text[6], awardedBefore: text[7], otherSubsidies: otherSubsidies.value, interest: interest.value)
     }
 
+    private static let investmentStrings = ["id", "investor", "investee", "kind", "amount", "date", "stage", "awardedBefore"]
+
     private mutating func investment() throws(Unhandled) -> InvestmentDTO {
-        var text: [String: Slot<String>] = [:]
         var qualifications = Slot<[QualificationDTO]>(), registeredInCity = Slot<Bool>()
         var recognition = Slot<RecognitionDTO>(), otherSubsidies = Slot<[OtherSubsidyDTO]>()
-        try members { r, key throws(Unhandled) in
+        let text = try strings(Self.investmentStrings, required: 6) { r, key throws(Unhandled) in
             switch key {
-            case "id", "investor", "investee", "kind", "amount", "date": try text[key, default: Slot()].fill(r.string())
-            case "stage", "awardedBefore": try text[key, default: Slot()].fill(r.optionalString())
             case "investeeQualifications": try qualifications.fill(r.qualifications())
             case "registeredInCity": try registeredInCity.fill(r.optionalBool())
             case "recognition": try recognition.fill(r.recognition())
@@ -335,32 +353,26 @@ struct PlainRequestReader {
             default: throw Unhandled()
             }
         }
-        guard let id = text["id"]?.value, let investor = text["investor"]?.value, let investee = text["investee"]?.value,
-              let kind = text["kind"]?.value, let amount = text["amount"]?.value, let date = text["date"]?.value
-        else { throw Unhandled() }
+        guard let id = text[0], let investor = text[1], let investee = text[2], let kind = text[3],
+              let amount = text[4], let date = text[5] else { throw Unhandled() }
         return InvestmentDTO(
-            id: id, investor: investor, investee: investee, kind: kind, amount: amount, date: date,
-            stage: text["stage"]?.value, investeeQualifications: qualifications.value,
-            registeredInCity: registeredInCity.value, recognition: recognition.value,
-            awardedBefore: text["awardedBefore"]?.value, otherSubsidies: otherSubsidies.value)
+            id: id, investor: investor, investee: investee, kind: kind, amount: amount, date: date, stage: text[6],
+            investeeQualifications: qualifications.value, registeredInCity: registeredInCity.value,
+            recognition: recognition.value, awardedBefore: text[7], otherSubsidies: otherSubsidies.value)
     }
 
+    private static let guaranteeStrings = ["id", "firm", "guarantor", "principal", "from", "to", "fee", "paidOn", "loan"]
+
     private mutating func guarantee() throws(Unhandled) -> GuaranteeDTO {
-        var text: [String: Slot<String>] = [:]
         var otherSubsidies = Slot<[OtherSubsidyDTO]>()
-        try members { r, key throws(Unhandled) in
-            switch key {
-            case "id", "firm", "guarantor", "principal", "from", "to", "fee", "paidOn": try text[key, default: Slot()].fill(r.string())
-            case "loan": try text[key, default: Slot()].fill(r.optionalString())
-            case "otherSubsidies": try otherSubsidies.fill(r.otherSubsidies())
-            default: throw Unhandled()
-            }
+        let text = try strings(Self.guaranteeStrings, required: 8) { r, key throws(Unhandled) in
+            guard key == "otherSubsidies" else { throw Unhandled() }
+            try otherSubsidies.fill(r.otherSubsidies())
         }
-        guard let id = text["id"]?.value, let firm = text["firm"]?.value, let guarantor = text["guarantor"]?.value,
-              let principal = text["principal"]?.value, let from = text["from"]?.value, let to = text["to"]?.value,
-              let fee = text["fee"]?.value, let paidOn = text["paidOn"]?.value else { throw Unhandled() }
+        guard let id = text[0], let firm = text[1], let guarantor = text[2], let principal = text[3],
+              let from = text[4], let to = text[5], let fee = text[6], let paidOn = text[7] else { throw Unhandled() }
         return GuaranteeDTO(
-            id: id, firm: firm, loan: text["loan"]?.value, guarantor: guarantor, principal: principal, from: from,
-            to: to, fee: fee, paidOn: paidOn, otherSubsidies: otherSubsidies.value)
+            id: id, firm: firm, loan: text[8], guarantor: guarantor, principal: principal, from: from, to: to,
+            fee: fee, paidOn: paidOn, otherSubsidies: otherSubsidies.value)
     }
 }
