@@ -12,10 +12,10 @@ import Foundation
 // the same error as always. `RequestReaderTests` holds the two readers equal over random and
 // damaged requests.
 
-/// Why the plain reader stopped; the caller falls back to JSONDecoder.
-struct Unhandled: Error {}
-
 struct PlainRequestReader {
+    /// Why the plain reader stopped; the caller falls back to JSONDecoder.
+    struct Unhandled: Error {}
+
     private let bytes: UnsafeRawBufferPointer
     private var index = 0
 
