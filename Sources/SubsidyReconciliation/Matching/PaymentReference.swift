@@ -56,6 +56,19 @@ public enum PaymentReference {
             default: compact.append(byte)
             }
         }
+        return tokens(in: compact)
+    }
+
+    /// `scan` over Unicode scalars: the text upper-cased, its white space removed. A reference is
+    /// ASCII, so a scalar beyond it stands as 0, which ends or prevents a token as it did.
+    static func scanScalars(_ text: String) -> [String] {
+        tokens(in: text.uppercased().unicodeScalars.compactMap { scalar in
+            scalar.properties.isWhitespace ? nil : scalar.isASCII ? UInt8(scalar.value) : 0
+        })
+    }
+
+    /// The tokens of upper-cased text without white space, as ASCII bytes: `SL`, a letter, digits.
+    private static func tokens(in compact: [UInt8]) -> [String] {
         var tokens: [String] = []
         var index = 0
         while index + 2 < compact.count {
@@ -67,24 +80,6 @@ public enum PaymentReference {
             var end = index + 3
             while end < compact.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(compact[end]) { end += 1 }
             tokens.append(String(decoding: compact[index..<end], as: UTF8.self))
-            index = end
-        }
-        return tokens
-    }
-
-    /// `scan` over Unicode scalars: the text upper-cased, its white space removed.
-    static func scanScalars(_ text: String) -> [String] {
-        let compact = Array(text.uppercased().unicodeScalars.filter { !$0.properties.isWhitespace })
-        var tokens: [String] = []
-        var index = 0
-        while index + 2 < compact.count {
-            guard compact[index] == "S", compact[index + 1] == "L", compact[index + 2].value >= 65, compact[index + 2].value <= 90 else {
-                index += 1
-                continue
-            }
-            var end = index + 3
-            while end < compact.count, compact[end].value >= 48, compact[end].value <= 57 { end += 1 }
-            tokens.append(String(String.UnicodeScalarView(compact[index..<end])))
             index = end
         }
         return tokens

@@ -113,7 +113,7 @@ struct PlainRequestReader {
             guard digits <= 9 else { throw Unhandled() }
         }
         if first == UInt8(ascii: "0"), digits > 1 { throw Unhandled() }
-        if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) {
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") || bytes[index] | 0x20 == UInt8(ascii: "e") {
             throw Unhandled()
         }
         return value

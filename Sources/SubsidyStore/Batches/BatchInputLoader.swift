@@ -151,14 +151,14 @@ public struct BatchInputLoader: Sendable {
         return LPRTable(fixings: fixings)
     }
 
-    /// The firms and their qualifications, in one query: a firm's row once per qualification (or
-    /// once, without one). Two queries sent and looked up the chunk's 5,000 firms twice.
     /// `loadFirms(ids)`, or nil for no list (a scope read whole).
     func firmsIfNamed(_ ids: [String]?) async throws -> [String: Firm]? {
         guard let ids else { return nil }
         return try await loadFirms(ids)
     }
 
+    /// The firms and their qualifications, in one query: a firm's row once per qualification (or
+    /// once, without one). Two queries sent and looked up the chunk's 5,000 firms twice.
     func loadFirms(_ ids: [String]) async throws -> [String: Firm] {
         var firms: [String: Firm] = [:]
         firms.reserveCapacity(ids.count)
