@@ -345,15 +345,16 @@ extension WebApp {
         }
         page["today"] = today.description
         page["signatures"] = try await signatures(id)
-        // The lines, sorted and paged in the database.
+        // The lines, sorted and paged in the database. The sort's parameters are planned as
+        // constants, so a sort by number reads the page from the (batch_id, line_no) index and
+        // stops; the count is the summary's. A `count(*) OVER ()` here read every line of the
+        // batch for each page: 75-180 ms a page of a province batch (87,475 lines), 4 ms without.
         let sorts = ["no", "name", "amount", "status"]
         let paging = Paging(request, sorts: sorts, defaultSort: "no")
         var lines: [[String: Any]] = []
-        var total = 0
-        for try await (no, uscc, name, computed, previously, amount, status, reason, ref, count) in try await client.query(
+        for try await (no, uscc, name, computed, previously, amount, status, reason, ref) in try await client.query(
             """
-            SELECT line_no, recipient_uscc::text, recipient_name, computed_fen, previously_fen, amount_fen, status, coalesce(excluded_reason, ''), payment_ref,
-                   count(*) OVER ()::int
+            SELECT line_no, recipient_uscc::text, recipient_name, computed_fen, previously_fen, amount_fen, status, coalesce(excluded_reason, ''), payment_ref
             FROM batch_lines WHERE batch_id = \(id)
             ORDER BY CASE WHEN \(paging.sort) = 'name' AND NOT \(paging.descending) THEN recipient_name END ASC,
                      CASE WHEN \(paging.sort) = 'name' AND \(paging.descending) THEN recipient_name END DESC,
@@ -363,8 +364,7 @@ extension WebApp {
                      CASE WHEN \(paging.sort) = 'no' AND \(paging.descending) THEN line_no END DESC, line_no
             LIMIT \(paging.size) OFFSET \(paging.offset)
             """, logger: logger
-        ).decode((Int, String, String, Int64, Int64, Int64, String, String, String, Int).self) {
-            total = count
+        ).decode((Int, String, String, Int64, Int64, Int64, String, String, String).self) {
             lines.append([
                 "no": no, "recipient": uscc, "name": name, "computed": Show.fen(computed), "previously": Show.fen(previously), "amount": Show.fen(amount),
                 "negative": amount < 0, "status": page.t("line." + status), "statusKey": status, "excluded": status == "excluded", "reason": reason,
@@ -372,7 +372,7 @@ extension WebApp {
             ])
         }
         page["lines"] = lines
-        page["paging"] = paging.context(total: total, base: "/batches/\(id)", sorts: sorts)
+        page["paging"] = paging.context(total: summary.lines, base: "/batches/\(id)", sorts: sorts)
         var exclusions: [[String: Any]] = []
         for try await (item, recipient, reason, reasonZh) in try await client.query(
             "SELECT item_id, recipient_uscc, reason, reason_zh FROM batch_exclusions WHERE batch_id = \(id) ORDER BY recipient_uscc, kind, item_id LIMIT 200", logger: logger

@@ -247,6 +247,49 @@ import Testing
         }
     }
 
+    @Test("a batch's lines page by page: by number either way and by amount, with the batch's count, each page as the database orders it")
+    func batchLinesPaged() async throws {
+        try await TestDatabase.withFresh { database, _ in
+            let clerk = try await UserStore(client: database, logger: TestDatabase.logger)
+                .add(login: "clerk", displayName: "王会计", password: "clerk-password", roles: [.clerk], by: TestDatabase.admin, cost: 4)
+            _ = try await DataLoader(client: database, logger: TestDatabase.logger)
+                .load(DataGenerator(scale: GeneratorScale(name: "custom", firms: 400, loans: 800), seed: 42), by: TestDatabase.admin)
+            let batches = BatchStore(client: database, logger: TestDatabase.logger)
+            let id = try await batches.create(program: .zhuangda, year: 2025, district: nil, by: clerk)
+            let summary = try await batches.compute(id, by: clerk)
+            // The orders the page must show, from the stored lines themselves: by number, and by
+            // amount with the number breaking ties.
+            func order(_ sort: String) async throws -> [Int] {
+                let query: PostgresQuery = sort == "amount"
+                    ? "SELECT line_no FROM batch_lines WHERE batch_id = \(id) ORDER BY amount_fen DESC, line_no"
+                    : "SELECT line_no FROM batch_lines WHERE batch_id = \(id) ORDER BY line_no"
+                return try await database.query(query, logger: TestDatabase.logger).collect().map { try $0.decode(Int.self) }
+            }
+            let byNumber = try await order("no"), byAmount = try await order("amount")
+            #expect(summary.lines == byNumber.count && byNumber.count > 100, "\(byNumber.count) lines")
+            let pages = (byNumber.count + 49) / 50
+
+            let client = try await Self.client(database)
+            let cookie = try #require(try await client.signIn("clerk", "clerk-password").cookie)
+            func shown(_ query: String) async throws -> (numbers: [Int], pager: Bool) {
+                let body = try await client.request(.get, "/batches/\(id)?\(query)", cookie: cookie).body
+                let numbers = body.components(separatedBy: #"class="line-link">"#).dropFirst().compactMap { Int($0.prefix { $0 != "<" }) }
+                let page = Int(query.components(separatedBy: "page=").last ?? "") ?? 1
+                return (numbers, body.contains("\(page) / \(pages) · \(byNumber.count) "))
+            }
+            let first = try await shown("page=1")
+            #expect(first.numbers == Array(byNumber[0..<50]) && first.pager)
+            let second = try await shown("sort=no&dir=asc&page=2")
+            #expect(second.numbers == Array(byNumber[50..<100]) && second.pager)
+            let last = try await shown("sort=no&dir=asc&page=\(pages)")
+            #expect(last.numbers == Array(byNumber[((pages - 1) * 50)...]) && last.pager)
+            let descending = try await shown("sort=no&dir=desc&page=2")
+            #expect(descending.numbers == Array(byNumber.reversed()[50..<100]) && descending.pager)
+            let byAmountPage = try await shown("sort=amount&dir=desc&page=2")
+            #expect(byAmountPage.numbers == Array(byAmount[50..<100]) && byAmountPage.pager)
+        }
+    }
+
     @Test("a clerk's statement file is read in one of the read slots the bank API's uploads share, then imported in the turn")
     func statementUploadTakesAReadSlot() async throws {
         try await TestDatabase.withFresh { database, _ in
