@@ -17,13 +17,15 @@ extension WebApp {
             var page = Page("firms", session: session)
             page["title"] = page.t("firms")
             page["q"] = q
+            // The page, then the count. The sort's parameters are planned as constants, so a page
+            // is read in the sort's order (the name's index, sql/044, or the code's) and the query
+            // stops after it; a search's filter is then checked along that order. Counted in the
+            // page's query (`count(*) OVER ()`), every firm was read and sorted for each page.
             var rows: [[String: Any]] = []
-            var total = 0
-            for try await (uscc, name, district, qualified, count) in try await client.query(
+            for try await (uscc, name, district, qualified) in try await client.query(
                 """
                 SELECT f.uscc::text, f.name, coalesce(f.district, ''),
-                       EXISTS (SELECT 1 FROM qualifications q WHERE q.firm_uscc = f.uscc AND current_date BETWEEN q.valid_from AND q.valid_to),
-                       count(*) OVER ()::int
+                       EXISTS (SELECT 1 FROM qualifications q WHERE q.firm_uscc = f.uscc AND current_date BETWEEN q.valid_from AND q.valid_to)
                 FROM firms f
                 WHERE \(q) = '' OR f.uscc = upper(\(q)) OR f.uscc LIKE upper(\(q)) || '%' OR f.name LIKE '%' || \(q) || '%'
                 ORDER BY CASE WHEN \(paging.sort) = 'name' AND NOT \(paging.descending) THEN f.name END ASC,
@@ -34,9 +36,17 @@ extension WebApp {
                          CASE WHEN \(paging.sort) = 'district' AND \(paging.descending) THEN f.district END DESC, f.uscc
                 LIMIT \(paging.size) OFFSET \(paging.offset)
                 """, logger: logger
-            ).decode((String, String, String, Bool, Int).self) {
-                total = count
+            ).decode((String, String, String, Bool).self) {
                 rows.append(["uscc": uscc, "name": name, "district": district, "qualified": qualified])
+            }
+            var total = 0
+            for try await count in try await client.query(
+                """
+                SELECT count(*)::int FROM firms f
+                WHERE \(q) = '' OR f.uscc = upper(\(q)) OR f.uscc LIKE upper(\(q)) || '%' OR f.name LIKE '%' || \(q) || '%'
+                """, logger: logger
+            ).decode(Int.self) {
+                total = count
             }
             page["rows"] = rows
             page["paging"] = paging.context(total: total, base: "/firms", keep: ["q": q], sorts: sorts)

@@ -247,7 +247,7 @@ import Testing
         }
     }
 
-    @Test("a batch's lines page by page: by number either way and by amount, with the batch's count, each page as the database orders it")
+    @Test("a batch's lines and the firms page by page: each sort and search, with their counts, as the database orders them")
     func batchLinesPaged() async throws {
         try await TestDatabase.withFresh { database, _ in
             let clerk = try await UserStore(client: database, logger: TestDatabase.logger)
@@ -287,6 +287,37 @@ import Testing
             #expect(descending.numbers == Array(byNumber.reversed()[50..<100]) && descending.pager)
             let byAmountPage = try await shown("sort=amount&dir=desc&page=2")
             #expect(byAmountPage.numbers == Array(byAmount[50..<100]) && byAmountPage.pager)
+
+            // The firms' list the same way: by name (the default, the code breaking ties) and by
+            // code descending, 50 a page, its count all firms or those a search matches, and
+            // whether each holds a qualification today.
+            func firms(_ order: String, _ filter: String = "") async throws -> [(String, Bool)] {
+                let query: PostgresQuery = order == "name"
+                    ? "SELECT uscc::text, EXISTS (SELECT 1 FROM qualifications q WHERE q.firm_uscc = f.uscc AND current_date BETWEEN q.valid_from AND q.valid_to) FROM firms f WHERE name LIKE '%' || \(filter) || '%' ORDER BY name, uscc"
+                    : "SELECT uscc::text, EXISTS (SELECT 1 FROM qualifications q WHERE q.firm_uscc = f.uscc AND current_date BETWEEN q.valid_from AND q.valid_to) FROM firms f ORDER BY uscc DESC"
+                return try await database.query(query, logger: TestDatabase.logger).collect().map { try $0.decode((String, Bool).self) }
+            }
+            func listed(_ query: String, count: Int, page: Int) async throws -> [(String, Bool)]? {
+                let body = try await client.request(.get, "/firms?\(query)", cookie: cookie).body
+                guard body.contains("\(page) / \((count + 49) / 50) · \(count) ") else { return nil }
+                return body.components(separatedBy: #"<tr><td class="mono"><a href="/firms/"#).dropFirst().map { row in
+                    (String(row.prefix(18)), row.prefix { $0 != "\n" }.components(separatedBy: "</td>").dropFirst(3).first == "<td>✓")
+                }
+            }
+            let byName = try await firms("name"), byCode = try await firms("uscc")
+            #expect(byName.count == 400 && byName.contains { $0.1 } && byName.contains { !$0.1 })
+            let named = try #require(try await listed("page=2", count: 400, page: 2))
+            #expect(named.map(\.0) == byName[50..<100].map(\.0) && named.map(\.1) == byName[50..<100].map(\.1))
+            let coded = try #require(try await listed("sort=uscc&dir=desc&page=8", count: 400, page: 8))
+            #expect(coded.map(\.0) == byCode[350..<400].map(\.0) && coded.map(\.1) == byCode[350..<400].map(\.1))
+            // A search by part of a name: the count and rows of the firms whose name holds it.
+            let name = try #require(try await database.query("SELECT name FROM firms ORDER BY uscc LIMIT 1", logger: TestDatabase.logger)
+                .collect().first?.decode(String.self))
+            let part = String(name.dropFirst(2).prefix(4))
+            let matching = try await firms("name", part)
+            let searched = try #require(try await listed(
+                "q=\(part.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? part)", count: matching.count, page: 1))
+            #expect(!matching.isEmpty && searched.map(\.0) == matching.prefix(50).map(\.0))
         }
     }
 
