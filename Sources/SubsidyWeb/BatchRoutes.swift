@@ -255,7 +255,7 @@ extension WebApp {
         for try await (id, program, year, district, state, totalFen, lines, count) in try await client.query(
             """
             SELECT b.id, b.program, b.year, coalesce(b.district, ''), b.state, b.total_fen,
-                   (SELECT count(*) FROM batch_lines l WHERE l.batch_id = b.id)::int, count(*) OVER ()::int
+                   b.line_count, count(*) OVER ()::int
             FROM batches b WHERE \(stateFilter) = '' OR b.state = \(stateFilter)
             ORDER BY CASE WHEN \(paging.sort) = 'program' THEN b.program END,
                      CASE WHEN \(paging.sort) = 'state' THEN b.state END,

@@ -333,6 +333,7 @@ struct MoneyPathTests {
             let refusals: [(String, String)] = [
                 ("UPDATE batches SET state = 'computed' WHERE id = \(batch)", "is not a transition"),
                 ("UPDATE batches SET total_fen = 1 WHERE id = \(batch)", "fixed"),
+                ("UPDATE batches SET line_count = line_count + 1 WHERE id = \(batch)", "fixed"),
                 ("DELETE FROM batch_lines WHERE batch_id = \(batch)", "cannot be deleted"),
                 ("UPDATE batch_lines SET amount_fen = amount_fen * 2, computed_fen = computed_fen * 2 WHERE batch_id = \(batch)", "keeps its recipient"),
                 // The guard's WHEN condition (sql/021) lets neither a new reference nor a line excluded after approval past it.

@@ -267,6 +267,10 @@ import Testing
             }
             let byNumber = try await order("no"), byAmount = try await order("amount")
             #expect(summary.lines == byNumber.count && byNumber.count > 100, "\(byNumber.count) lines")
+            // The count the list of batches shows is the one the computation kept (sql/045).
+            let kept = try await database.query("SELECT line_count FROM batches WHERE id = \(id)", logger: TestDatabase.logger)
+                .collect().map { try $0.decode(Int.self) }
+            #expect(kept == [byNumber.count])
             let pages = (byNumber.count + 49) / 50
 
             let client = try await Self.client(database)
@@ -277,6 +281,8 @@ import Testing
                 let page = Int(query.components(separatedBy: "page=").last ?? "") ?? 1
                 return (numbers, body.contains("\(page) / \(pages) · \(byNumber.count) "))
             }
+            let list = try await client.request(.get, "/batches", cookie: cookie).body
+            #expect(list.contains(#"<td class="num">\#(byNumber.count)</td>"#), "\(list)")
             let first = try await shown("page=1")
             #expect(first.numbers == Array(byNumber[0..<50]) && first.pager)
             let second = try await shown("sort=no&dir=asc&page=2")
