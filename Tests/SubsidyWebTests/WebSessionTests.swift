@@ -248,7 +248,7 @@ import Testing
     }
 
     @Test("a batch's lines and the firms page by page: each sort and search, with their counts, as the database orders them")
-    func batchLinesPaged() async throws {
+    func pagedLists() async throws {
         try await TestDatabase.withFresh { database, _ in
             let clerk = try await UserStore(client: database, logger: TestDatabase.logger)
                 .add(login: "clerk", displayName: "王会计", password: "clerk-password", roles: [.clerk], by: TestDatabase.admin, cost: 4)

@@ -86,8 +86,7 @@ public struct BatchStore: Sendable {
         let rows = try await client.query(
             """
             SELECT b.program, b.year, b.district, b.state, b.total_fen, b.publicity_from::text, b.publicity_until::text,
-                   b.computed_by, b.approved_by,
-                   (SELECT count(*) FROM batch_lines WHERE batch_id = b.id)::int,
+                   b.computed_by, b.approved_by, b.line_count,
                    (SELECT coalesce(sum(cardinality(item_ids)), 0) FROM batch_exclusion_sets WHERE batch_id = b.id)::int
             FROM batches b WHERE b.id = \(id)
             """, logger: logger)
