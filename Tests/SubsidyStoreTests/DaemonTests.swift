@@ -32,12 +32,16 @@ struct DaemonProcess {
     }
 
     func kill9() {
+        guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         while process.isRunning { usleep(10_000) }
     }
 
-    /// SIGTERM, then waits up to `seconds` for a clean exit; returns the exit status.
+    /// SIGTERM, then waits up to `seconds` for a clean exit; returns the exit status (that of
+    /// the earlier exit if it has already ended: a test stops its daemon on every way out, for a
+    /// daemon left running holds the test run's standard error open and `swift test` waits).
     func terminate(within seconds: Double = 10) -> Int32? {
+        guard process.isRunning else { return process.terminationStatus }
         kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning, Date() < deadline { usleep(50_000) }
@@ -85,16 +89,28 @@ func seedPaidBatch(_ client: PostgresClient, count: Int) async throws -> String 
     return lines.joined(separator: "\r\n") + "\r\n"
 }
 
-func waitUntil(_ seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
+/// Whether `condition` holds within `seconds`, asked every 200 ms. Each asking is bounded by the
+/// time left (`withDeadline`), so a query that never answers ends the wait as "no" at the limit.
+func waitUntil(_ seconds: Double, _ condition: @escaping @Sendable () async throws -> Bool) async throws -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
-        if try await condition() { return true }
+        let left = Duration.milliseconds(Int(max(deadline.timeIntervalSinceNow, 0) * 1000))
+        if try await withDeadline(left, condition) == true { return true }
         try await Task.sleep(for: .milliseconds(200))
     }
     return false
 }
 
-@Suite("The reconciliation daemon as a process", .enabled(if: TestDatabase.isConfigured), .serialized)
+/// `operation`'s value within `seconds`, or a failure naming `what` — for the steps after a
+/// restart of the database, where a lease from a pool whose server stayed down would wait forever.
+func within<T: Sendable>(_ seconds: Int, _ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    guard let value = try await withDeadline(.seconds(seconds), operation) else {
+        throw ClusterScriptFailure(description: "\(what): no answer within \(seconds) s")
+    }
+    return value
+}
+
+@Suite("The reconciliation daemon as a process", .enabled(if: TestDatabase.isConfigured), .serialized, .timeLimit(.minutes(8)))
 struct DaemonTests {
     @Test("kill -9 at any moment and a restart reach the state of an uninterrupted run (10,000 lines)")
     func killAndRestart() async throws {
@@ -111,6 +127,7 @@ struct DaemonTests {
             // Kill the daemon hard at several moments while it imports.
             for delay in [0.3, 0.8, 1.5, 2.5] {
                 let daemon = try DaemonProcess.start(database: url, inbox: inbox)
+                defer { daemon.kill9() }
                 try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
                 daemon.kill9()
                 // Never half an import: all 10,000 payments or none.
@@ -118,6 +135,7 @@ struct DaemonTests {
                 #expect(paid == 0 || paid == 10_000, "after kill -9: \(paid) payments")
             }
             let daemon = try DaemonProcess.start(database: url, inbox: inbox)
+            defer { _ = daemon.terminate() }
             let done = try await waitUntil(120) {
                 FileManager.default.fileExists(atPath: inbox.appendingPathComponent("processed/statement.sta").path)
             }
@@ -146,6 +164,7 @@ struct DaemonTests {
             // The same file dropped again changes nothing.
             try Data(statement.utf8).write(to: inbox.appendingPathComponent("again.sta"))
             let second = try DaemonProcess.start(database: url, inbox: inbox)
+            defer { _ = second.terminate() }
             #expect(try await waitUntil(60) { FileManager.default.fileExists(atPath: inbox.appendingPathComponent("processed/again.sta").path) })
             #expect(second.terminate() == 0)
             #expect(try await count(client, "SELECT count(*)::int FROM journal_lines l JOIN journal_entries e ON e.seq = l.entry_seq WHERE e.kind = 'payment' AND l.amount_fen > 0") == 10_000)
@@ -153,6 +172,7 @@ struct DaemonTests {
             // A file that is not a statement goes to rejected/ with the reason beside it.
             try Data("not a statement\n".utf8).write(to: inbox.appendingPathComponent("junk.sta"))
             let third = try DaemonProcess.start(database: url, inbox: inbox)
+            defer { _ = third.terminate() }
             #expect(try await waitUntil(30) { FileManager.default.fileExists(atPath: inbox.appendingPathComponent("rejected/junk.sta.error.txt").path) })
             #expect(third.terminate() == 0)
         }
@@ -257,6 +277,11 @@ struct DaemonTests {
         let inbox = FileManager.default.temporaryDirectory.appendingPathComponent("inbox-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
         let daemon = try DaemonProcess.start(database: url, inbox: inbox)
+        defer {
+            _ = daemon.terminate()
+            runner.cancel()
+            try? FileManager.default.removeItem(at: inbox)
+        }
         #expect(try await waitUntil(30) { (try? await count(client, "SELECT count(*)::int FROM daemon_status")) == 1 })
 
         _ = try clusterScript(["restart"], cluster: cluster)
@@ -266,25 +291,31 @@ struct DaemonTests {
             FileManager.default.fileExists(atPath: inbox.appendingPathComponent("processed/after-restart.sta").path)
         }
         #expect(imported, "the daemon reconnected after the restart")
-        #expect(try await count(client, "SELECT count(*)::int FROM batch_lines WHERE status = 'paid'") == 20)
+        #expect(try await within(60, "lines paid") { try await count(client, "SELECT count(*)::int FROM batch_lines WHERE status = 'paid'") } == 20)
         // An upload wakes it through LISTEN/NOTIFY on the re-established connection.
-        try await client.query("INSERT INTO statement_uploads (name, content) VALUES ('junk.txt', \(ByteBuffer(string: "junk")))", logger: TestDatabase.logger)
+        try await within(60, "an upload") {
+            try await client.query("INSERT INTO statement_uploads (name, content) VALUES ('junk.txt', \(ByteBuffer(string: "junk")))", logger: TestDatabase.logger)
+        }
         #expect(try await waitUntil(30) { (try? await count(client, "SELECT count(*)::int FROM statement_uploads WHERE status = 'rejected'")) == 1 })
         #expect(daemon.terminate() == 0)
-        runner.cancel()
-        try? FileManager.default.removeItem(at: inbox)
     }
 }
 
 /// scripts/pg.sh on a cluster of the test's own, so that restarting it disturbs no other test.
 /// Run through posix_spawn and waitpid: Foundation's Process does not reap this script's exit on
-/// Linux when the PostgreSQL server it starts outlives it, and would wait forever.
-func clusterScript(_ arguments: [String], cluster: URL) throws -> String {
+/// Linux when the PostgreSQL server it starts outlives it, and would wait forever. A failure
+/// (exit status other than 0) throws with what the script wrote to its standard error; a
+/// script still running after `limit` seconds is killed, with its process group, and throws.
+func clusterScript(_ arguments: [String], cluster: URL, limit: Double = 180) throws -> String {
     let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("pg-\(UUID().uuidString).out")
-    defer { try? FileManager.default.removeItem(at: outputFile) }
+    let errorFile = outputFile.appendingPathExtension("err")
+    defer {
+        try? FileManager.default.removeItem(at: outputFile)
+        try? FileManager.default.removeItem(at: errorFile)
+    }
     let script = DaemonProcess.repository.appendingPathComponent("scripts/pg.sh").path
     let command = ([script] + arguments + ["--dir", cluster.path]).map { "'\($0)'" }.joined(separator: " ")
-        + " > '\(outputFile.path)' 2>/dev/null"
+        + " > '\(outputFile.path)' 2> '\(errorFile.path)' < /dev/null"
     var environment = ProcessInfo.processInfo.environment
     environment["DATABASE_URL"] = nil
     environment["PG_FSYNC"] = "off"
@@ -295,26 +326,63 @@ func clusterScript(_ arguments: [String], cluster: URL) throws -> String {
         envp.forEach { free($0) }
         argv.forEach { free($0) }
     }
+    // A process group of its own, so that a script past its time is killed with its children.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+    posix_spawnattr_setpgroup(&attributes, 0)
     var pid: pid_t = 0
-    guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, envp) == 0 else { throw CocoaError(.executableLoad) }
+    guard posix_spawn(&pid, "/bin/sh", nil, &attributes, argv, envp) == 0 else { throw CocoaError(.executableLoad) }
     var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-    return String(decoding: try Data(contentsOf: outputFile), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    let deadline = Date().addingTimeInterval(limit)
+    while true {
+        let reaped = waitpid(pid, &status, WNOHANG)
+        if reaped == pid || (reaped == -1 && errno != EINTR) { break }
+        if Date() > deadline {
+            kill(-pid, SIGKILL)
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            throw ClusterScriptFailure(description: "pg.sh \(arguments.joined(separator: " ")): still running after \(Int(limit)) s, killed")
+        }
+        usleep(50_000)
+    }
+    let output = String(decoding: (try? Data(contentsOf: outputFile)) ?? Data(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    // WEXITSTATUS: the exit status is the second byte; a signal death leaves the low bits set.
+    guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+        let errors = String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self)
+        throw ClusterScriptFailure(description: "pg.sh \(arguments.joined(separator: " ")) failed (wait status \(status)): \(errors.suffix(2000))")
+    }
+    return output
 }
 
-/// A port the kernel says is free on 127.0.0.1 (bind to port 0, read it back).
+struct ClusterScriptFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// A port free on 127.0.0.1 below the kernel's ephemeral range (ip_local_port_range), for a
+/// server the test restarts: while it is down, a port from that range can be handed to any
+/// outgoing connection or any other test's server bound to port 0, and the restarted server
+/// then cannot listen — it stays down (seen in CI: the restart test waited until CI's time ran
+/// out). Nothing is handed a port below the range unless it asks for that port.
 func freeLoopbackPort() -> Int {
+    let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
+        .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) } ?? []
+    let below = max(range.first ?? 32_768, 12_000)
+    for _ in 0..<200 {
+        let candidate = Int.random(in: 10_000..<below)
+        if isFreeLoopbackPort(candidate) { return candidate }
+    }
+    return 10_000 + Int(ProcessInfo.processInfo.processIdentifier % 2000)
+}
+
+func isFreeLoopbackPort(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-            bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
-        }
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
-    return bound ? Int(UInt16(bigEndian: address.sin_port)) : 56_000 + Int(ProcessInfo.processInfo.processIdentifier % 2000)
 }
