@@ -81,6 +81,10 @@ set -e
 if [ $status -eq 124 ] || [ $status -eq 137 ]; then
   echo "test.sh: swift test was stopped after ${limit} s; the tests that started and did not end:" >&2
   unfinished "$log" >&2
+  # swift test runs the test bundle in a process group of its own, which the timeout does not
+  # reach: stop it, and any `subsidy` process a test started, from this checkout's build.
+  pkill -KILL -f "^$here/\.build/.*/SubsidyLedgerPackageTests" 2>/dev/null || true
+  pkill -KILL -f "^$here/\.build/.*/subsidy " 2>/dev/null || true
 fi
 
 # The bank API against its own contract (schemathesis, all checks, deterministic), on a real

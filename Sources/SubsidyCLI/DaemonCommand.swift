@@ -19,6 +19,9 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "Seconds between polls when no notification arrives.")
     var poll: Int = 2
 
+    @Option(help: "Seconds a stop (SIGTERM, SIGINT) waits for the import under way before cancelling it; a cancelled import rolls back and is redone at the next start.")
+    var stopWithin: Int = 30
+
     static func inboxURL(_ option: String?) -> URL {
         URL(fileURLWithPath: option ?? ProcessInfo.processInfo.environment["SUBSIDY_INBOX"] ?? "var/inbox")
     }
@@ -29,8 +32,20 @@ struct DaemonCommand: AsyncParsableCommand {
         let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: try options.poolLogger("subsidy.daemon"))
         let daemon = ReconciliationDaemon(
             client: client, database: database, inbox: Self.inboxURL(inbox), logger: logger, pollInterval: .seconds(max(1, poll)))
-        let group = ServiceGroup(
-            services: [client, daemon], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
-        try await group.run()
+        try await ServiceGroup(configuration: .stopping([client, daemon], within: .seconds(max(1, stopWithin)), logger: logger)).run()
+    }
+}
+
+extension ServiceGroupConfiguration {
+    /// SIGTERM or SIGINT stops `services` gracefully: the daemon finishes the import under way and
+    /// the server its requests. A stop that has not ended `within` is escalated to cancellation:
+    /// without that, a daemon waiting for a database that is down (a lease the pool never grants)
+    /// never stopped (seen: still running minutes after SIGTERM). Cancelled mid-import, the
+    /// import's transaction rolls back and the file is imported at the next start, as after kill -9.
+    static func stopping(_ services: [any Service], within limit: Duration, logger: Logger) -> ServiceGroupConfiguration {
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        configuration.maximumGracefulShutdownDuration = limit
+        return configuration
     }
 }

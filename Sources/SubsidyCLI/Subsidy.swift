@@ -157,8 +157,7 @@ struct Serve: AsyncParsableCommand {
         // The HTTP service and the reconciliation daemon, one ServiceGroup: SIGTERM stops both.
         let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: try options.poolLogger("subsidy.daemon"))
         let daemon = ReconciliationDaemon(client: client, database: database, inbox: DaemonCommand.inboxURL(inbox), logger: logger, heavyWork: heavyWork)
-        let group = ServiceGroup(services: [client, daemon, app], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
-        try await group.run()
+        try await ServiceGroup(configuration: .stopping([client, daemon, app], within: .seconds(60), logger: logger)).run()
     }
 }
 

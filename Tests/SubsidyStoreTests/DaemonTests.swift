@@ -16,10 +16,10 @@ struct DaemonProcess {
 
     let process: Process
 
-    static func start(database: DatabaseURL, inbox: URL, password: String? = nil) throws -> DaemonProcess {
+    static func start(database: DatabaseURL, inbox: URL, password: String? = nil, arguments: [String] = []) throws -> DaemonProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: SubsidyCommand.binary)
-        process.arguments = ["daemon", "--database-url", urlText(database), "--inbox", inbox.path, "--poll", "1", "--log-level", "warning"]
+        process.arguments = ["daemon", "--database-url", urlText(database), "--inbox", inbox.path, "--poll", "1", "--log-level", "warning"] + arguments
         process.standardOutput = FileHandle.nullDevice
         // Warnings and errors of the daemon show in the test log: they explain a failure.
         process.standardError = FileHandle.standardError
@@ -245,6 +245,22 @@ struct DaemonTests {
             let refused = try report(["--statement", "99", "--format", "csv", "--out", missing.path])
             #expect(refused.status != 0 && !FileManager.default.fileExists(atPath: missing.path), "\(refused.err)")
         }
+    }
+
+    @Test("SIGTERM stops the daemon even while its database is down: the step under way is cancelled after --stop-within")
+    func stopsWithDatabaseDown() async throws {
+        let inbox = FileManager.default.temporaryDirectory.appendingPathComponent("inbox-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: inbox) }
+        // Nothing listens there: the daemon's first heartbeat waits for a connection the pool
+        // never makes, which graceful shutdown alone never ended.
+        let nowhere = try DatabaseURL("postgres://subsidy:x@127.0.0.1:\(freeLoopbackPort())/none?sslmode=disable")
+        let daemon = try DaemonProcess.start(database: nowhere, inbox: inbox, arguments: ["--stop-within", "2"])
+        defer { daemon.kill9() }
+        try await Task.sleep(for: .seconds(2))
+        #expect(daemon.process.isRunning)
+        // Stopped within the 2 s and the cancellation (10 s allowed), exit status 0.
+        #expect(daemon.terminate(within: 12) == 0)
     }
 
     @Test("PostgreSQL restarting under the daemon: it reconnects and goes on (own cluster)")
