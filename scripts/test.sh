@@ -70,21 +70,27 @@ status=0
 # output is also kept, so that the failures can be repeated at the very end (CI shows the tail).
 # The suite takes 1-3 minutes; a test that hangs is stopped after SUBSIDY_TEST_TIME_LIMIT seconds
 # (20 minutes unless set) and named, so that a run always ends, and says why, well within CI's
-# time.
+# time. Line-buffered (stdbuf), so that the log holds every line written before the stop.
 log="$here/.build/swift-test.log"
 limit=${SUBSIDY_TEST_TIME_LIMIT:-1200}
 set +e
 DATABASE_URL="$url" DATABASE_OWNER_URL="$owner_url" SUBSIDY_TEST_REQUIRE_DB=1 \
-  timeout --kill-after=30 "$limit" swift test --skip-build "$@" 2>&1 | tee "$log"
+  timeout --kill-after=30 "$limit" stdbuf -oL -eL swift test --skip-build "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 if [ $status -eq 124 ] || [ $status -eq 137 ]; then
   echo "test.sh: swift test was stopped after ${limit} s; the tests that started and did not end:" >&2
   unfinished "$log" >&2
   # swift test runs the test bundle in a process group of its own, which the timeout does not
-  # reach: stop it, and any `subsidy` process a test started, from this checkout's build.
-  pkill -KILL -f "^$here/\.build/.*/SubsidyLedgerPackageTests" 2>/dev/null || true
-  pkill -KILL -f "^$here/\.build/.*/subsidy " 2>/dev/null || true
+  # reach: stop the bundle of this checkout's build and what it started (a daemon; a pg.sh,
+  # which leads a process group of its own), before the cleanup removes the clusters.
+  for bundle in $(pgrep -f "^$here/\.build/.*/SubsidyLedgerPackageTests" || true); do
+    for child in $(pgrep -P "$bundle" || true); do
+      kill -KILL -- "-$child" 2>/dev/null || true
+      kill -KILL "$child" 2>/dev/null || true
+    done
+    kill -KILL "$bundle" 2>/dev/null || true
+  done
 fi
 
 # The bank API against its own contract (schemathesis, all checks, deterministic), on a real
