@@ -116,7 +116,7 @@ public enum TestDatabase {
     }
 
     static func dropDatabase(admin: DatabaseURL, name: String) async throws {
-        try await admin.withConnection(logger: logger) { connection in
+        _ = try await admin.withConnection(logger: logger) { connection in
             try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)"), logger: logger)
         }
     }

@@ -115,7 +115,7 @@ struct SessionStore: Sendable {
     }
 
     func setLanguage(_ language: Language, for user: User) async throws {
-        try await UserStore(client: client, logger: logger).actingAs(user) { connection in
+        _ = try await UserStore(client: client, logger: logger).actingAs(user) { connection in
             try await connection.query("UPDATE users SET language = \(language.rawValue) WHERE id = \(user.id)", logger: logger)
         }
     }

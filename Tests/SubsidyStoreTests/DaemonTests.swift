@@ -105,7 +105,7 @@ func waitUntil(_ seconds: Double, _ condition: @escaping @Sendable () async thro
 /// restart of the database, where a lease from a pool whose server stayed down would wait forever.
 func within<T: Sendable>(_ seconds: Int, _ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
     guard let value = try await withDeadline(.seconds(seconds), operation) else {
-        throw ClusterScriptFailure(description: "\(what): no answer within \(seconds) s")
+        throw StepFailure(description: "\(what): no answer within \(seconds) s")
     }
     return value
 }
@@ -309,7 +309,7 @@ struct DaemonTests {
         #expect(imported, "the daemon reconnected after the restart")
         #expect(try await within(60, "lines paid") { try await count(client, "SELECT count(*)::int FROM batch_lines WHERE status = 'paid'") } == 20)
         // An upload wakes it through LISTEN/NOTIFY on the re-established connection.
-        try await within(60, "an upload") {
+        _ = try await within(60, "an upload") {
             try await client.query("INSERT INTO statement_uploads (name, content) VALUES ('junk.txt', \(ByteBuffer(string: "junk")))", logger: TestDatabase.logger)
         }
         #expect(try await waitUntil(30) { (try? await count(client, "SELECT count(*)::int FROM statement_uploads WHERE status = 'rejected'")) == 1 })
@@ -358,7 +358,7 @@ func clusterScript(_ arguments: [String], cluster: URL, limit: Double = 180) thr
         if Date() > deadline {
             kill(-pid, SIGKILL)
             while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-            throw ClusterScriptFailure(description: "pg.sh \(arguments.joined(separator: " ")): still running after \(Int(limit)) s, killed")
+            throw StepFailure(description: "pg.sh \(arguments.joined(separator: " ")): still running after \(Int(limit)) s, killed")
         }
         usleep(50_000)
     }
@@ -366,12 +366,14 @@ func clusterScript(_ arguments: [String], cluster: URL, limit: Double = 180) thr
     // WEXITSTATUS: the exit status is the second byte; a signal death leaves the low bits set.
     guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
         let errors = String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self)
-        throw ClusterScriptFailure(description: "pg.sh \(arguments.joined(separator: " ")) failed (wait status \(status)): \(errors.suffix(2000))")
+        throw StepFailure(description: "pg.sh \(arguments.joined(separator: " ")) failed (wait status \(status)): \(errors.suffix(2000))")
     }
     return output
 }
 
-struct ClusterScriptFailure: Error, CustomStringConvertible {
+/// A step of a test that did not happen: a pg.sh call that failed or ran too long, a query that
+/// did not answer in time.
+struct StepFailure: Error, CustomStringConvertible {
     var description: String
 }
 
