@@ -128,6 +128,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The daemon's inbox folder (default: $SUBSIDY_INBOX or var/inbox).")
     var inbox: String?
 
+    @Option(help: "Seconds a stop (SIGTERM, SIGINT) waits for the requests and the import under way before cancelling them.")
+    var stopWithin: Int = 60
+
     func run() async throws {
         let database = try options.database()
         let logger = try options.logger("subsidy.serve")
@@ -150,14 +153,15 @@ struct Serve: AsyncParsableCommand {
         let heavyWork = HeavyWork()
         let app = try await buildApplication(config: AppConfig(
             host: host, port: port, database: database, logLevel: try options.level(), metricsToken: metricsToken, heavyWork: heavyWork))
+        let stopLimit = Duration.seconds(max(1, stopWithin))
         guard !noDaemon else {
-            try await app.runService()
+            try await ServiceGroup(configuration: .stopping([app], within: stopLimit, logger: logger)).run()
             return
         }
         // The HTTP service and the reconciliation daemon, one ServiceGroup: SIGTERM stops both.
         let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: try options.poolLogger("subsidy.daemon"))
         let daemon = ReconciliationDaemon(client: client, database: database, inbox: DaemonCommand.inboxURL(inbox), logger: logger, heavyWork: heavyWork)
-        try await ServiceGroup(configuration: .stopping([client, daemon, app], within: .seconds(60), logger: logger)).run()
+        try await ServiceGroup(configuration: .stopping([client, daemon, app], within: stopLimit, logger: logger)).run()
     }
 }
 

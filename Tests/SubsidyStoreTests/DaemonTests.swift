@@ -17,9 +17,14 @@ struct DaemonProcess {
     let process: Process
 
     static func start(database: DatabaseURL, inbox: URL, password: String? = nil, arguments: [String] = []) throws -> DaemonProcess {
+        try launch(["daemon", "--database-url", urlText(database), "--inbox", inbox.path, "--poll", "1", "--log-level", "warning"] + arguments)
+    }
+
+    /// `subsidy arguments…` left running (a daemon, a server).
+    static func launch(_ arguments: [String]) throws -> DaemonProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: SubsidyCommand.binary)
-        process.arguments = ["daemon", "--database-url", urlText(database), "--inbox", inbox.path, "--poll", "1", "--log-level", "warning"] + arguments
+        process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         // Warnings and errors of the daemon show in the test log: they explain a failure.
         process.standardError = FileHandle.standardError
@@ -263,6 +268,24 @@ struct DaemonTests {
         #expect(daemon.terminate(within: 12) == 0)
     }
 
+    @Test("subsidy serve stops on SIGTERM with exit status 0, with its daemon and without")
+    func serveStops() async throws {
+        try await TestDatabase.withFresh { _, url in
+            let inbox = FileManager.default.temporaryDirectory.appendingPathComponent("inbox-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: inbox) }
+            for extra in [["--no-daemon"], ["--inbox", inbox.path]] {
+                let port = freeLoopbackPort()
+                let server = try DaemonProcess.launch([
+                    "serve", "--no-migrate", "--host", "127.0.0.1", "--port", String(port), "--database-url", DaemonProcess.urlText(url),
+                    "--log-level", "warning", "--stop-within", "5",
+                ] + extra)
+                defer { server.kill9() }
+                #expect(try await waitUntil(60) { isListening(port) }, "\(extra): listening")
+                #expect(server.terminate(within: 20) == 0, "\(extra)")
+            }
+        }
+    }
+
     @Test("PostgreSQL restarting under the daemon: it reconnects and goes on (own cluster)")
     func postgresRestart() async throws {
         let cluster = DaemonProcess.repository.appendingPathComponent(".pg-test-restart-\(ProcessInfo.processInfo.processIdentifier)")
@@ -391,6 +414,19 @@ func freeLoopbackPort() -> Int {
         if isFreeLoopbackPort(candidate) { return candidate }
     }
     return 10_000 + Int(ProcessInfo.processInfo.processIdentifier % 2000)
+}
+
+/// Whether something accepts connections on 127.0.0.1:`port`.
+func isListening(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
 }
 
 func isFreeLoopbackPort(_ port: Int) -> Bool {
