@@ -32,7 +32,7 @@ struct DaemonCommand: AsyncParsableCommand {
         let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: try options.poolLogger("subsidy.daemon"))
         let daemon = ReconciliationDaemon(
             client: client, database: database, inbox: Self.inboxURL(inbox), logger: logger, pollInterval: .seconds(max(1, poll)))
-        try await ServiceGroup(configuration: .stopping([client, daemon], within: .seconds(max(1, stopWithin)), logger: logger)).run()
+        try await ServiceGroup(configuration: .stopping([client, daemon], withinSeconds: stopWithin, logger: logger)).run()
     }
 }
 
@@ -42,10 +42,11 @@ extension ServiceGroupConfiguration {
     /// without that, a daemon waiting for a database that is down (a lease the pool never grants)
     /// never stopped (seen: still running minutes after SIGTERM). Cancelled mid-import, the
     /// import's transaction rolls back and the file is imported at the next start, as after kill -9.
-    static func stopping(_ services: [any Service], within limit: Duration, logger: Logger) -> ServiceGroupConfiguration {
+    /// `daemon` and `serve` both stop this way (`--stop-within`, at least 1 s).
+    static func stopping(_ services: [any Service], withinSeconds seconds: Int, logger: Logger) -> ServiceGroupConfiguration {
         var configuration = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
-        configuration.maximumGracefulShutdownDuration = limit
+        configuration.maximumGracefulShutdownDuration = .seconds(max(1, seconds))
         return configuration
     }
 }

@@ -153,15 +153,14 @@ struct Serve: AsyncParsableCommand {
         let heavyWork = HeavyWork()
         let app = try await buildApplication(config: AppConfig(
             host: host, port: port, database: database, logLevel: try options.level(), metricsToken: metricsToken, heavyWork: heavyWork))
-        let stopLimit = Duration.seconds(max(1, stopWithin))
         guard !noDaemon else {
-            try await ServiceGroup(configuration: .stopping([app], within: stopLimit, logger: logger)).run()
+            try await ServiceGroup(configuration: .stopping([app], withinSeconds: stopWithin, logger: logger)).run()
             return
         }
         // The HTTP service and the reconciliation daemon, one ServiceGroup: SIGTERM stops both.
         let client = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: try options.poolLogger("subsidy.daemon"))
         let daemon = ReconciliationDaemon(client: client, database: database, inbox: DaemonCommand.inboxURL(inbox), logger: logger, heavyWork: heavyWork)
-        try await ServiceGroup(configuration: .stopping([client, daemon, app], within: stopLimit, logger: logger)).run()
+        try await ServiceGroup(configuration: .stopping([client, daemon, app], withinSeconds: stopWithin, logger: logger)).run()
     }
 }
 

@@ -33,7 +33,6 @@ public struct PostgresHealth: HealthChecking {
     }
 
     public func check() async -> DatabaseHealth {
-        let client = client, logger = logger
         do {
             let answer = try await withDeadline(timeLimit) {
                 let rows = try await client.query(

@@ -16,7 +16,7 @@ struct DaemonProcess {
 
     let process: Process
 
-    static func start(database: DatabaseURL, inbox: URL, password: String? = nil, arguments: [String] = []) throws -> DaemonProcess {
+    static func start(database: DatabaseURL, inbox: URL, arguments: [String] = []) throws -> DaemonProcess {
         try launch(["daemon", "--database-url", urlText(database), "--inbox", inbox.path, "--poll", "1", "--log-level", "warning"] + arguments)
     }
 

@@ -283,7 +283,7 @@ public struct BatchStore: Sendable {
             try await expectWritten(try await connection.query(
                 """
                 UPDATE batches SET state = 'computed', computed_by = \(user.id), computed_at = now(), total_fen = \(total.fen),
-                       line_count = (SELECT count(*) FROM batch_lines WHERE batch_id = \(id)),
+                       line_count = \(tally.lines),
                        policy_version = \(policyVersion), publicity_from = NULL, publicity_until = NULL
                 WHERE id = \(id) AND state = ANY(\(BatchLifecycle.allowedNames(.compute))) RETURNING id
                 """, logger: logger), batch: id, action: .compute)
