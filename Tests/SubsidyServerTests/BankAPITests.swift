@@ -399,7 +399,7 @@ struct BankAPITests {
             // Another heavy action (a computation, an import) holds the turn until the test lets it go.
             let (hold, letGo) = AsyncStream<Void>.makeStream()
             let other = Task { try await gate.run { for await _ in hold {} } }
-            while await !gate.busy { await Task.yield() }
+            try await eventually("the heavy action holds the turn") { await gate.busy }
             let upload = Task {
                 try await fixture.send(.post, "/v1/statements?name=waits.sta", token: fixture.icbc, contentType: "text/plain", body: Data(text.utf8)).status
             }

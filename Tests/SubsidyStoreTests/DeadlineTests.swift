@@ -1,5 +1,6 @@
 import Synchronization
 import SubsidyStore
+import SubsidyTestSupport
 import Testing
 
 @Suite("withDeadline: an answer within the time, whatever the operation does")
@@ -53,5 +54,20 @@ struct DeadlineTests {
         waiter.cancel()
         await #expect(throws: CancellationError.self) { _ = try await waiter.value }
         #expect(try await gate.release(0))
+    }
+
+    @Test("eventually: returns once the condition holds, and a condition that never comes fails naming what, at the limit")
+    func eventuallyBounded() async throws {
+        let counter = Mutex(0)
+        // Holds on the third asking: two yields, then done.
+        try await eventually("the third asking") { counter.withLock { $0 += 1; return $0 >= 3 } }
+        #expect(counter.withLock { $0 } == 3)
+        let started = ContinuousClock.now
+        await #expect {
+            try await eventually("a gate nobody opens", within: .milliseconds(200), pause: .milliseconds(10)) { false }
+        } throws: { error in
+            (error as? EventuallyFailure)?.description == "a gate nobody opens: not within 0.2 seconds"
+        }
+        #expect(ContinuousClock.now - started >= .milliseconds(200))
     }
 }

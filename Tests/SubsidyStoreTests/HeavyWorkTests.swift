@@ -1,4 +1,5 @@
 import SubsidyStore
+import SubsidyTestSupport
 import Testing
 
 /// The server's computations, approvals and statement imports take turns (`HeavyWork`).
@@ -25,11 +26,11 @@ struct HeavyWorkTests {
         let first = Task {
             try await gate.run {
                 await probe.enter(0)
-                while await gate.queued < 11 { await Task.yield() }
+                try await eventually("the other eleven queued") { await gate.queued >= 11 }
                 await probe.leave()
             }
         }
-        while await !gate.busy { await Task.yield() }
+        try await eventually("the first holds the turn") { await gate.busy }
         var others: [Task<Void, any Error>] = []
         for index in 1...11 {
             // Queued one after the other: each waits until the one before it is waiting.
@@ -41,7 +42,7 @@ struct HeavyWorkTests {
                     if index == 5 { throw CancellationError() }
                 }
             })
-            while await gate.queued < index { await Task.yield() }
+            try await eventually("body \(index) queued") { await gate.queued >= index }
         }
         try await first.value
         var thrown = 0
@@ -67,9 +68,9 @@ struct HeavyWorkTests {
             let hold = streams[index].stream
             return Task { try await slots.run { await probe.enter(index); for await _ in hold {}; await probe.leave() } }
         }
-        while await slots.running < 2 { await Task.yield() }
+        try await eventually("two bodies running") { await slots.running >= 2 }
         let third = Task { try await slots.run { await probe.enter(2); await probe.leave() } }
-        while await slots.queued < 1 { await Task.yield() }
+        try await eventually("the third queued") { await slots.queued >= 1 }
         #expect(await probe.started.count == 2)
         streams.forEach { $0.continuation.finish() }
         for holder in holders { try await holder.value }

@@ -172,9 +172,9 @@ import Testing
             // Another heavy action holds the turn until the test lets it go.
             let (hold, letGo) = AsyncStream<Void>.makeStream()
             let other = Task { try await gate.run { for await _ in hold {} } }
-            while await !gate.busy { await Task.yield() }
+            try await eventually("the other heavy action holds the turn") { await gate.busy }
             #expect(try await client.request(.post, "/batches/1/compute", cookie: cookie, body: "_csrf=\(token)").status == 303)
-            while await gate.queued < 1 { try await Task.sleep(for: .milliseconds(10)) }
+            try await eventually("the computation queued behind it", pause: .milliseconds(10)) { await gate.queued >= 1 }
             // The job's message is updated as it comes: read the page until it shows (2 s at most).
             let waitingText = "排队中：另一项测算、审批或对账单导入正在进行，完成后即开始。"
             var page = ""
@@ -189,7 +189,7 @@ import Testing
             // Its turn: the computation runs (no firms here, so no lines) and the batch is computed.
             for _ in 0..<200 where try await state() != "computed" { try await Task.sleep(for: .milliseconds(50)) }
             #expect(try await state() == "computed")
-            while await gate.busy { try await Task.sleep(for: .milliseconds(10)) }
+            try await eventually("the turn free again", pause: .milliseconds(10)) { await !gate.busy }
             #expect(await gate.queued == 0)
         }
     }
@@ -341,7 +341,7 @@ import Testing
             // Two uploads (banks', say) hold both read slots until the test lets them go.
             let (hold, letGo) = AsyncStream<Void>.makeStream()
             let holders = (0..<2).map { _ in Task { try await reads.run { for await _ in hold {} } } }
-            while await reads.running < 2 { await Task.yield() }
+            try await eventually("two reads running") { await reads.running >= 2 }
             // One statement: opening 100.00, a 10.00 fee, closing 90.00.
             let file = ":20:WEB\r\n:25:6222020000009999\r\n:28C:1/1\r\n:60F:C251013CNY100,00\r\n:61:2510131013D10,00NTRFNONREF\r\n:86:/REMI/手续费\r\n:62F:C251013CNY90,00\r\n-\r\n"
             let upload = Task {
