@@ -146,7 +146,7 @@ for program in zhuangda xinyidai; do
     # away, as autovacuum does within a minute of a recomputation leaving half a table dead.
     # Back to back instead, each run also walked every earlier run's dead rows and index entries,
     # and got slower (province zhuangda 10.3 → 11.5 → 12.5 s at 21:13).
-    [ "$run" -gt 1 ] && psql "$owner_db" -q -c "VACUUM (ANALYZE) batch_lines, batch_line_texts, batch_line_items, batch_loan_records, batch_exclusion_sets" 2>/dev/null
+    [ "$run" -gt 1 ] && psql "$owner_db" -q -c "VACUUM (ANALYZE) batch_lines, batch_line_items, batch_loan_records, batch_exclusion_sets" 2>/dev/null
     as clerk "batch_${program}_ms" batch compute "${batch[$program]}" 2>/dev/null | tail -1 >&2
   done
   # The same computation storing nothing (试算): reading, the engine and the planner alone, the
@@ -194,7 +194,7 @@ echo "== 5. reconcile" >&2
 # what computation, approval and export rewrote (every line twice, 80,000 journal entries at
 # province). Vacuumed here, so that a statement is not imported alongside autovacuum on the two
 # cores (right after export it took 5.4-8.5 s at province, on a vacuumed copy 3.9-4.4 s).
-psql "$owner_db" -q -c "VACUUM (ANALYZE) batch_lines, batch_line_texts, batch_line_items, batch_loan_records, batch_exclusion_sets, batches, journal_entries, journal_lines, accounts, entry_lines" 2>/dev/null
+psql "$owner_db" -q -c "VACUUM (ANALYZE) batch_lines, batch_line_items, batch_loan_records, batch_exclusion_sets, batches, journal_entries, journal_lines, accounts, entry_lines" 2>/dev/null
 SUBSIDY_PASSWORD=$pw "$bin" generate --statements "${batch[zhuangda]}" --files "$work/statements" --paid-after 2026-01-21 --days 3 \
   --user clerk --database-url "$db" > "$work/statements.txt"
 psql "$owner_db" -q -c "CREATE TABLE bench_entries (fen bigint, ref text)"

@@ -373,14 +373,10 @@ public struct BatchStore: Sendable {
         try await connection.query(
             "DELETE FROM batch_line_items WHERE batch_line_id IN (SELECT id FROM batch_lines WHERE batch_id = \(id))", logger: logger)
         // The lines and their texts in one statement: texts go only with their line (sql/047).
-        // A join, not `line_id = ANY (ARRAY(SELECT id FROM gone))`: the planner cannot see how
-        // long that array is (it assumes 10), chose a sequential scan of the texts, and matched
-        // each text against the array one element at a time — 87,475 × 174,950 comparisons, a
-        // province xinyidai recomputation still deleting after 12 minutes.
         try await connection.query(
             """
             WITH gone AS (DELETE FROM batch_lines WHERE batch_id = \(id) RETURNING id)
-            DELETE FROM batch_line_texts t USING gone WHERE t.line_id = gone.id
+            DELETE FROM batch_line_texts WHERE line_id = ANY (ARRAY(SELECT id FROM gone))
             """, logger: logger)
         try await connection.query("DELETE FROM batch_exclusion_sets WHERE batch_id = \(id)", logger: logger)
         try await connection.query("DELETE FROM batch_loan_records WHERE batch_id = \(id)", logger: logger)
