@@ -181,19 +181,18 @@ struct BatchTests {
             // 70 days, basis 360, interest 3013889 分], with no words. Read back, and turned back
             // by SQL's explanation_steps, as the array of step objects in the calculator's words.
             #expect(try await count(client, """
-                SELECT count(*) FROM batch_lines bl JOIN batch_line_texts t ON t.line_id = bl.id
-                WHERE bl.batch_id = \(id) AND t.explanation LIKE '{"v":4,"steps":[[%'
-                  AND t.explanation NOT LIKE '% / 360 = %' AND t.explanation NOT LIKE '%min(%'
+                SELECT count(*) FROM batch_lines WHERE batch_id = \(id) AND explanation::text LIKE '{"v":4,"steps":[[%'
+                  AND explanation::text NOT LIKE '% / 360 = %' AND explanation::text NOT LIKE '%min(%'
                 """) == 2)
             #expect(try await count(client, """
-                SELECT count(*) FROM batch_lines JOIN batch_line_texts t ON t.line_id = id WHERE batch_id = \(id) AND recipient_uscc = '\(firmA)'
-                  AND t.explanation LIKE '%[0,0,0,3,500000000,0,70,360,3013889,%' AND t.explanation::json->'rates'->>0 = '3.10'
+                SELECT count(*) FROM batch_lines WHERE batch_id = \(id) AND recipient_uscc = '\(firmA)'
+                  AND explanation::text LIKE '%[0,0,0,3,500000000,0,70,360,3013889,%' AND explanation::json->'rates'->>0 = '3.10'
                 """) == 1)
             for line in lines {
                 #expect(line.explanation.hasPrefix(#"[{"rule":""#))
                 let sameInSQL = try await client.query("""
-                    SELECT explanation_steps(t.explanation)::jsonb = \(line.explanation)::jsonb
-                    FROM batch_lines JOIN batch_line_texts t ON t.line_id = id WHERE batch_id = \(id) AND recipient_uscc = \(line.recipient)
+                    SELECT explanation_steps(explanation)::jsonb = \(line.explanation)::jsonb
+                    FROM batch_lines WHERE batch_id = \(id) AND recipient_uscc = \(line.recipient)
                     """, logger: TestDatabase.logger).collect().first?.decode(Bool.self)
                 #expect(sameInSQL == true)
             }
@@ -327,8 +326,7 @@ struct BatchTests {
             let line = try await count(client, "SELECT min(id)::int FROM batch_lines WHERE batch_id = \(id)")
             #expect(try await count(client, "SELECT count(*)::int FROM batch_line_items WHERE batch_line_id = \(line)") == 0)
             #expect(try await count(client, """
-                SELECT count(*)::int FROM batch_lines bl JOIN batch_line_texts t ON t.line_id = bl.id
-                WHERE bl.batch_id = \(id) AND json_array_length(t.items::json) = 1 AND t.items::json->0->>'kind' = 'loan'
+                SELECT count(*)::int FROM batch_lines WHERE batch_id = \(id) AND json_array_length(items::json) = 1 AND items::json->0->>'kind' = 'loan'
                 """) == 2)
             // A line with an item row (as every line had before sql/042): an item names a line
             // that exists, and a line goes only after its items, checked per statement (sql/030),
@@ -349,32 +347,16 @@ struct BatchTests {
                 let other = try await store.create(program: .zhuangda, year: 2024, district: nil, by: fixture.clerk)
                 for role in [client, owner] {
                     await expectRefused(role, """
-                        WITH l AS (
-                            INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen, payment_ref)
-                            VALUES (987654, 1, '\(firmA)', 'x', 1, 0, 1, 'SLX') RETURNING id)
-                        INSERT INTO batch_line_texts (line_id, items, explanation) SELECT id, '[]', '[]' FROM l
+                        INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen,
+                                                 payment_ref, items, explanation)
+                        VALUES (987654, 1, '\(firmA)', 'x', 1, 0, 1, 'SLX', '[]', '[]')
                         """, containing: "batch 987654 does not exist")
-                    // A line goes in with its explanation and items, in one statement; texts
-                    // belong to a line that exists and go only with it (sql/047).
-                    await expectRefused(role, """
-                        INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen, payment_ref)
-                        VALUES (\(other), 1, '\(firmA)', 'x', 1, 0, 1, 'SLX')
-                        """, containing: "has no explanation: a line is inserted with its explanation and items")
-                    await expectRefused(
-                        role, "INSERT INTO batch_line_texts (line_id, items, explanation) VALUES (987654, '[]', '[]')",
-                        containing: "batch line 987654 does not exist: an explanation belongs to the line it explains")
-                    await expectRefused(
-                        role, "DELETE FROM batch_line_texts WHERE line_id = \(line)",
-                        containing: "batch line \(line) still exists: a line's explanation and items go only with the line")
                     await expectRefused(
                         role, "UPDATE batch_lines SET batch_id = \(other) WHERE id = \(line)", containing: "a batch line stays in its batch")
-                    // What a line says of its award stays as computed, before approval too (sql/039,
-                    // sql/047): the service's role may not update the texts at all, and the owner's
-                    // update is refused by the trigger.
+                    // What a line says of its award stays as computed, before approval too (sql/039).
                     await expectRefused(
-                        role, "UPDATE batch_line_texts SET explanation = explanation || ' ' WHERE line_id = \(line)",
-                        containing: role === client ? "permission denied for table batch_line_texts"
-                            : "a batch line's explanation and items are written with it and never change")
+                        role, "UPDATE batch_lines SET explanation = explanation || ' ' WHERE id = \(line)",
+                        containing: "a batch line's explanation and items are written with it and never change")
                 }
                 // A payee correction names a line that exists, the line is kept while a
                 // correction names it, and a correction stays with its line: checked per
@@ -446,8 +428,7 @@ struct BatchTests {
                 #expect(try await fixture.amounts(id) == [firmA: money("15069.45"), firmB: money("7663.89")], "chunk \(chunk)")
                 #expect(try await count(client, "SELECT count(*)::int FROM batch_loan_records WHERE batch_id = \(id)") == 2, "chunk \(chunk)")
                 #expect(try await count(
-                    client, "SELECT sum(json_array_length(t.items::json))::int FROM batch_lines bl JOIN batch_line_texts t ON t.line_id = bl.id WHERE bl.batch_id = \(id)") == 2,
-                    "chunk \(chunk)")
+                    client, "SELECT sum(json_array_length(items::json))::int FROM batch_lines WHERE batch_id = \(id)") == 2, "chunk \(chunk)")
             }
         }
     }

@@ -75,12 +75,10 @@ func seedPaidBatch(_ client: PostgresClient, count: Int) async throws -> String 
         """, logger: logger)
     try await client.query(
         """
-        WITH l AS (
-            INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen, payment_ref)
-            SELECT 1, i, '9151DAEMON' || lpad(i::text, 8, '0'), 'firm ' || i, 10000 + i, 0, 10000 + i, 'SLZ2500001' || lpad(i::text, 5, '0') || '0'
-            FROM generate_series(1, \(count)) i
-            RETURNING id)
-        INSERT INTO batch_line_texts (line_id, items, explanation) SELECT id, '[]', '[]' FROM l
+        INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen, payment_ref, items, explanation)
+        SELECT 1, i, '9151DAEMON' || lpad(i::text, 8, '0'), 'firm ' || i, 10000 + i, 0, 10000 + i,
+               'SLZ2500001' || lpad(i::text, 5, '0') || '0', '[]', '[]'
+        FROM generate_series(1, \(count)) i
         """, logger: logger)
     var lines = [":20:DAEMON", ":25:6222020000009999", ":28C:1/1", ":60F:C251010CNY100000000,00"]
     var total: Int64 = 0

@@ -125,8 +125,7 @@ struct GeneratorDatabaseTests {
         for try await row in try await client.query(
             """
             SELECT 'L|' || line_no || '|' || recipient_uscc || '|' || recipient_name || '|' || computed_fen || '|' || previously_fen || '|'
-                   || payment_ref || '|' || t.items || '|' || t.explanation FROM batch_lines JOIN batch_line_texts t ON t.line_id = id
-            WHERE batch_id = \(batch)
+                   || payment_ref || '|' || items::text || '|' || explanation::text FROM batch_lines WHERE batch_id = \(batch)
             UNION ALL
             SELECT 'I|' || bl.line_no || '|' || i.item_id || '|' || i.amount_fen || '|' || coalesce(i.cap_key, '') FROM batch_line_items i
             JOIN batch_lines bl ON bl.id = i.batch_line_id WHERE bl.batch_id = \(batch)

@@ -122,7 +122,7 @@ struct MigrationTests {
         }
     }
 
-    @Test("a line's text is compressed with lz4 where the server has it (sql/039, in its own table since sql/047), and sql/039 accepts the databases that applied its first text")
+    @Test("sql/039 compresses a line's text with lz4 where the server has it, and accepts the databases that applied its first text")
     func batchLineTextCompression() async throws {
         let migrator = try Migrator(folder: TestDatabase.migrationsFolder)
         let text = try #require(migrator.migrations.first { $0.version == 39 })
@@ -137,7 +137,7 @@ struct MigrationTests {
             for try await (column, method) in try await client.query(
                 """
                 SELECT attname::text, attcompression::text FROM pg_attribute
-                WHERE attrelid = 'batch_line_texts'::regclass AND attname IN ('explanation', 'items')
+                WHERE attrelid = 'batch_lines'::regclass AND attname IN ('explanation', 'items')
                 """, logger: logger
             ).decode((String, String).self) { methods[column] = method }
             // 'l' is lz4; '' is the server's default (pglz where lz4 is not built in).

@@ -372,12 +372,7 @@ public struct BatchStore: Sendable {
     func clear(batch id: Int64, on connection: PostgresConnection) async throws {
         try await connection.query(
             "DELETE FROM batch_line_items WHERE batch_line_id IN (SELECT id FROM batch_lines WHERE batch_id = \(id))", logger: logger)
-        // The lines and their texts in one statement: texts go only with their line (sql/047).
-        try await connection.query(
-            """
-            WITH gone AS (DELETE FROM batch_lines WHERE batch_id = \(id) RETURNING id)
-            DELETE FROM batch_line_texts WHERE line_id = ANY (ARRAY(SELECT id FROM gone))
-            """, logger: logger)
+        try await connection.query("DELETE FROM batch_lines WHERE batch_id = \(id)", logger: logger)
         try await connection.query("DELETE FROM batch_exclusion_sets WHERE batch_id = \(id)", logger: logger)
         try await connection.query("DELETE FROM batch_loan_records WHERE batch_id = \(id)", logger: logger)
     }
@@ -426,24 +421,16 @@ public struct BatchStore: Sendable {
         // go in as the text written here (sql/039): a json column parsed each to check it.
         var lineIDs: [Int: Int64] = [:]
         lineIDs.reserveCapacity(lines.count)
-        // The lines and their texts (sql/047) in one statement, as the database requires: the
-        // lines narrow rows, the texts a table of their own that is never updated.
         let inserted = try await connection.query(
             """
-            WITH t AS MATERIALIZED (
-                SELECT * FROM unnest(\(lines.map(\.lineNo))::int[], \(lines.map(\.recipient))::text[], \(lines.map(\.recipientName))::text[],
-                                     \(lines.map(\.computed.fen))::bigint[], \(lines.map(\.previously.fen))::bigint[], \(lines.map(\.paymentRef))::text[],
-                                     \(lines.map(\.itemsJSON))::text[], \(lines.map(\.explanationJSON))::text[])
-                     AS t(n, r, nm, c, p, ref, i, e)
-            ), stored AS (
-                INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen, payment_ref)
-                SELECT \(id), n, r, coalesce(nullif(nm, ''), (SELECT f.name FROM firms f WHERE f.uscc = r), ''), c, p, c - p, ref FROM t
-                RETURNING line_no, id
-            ), texts AS (
-                INSERT INTO batch_line_texts (line_id, items, explanation)
-                SELECT stored.id, t.i, t.e FROM stored JOIN t ON t.n = stored.line_no
-            )
-            SELECT line_no, id FROM stored
+            INSERT INTO batch_lines (batch_id, line_no, recipient_uscc, recipient_name, computed_fen, previously_fen, amount_fen,
+                                     payment_ref, items, explanation)
+            SELECT \(id), n, r, coalesce(nullif(nm, ''), (SELECT f.name FROM firms f WHERE f.uscc = r), ''), c, p, c - p, ref, i, e
+            FROM unnest(\(lines.map(\.lineNo))::int[], \(lines.map(\.recipient))::text[], \(lines.map(\.recipientName))::text[],
+                        \(lines.map(\.computed.fen))::bigint[], \(lines.map(\.previously.fen))::bigint[], \(lines.map(\.paymentRef))::text[],
+                        \(lines.map(\.itemsJSON))::text[], \(lines.map(\.explanationJSON))::text[])
+                 AS t(n, r, nm, c, p, ref, i, e)
+            RETURNING line_no, id
             """, logger: logger)
         for try await row in inserted {
             var cells = RowCells(row)
@@ -797,8 +784,7 @@ public struct BatchStore: Sendable {
                    CASE WHEN bl.payee_name IS NOT NULL THEN bl.payee_name ELSE f.account_name END,
                    CASE WHEN bl.payee_name IS NOT NULL THEN bl.payee_account ELSE f.account_no END,
                    CASE WHEN bl.payee_name IS NOT NULL THEN bl.payee_bank ELSE f.account_bank END,
-                   bl.payee_name IS NOT NULL,
-                   CASE WHEN \(explanations) THEN (SELECT t.explanation FROM batch_line_texts t WHERE t.line_id = bl.id) ELSE '[]' END
+                   bl.payee_name IS NOT NULL, CASE WHEN \(explanations) THEN bl.explanation::text ELSE '[]' END
             FROM batch_lines bl LEFT JOIN firms f ON f.uscc = bl.recipient_uscc
             WHERE bl.batch_id = \(id) AND (\(number)::int IS NULL OR bl.line_no = \(number))
               AND CASE \(selection.rawValue)::text WHEN 'payment' THEN bl.status IN ('active', 'returned') AND bl.amount_fen > 0
