@@ -141,7 +141,7 @@ struct InitCommand: AsyncParsableCommand {
         }
         let (login, name, rehearsal) = (admin, self.name ?? admin, self.rehearsal)
         do {
-            try await options.withClient("subsidy.init") { client, logger in
+            _ = try await options.withClient("subsidy.init") { client, logger in
                 try await UserStore(client: client, logger: logger).initialise(admin: login, displayName: name, password: password, rehearsal: rehearsal)
             }
         } catch let error as BatchError {

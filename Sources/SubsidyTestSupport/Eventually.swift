@@ -11,14 +11,14 @@ public func eventually(
     let deadline = clock.now + limit
     while try await !condition() {
         try Task.checkCancellation()
-        guard clock.now < deadline else { throw EventuallyFailure(what: what, limit: limit) }
+        guard clock.now < deadline else { throw StepFailure(description: "\(what): not within \(limit)") }
         if let pause { try await Task.sleep(for: pause) } else { await Task.yield() }
     }
 }
 
-/// What a test waited for and did not see within its limit.
-public struct EventuallyFailure: Error, CustomStringConvertible {
-    public let what: String
-    public let limit: Duration
-    public var description: String { "\(what): not within \(limit)" }
+/// A step of a test that did not happen: a condition not seen within its limit, a pg.sh call
+/// that failed or ran too long, a query that did not answer in time.
+public struct StepFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(description: String) { self.description = description }
 }

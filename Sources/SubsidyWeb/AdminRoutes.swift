@@ -49,7 +49,7 @@ extension WebApp {
                 case "rehearsal.day":
                     let day = try CivilDate.parse(form.trimmed("day"), field: "day")
                     guard try await users.isRehearsal() else { throw BatchError.notRehearsal }
-                    try await users.actingAs(admin) { connection in
+                    _ = try await users.actingAs(admin) { connection in
                         try await connection.query("INSERT INTO rehearsal_days (day, set_by) VALUES (\(day.description)::date, \(admin.id))", logger: logger)
                     }
                     notice = Page.text("rehearsal.set", session.language) + " " + day.description
@@ -74,7 +74,7 @@ extension WebApp {
                 let day = try CivilDate.parse(form.trimmed("published"), field: "published")
                 let one = try Rate.parse(form.trimmed("oneYear"), field: "oneYear")
                 let five = try Rate.parse(form.trimmed("fiveYear"), field: "fiveYear")
-                try await users.actingAs(session.user) { connection in
+                _ = try await users.actingAs(session.user) { connection in
                     try await connection.query(
                         """
                         INSERT INTO lpr_fixings (published, one_year_pct, five_year_pct, source)

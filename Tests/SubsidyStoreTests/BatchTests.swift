@@ -68,7 +68,7 @@ struct BatchFixture {
 
     /// Runs reference-data SQL as the administrator (the audit triggers refuse it for nobody).
     func asAdmin(_ query: PostgresQuery) async throws {
-        try await UserStore(client: client, logger: TestDatabase.logger).actingAs(TestDatabase.admin) { connection in
+        _ = try await UserStore(client: client, logger: TestDatabase.logger).actingAs(TestDatabase.admin) { connection in
             try await connection.query(query, logger: TestDatabase.logger)
         }
     }

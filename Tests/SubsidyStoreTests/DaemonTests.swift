@@ -97,13 +97,16 @@ func seedPaidBatch(_ client: PostgresClient, count: Int) async throws -> String 
 /// Whether `condition` holds within `seconds`, asked every 200 ms. Each asking is bounded by the
 /// time left (`withDeadline`), so a query that never answers ends the wait as "no" at the limit.
 func waitUntil(_ seconds: Double, _ condition: @escaping @Sendable () async throws -> Bool) async throws -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        let left = Duration.milliseconds(Int(max(deadline.timeIntervalSinceNow, 0) * 1000))
-        if try await withDeadline(left, condition) == true { return true }
-        try await Task.sleep(for: .milliseconds(200))
+    let limit = Duration.milliseconds(Int(seconds * 1000))
+    let deadline = ContinuousClock.now + limit
+    do {
+        try await eventually("the condition", within: limit, pause: .milliseconds(200)) {
+            try await withDeadline(max(deadline - .now, .zero), condition) == true
+        }
+        return true
+    } catch is StepFailure {
+        return false
     }
-    return false
 }
 
 /// `operation`'s value within `seconds`, or a failure naming `what` — for the steps after a
@@ -392,12 +395,6 @@ func clusterScript(_ arguments: [String], cluster: URL, limit: Double = 180) thr
         throw StepFailure(description: "pg.sh \(arguments.joined(separator: " ")) failed (wait status \(status)): \(errors.suffix(2000))")
     }
     return output
-}
-
-/// A step of a test that did not happen: a pg.sh call that failed or ran too long, a query that
-/// did not answer in time.
-struct StepFailure: Error, CustomStringConvertible {
-    var description: String
 }
 
 /// A port free on 127.0.0.1 below the kernel's ephemeral range (ip_local_port_range), for a

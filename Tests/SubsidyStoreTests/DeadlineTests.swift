@@ -66,7 +66,7 @@ struct DeadlineTests {
         await #expect {
             try await eventually("a gate nobody opens", within: .milliseconds(200), pause: .milliseconds(10)) { false }
         } throws: { error in
-            (error as? EventuallyFailure)?.description == "a gate nobody opens: not within 0.2 seconds"
+            (error as? StepFailure)?.description == "a gate nobody opens: not within 0.2 seconds"
         }
         #expect(ContinuousClock.now - started >= .milliseconds(200))
     }

@@ -188,7 +188,7 @@ struct LedgerTests {
                 (entry999, "journal entry 999 is unbalanced: 0 lines summing to 0 fen"),
             ] {
                 do {
-                    try await client.withTransaction(logger: logger) { connection in
+                    _ = try await client.withTransaction(logger: logger) { connection in
                         try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
                     }
                     Issue.record("an unbalanced entry was committed: \(sql)")
@@ -300,7 +300,7 @@ struct LedgerTests {
             #expect(cut.firstBroken?.seq == seqs[1])
             #expect(cut.firstBroken?.reason.contains("missing") == true)
             // A tail rewritten with a fresh, self-consistent entry at the same seq: its hash differs.
-            try await client.withTransaction(logger: logger) { connection in
+            _ = try await client.withTransaction(logger: logger) { connection in
                 try await ledger.post([NewJournalEntry(kind: .adjustment, memo: "forged", lines: [
                     LedgerLine(.bureauBank, Money(fen: 5)), LedgerLine(.payable(firm), Money(fen: -5)),
                 ])], on: connection)

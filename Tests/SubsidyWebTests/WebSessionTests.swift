@@ -141,7 +141,7 @@ import Testing
             for try await hash in try await database.query("SELECT token_hash FROM web_sessions", logger: TestDatabase.logger).decode(Data.self) { stored.append(hash) }
             let raw = String(cookie.dropFirst("sl_session=".count))
             #expect(stored.contains(Data(SessionStore.hash(raw))) && !stored.contains(Data(raw.utf8)))
-            try await TestDatabase.withOwnerClient(of: url) { owner in
+            _ = try await TestDatabase.withOwnerClient(of: url) { owner in
                 try await owner.query("UPDATE web_sessions SET last_seen = now() - interval '31 minutes'", logger: TestDatabase.logger)
             }
             let expired = try await client.request(.get, "/batches", cookie: cookie)
