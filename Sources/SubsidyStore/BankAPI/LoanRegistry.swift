@@ -117,9 +117,12 @@ extension BankData {
             ORDER BY l.id LIMIT \(limit)
             """, logger: logger)
         var result: [LoanView] = []
-        for try await (id, no, firm, name, program, tier, principal, start, maturity, rate, created) in rows.decode(
-            (Int64, String, String, String, String, String?, Int64, String, String, String, String).self)
-        {
+        // Cell by cell, as the records' read (`RowCells`): no tuple metadata looked up per row.
+        for try await row in rows {
+            var cells = RowCells(row)
+            let (id, no, firm, name) = (try cells.next(Int64.self), try cells.next(String.self), try cells.next(String.self), try cells.next(String.self))
+            let (program, tier, principal) = (try cells.next(String.self), try cells.next(String?.self), try cells.next(Int64.self))
+            let (start, maturity, rate, created) = (try cells.next(String.self), try cells.next(String.self), try cells.next(String.self), try cells.next(String.self))
             result.append(LoanView(
                 id: id, loanNo: no, firm: firm, firmName: name, program: program, tier: tier, principal: Money(fen: principal),
                 start: start, maturity: maturity, contractRate: Self.trimRate(rate), createdAt: created))
