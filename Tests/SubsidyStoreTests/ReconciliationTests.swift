@@ -88,6 +88,36 @@ struct ReconciliationTests {
         }
     }
 
+    @Test("an entry's texts are stored as the statement reads them, backslashes and tabs included (COPY's escapes); an empty reference as NULL")
+    func entryTextsStoredAsRead() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            // 1,000,000.00 − 500.00 = 999,500.00; "\\n" is a backslash and an n, not a line feed.
+            let text = bureauStatement(number: "1", opening: "1000000,00", closing: "999500,00", on: "251013", entries: [
+                ":61:2510131013D500,00NTRFNONREF", ":86:/NAME/甲\\乙\t公司/REMI/手续费 C:\\new\\n \\N \\. end",
+            ])
+            let parsed = try StatementParser.parse(Data(text.utf8))
+            let entry = try #require(parsed.statements.first?.entries.first)
+            #expect(entry.description.contains("\\N \\.") && entry.description.contains("\\n"))
+            #expect(entry.counterparty.name?.contains("\t") == true)
+            let summary = try await ReconciliationStore(client: client, logger: TestDatabase.logger).importStatements(parsed, source: "test", by: fixture.clerk)
+            #expect(summary.categories == [.unexpected: 1])
+            var stored: [(String, String?, String?, String?, Int64)] = []
+            for try await row in try await client.query(
+                "SELECT description, counterparty_name, reference, counterparty_account, amount_fen FROM statement_entries", logger: TestDatabase.logger
+            ).decode((String, String?, String?, String?, Int64).self) {
+                stored.append(row)
+            }
+            #expect(stored.count == 1)
+            #expect(stored.first?.0 == entry.description)
+            #expect(stored.first?.1 == entry.counterparty.name)
+            // The parser reads NONREF as no reference; none stored, nor an account it did not read.
+            #expect(entry.reference == nil || entry.reference == "")
+            #expect(stored.first?.2 == nil && stored.first?.3 == nil)
+            #expect(stored.first?.4 == -50_000)
+        }
+    }
+
     @Test("a statement stored, planned and posted an entry at a time does what it does imported whole: payments, a fee, a duplicate, a return of an earlier chunk's payment")
     func chunkedImportIsWhole() async throws {
         // 1,000,000.00 − 15,069.45 − 7,663.89 − 500.00 − 15,069.45 + 7,663.89 = 969,361.10

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOCore
 public import Logging
 public import PostgresNIO
 public import SubsidyReconciliation
@@ -229,26 +230,42 @@ public struct ReconciliationStore: Sendable {
 
     /// Stores `entries` (numbered from `firstNumber` in their statement) with their outcomes, and
     /// returns their ids in order.
+    ///
+    /// The rows go in by COPY, then their ids are read back by number: `INSERT … SELECT FROM
+    /// unnest(…)` of thirteen arrays materialised them all before the first row was written
+    /// (psql, 20,000 entries of a province statement, alternated: 147-163 ms against 85-91 ms by
+    /// COPY). An empty reference, bank reference, counterparty name or account is stored as NULL,
+    /// as before; the statement's trigger (sql/034) checks the rows COPY writes as it checked the
+    /// INSERT's.
     func insertEntries(
         _ entries: ArraySlice<StatementEntry>, firstNumber: Int, statementID: Int64, outcomes: ArraySlice<EntryOutcome>,
         on connection: PostgresConnection
     ) async throws -> [Int64] {
-        let numbers = Array(firstNumber..<(firstNumber + entries.count))
+        guard !entries.isEmpty else { return [] }
+        func present(_ text: String?) -> String? { text.flatMap { $0.isEmpty ? nil : $0 } }
+        var text = ByteBuffer()
+        text.reserveCapacity(entries.count * 256)
+        let statement = String(statementID)
+        for (offset, (entry, outcome)) in zip(entries, outcomes).enumerated() {
+            text.writeCopyRow([
+                statement, String(firstNumber + offset), String(entry.amount.fen), entry.currency, entry.valueDate?.description,
+                entry.bookingDate?.description, present(entry.reference), present(entry.bankReference), entry.description,
+                present(entry.counterparty.name), present(entry.counterparty.account), outcome.category.rawValue, outcome.rule, outcome.explanation,
+            ])
+        }
+        try await connection.copy(
+            text, into: "statement_entries",
+            columns: ["statement_id", "entry_no", "amount_fen", "currency", "value_date", "booking_date", "reference", "bank_reference",
+                      "description", "counterparty_name", "counterparty_account", "category", "rule", "explanation"],
+            logger: logger)
+        let last = firstNumber + entries.count - 1
         var ids = [Int64](repeating: 0, count: entries.count)
-        for try await (id, number) in try await connection.query(
-            """
-            INSERT INTO statement_entries (statement_id, entry_no, amount_fen, currency, value_date, booking_date, reference, bank_reference,
-                                           description, counterparty_name, counterparty_account, category, rule, explanation)
-            SELECT \(statementID), n, a, c, nullif(v, '')::date, nullif(b, '')::date, nullif(r, ''), nullif(br, ''), d, nullif(cn, ''), nullif(ca, ''), cat, ru, ex
-            FROM unnest(\(numbers)::int[], \(entries.map(\.amount.fen))::bigint[], \(entries.map(\.currency))::text[],
-                        \(entries.map { $0.valueDate?.description ?? "" })::text[], \(entries.map { $0.bookingDate?.description ?? "" })::text[],
-                        \(entries.map { $0.reference ?? "" })::text[], \(entries.map { $0.bankReference ?? "" })::text[], \(entries.map(\.description))::text[],
-                        \(entries.map { $0.counterparty.name ?? "" })::text[], \(entries.map { $0.counterparty.account ?? "" })::text[],
-                        \(outcomes.map(\.category.rawValue))::text[], \(outcomes.map(\.rule))::text[], \(outcomes.map(\.explanation))::text[])
-                 AS t(n, a, c, v, b, r, br, d, cn, ca, cat, ru, ex)
-            RETURNING id, entry_no
-            """, logger: logger
-        ).decode((Int64, Int).self) {
+        for try await row in try await connection.query(
+            "SELECT id, entry_no FROM statement_entries WHERE statement_id = \(statementID) AND entry_no BETWEEN \(firstNumber) AND \(last)",
+            logger: logger)
+        {
+            var cells = RowCells(row)
+            let (id, number) = (try cells.next(Int64.self), try cells.next(Int.self))
             ids[number - firstNumber] = id
         }
         return ids
