@@ -223,6 +223,18 @@ struct BankAPITests {
             let all = try await fixture.send(.get, "/v1/interest-records", token: fixture.icbc)
             let statuses = (all.json["items"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String }
             #expect(statuses == ["superseded", "superseded", "superseded", "superseded", "accepted", "accepted"])
+            // One loan's records: every version too, by id (the accepted and the superseded each
+            // read by its own index, sql/047).
+            let ofLoan = try await fixture.send(.get, "/v1/interest-records?loanNo=L-1", token: fixture.icbc)
+            let items = ofLoan.json["items"] as? [[String: Any]] ?? []
+            #expect(items.compactMap { $0["status"] as? String } == statuses)
+            #expect(items.compactMap { $0["id"] as? Int } == (all.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? Int })
+            #expect(items.compactMap { $0["version"] as? Int } == [1, 1, 2, 2, 3, 3])
+            let page = try await fixture.send(.get, "/v1/interest-records?loanNo=L-1&limit=4", token: fixture.icbc)
+            let cursor = try #require(page.json["nextCursor"] as? String)
+            let rest = try await fixture.send(.get, "/v1/interest-records?loanNo=L-1&cursor=\(cursor)", token: fixture.icbc)
+            #expect(((page.json["items"] as? [[String: Any]] ?? []) + (rest.json["items"] as? [[String: Any]] ?? [])).compactMap { $0["id"] as? Int }
+                == items.compactMap { $0["id"] as? Int })
         }
     }
 

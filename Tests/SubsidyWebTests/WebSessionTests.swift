@@ -247,6 +247,46 @@ import Testing
         }
     }
 
+    @Test("a firm's page lists every version of its loans' records, newest payment first, a superseded one marked")
+    func firmRecordVersions() async throws {
+        try await TestDatabase.withFresh { database, _ in
+            try await Self.clerkAndBureauAccount(database)
+            // L-1's [2025-01-10, 2025-03-21) sent paying 36,944.44, then corrected to 36,900.00
+            // (version 2 supersedes 1); [2025-03-21, 2025-06-21) paid 48,555.55 once. Three rows,
+            // by payment day descending, then id descending: the later period, the correction,
+            // the superseded first version.
+            for statement: PostgresQuery in [
+                "INSERT INTO firms (uscc, name, district) VALUES ('91350200776049653A', '成都甲科技有限公司', '高新区')",
+                """
+                INSERT INTO loans (bank_code, loan_no, firm_uscc, program, principal_fen, start_date, maturity_date)
+                VALUES ('ICBC', 'L-1', '91350200776049653A', 'zhuangda', 500000000, '2025-01-10', '2026-01-09')
+                """,
+                """
+                INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on)
+                VALUES ((SELECT id FROM loans WHERE loan_no = 'L-1'), '2025-01-10', '2025-03-21', 500000000, 3694444, '2025-03-21'),
+                       ((SELECT id FROM loans WHERE loan_no = 'L-1'), '2025-03-21', '2025-06-21', 500000000, 4855555, '2025-06-21')
+                """,
+                "UPDATE interest_records SET status = 'superseded' WHERE paid_fen = 3694444",
+                """
+                INSERT INTO interest_records (loan_id, period_from, period_to, balance_fen, paid_fen, paid_on, version, supersedes)
+                SELECT loan_id, period_from, period_to, balance_fen, 3690000, paid_on, 2, id FROM interest_records WHERE paid_fen = 3694444
+                """,
+            ] { try await database.query(statement, logger: TestDatabase.logger) }
+            let client = try await Self.client(database)
+            let cookie = try #require(try await client.signIn("clerk", "clerk-password").cookie)
+            let page = try await client.request(.get, "/firms/91350200776049653A", cookie: cookie).body
+            let rows = page.components(separatedBy: "<tr").filter { $0.contains(#"<td class="mono">L-1</td><td>2025-"#) }
+            let shown = rows.map { row in
+                row.components(separatedBy: "<td").dropFirst().map { cell in
+                    String(cell.drop { $0 != ">" }.dropFirst().prefix { $0 != "<" })
+                }
+            }
+            #expect(shown.map { $0[3] } == ["48,555.55", "36,900.00", "36,944.44"], "\(shown)")
+            #expect(shown.map { $0[5] } == ["1", "2", "1"])
+            #expect(rows.map { $0.hasPrefix(#" class="muted""#) } == [false, false, true])
+        }
+    }
+
     @Test("a batch's lines and the firms page by page: each sort and search, with their counts, as the database orders them")
     func pagedLists() async throws {
         try await TestDatabase.withFresh { database, _ in

@@ -111,17 +111,34 @@ extension BankData {
     }
 
     private func recordViews(bank: String, loanNo: String?, id: Int64?, after cursor: Int64, limit: Int) async throws -> [RecordView] {
-        let rows = try await client.query(
-            """
+        let columns = """
             SELECT r.id, l.loan_no, r.period_from::text, r.period_to::text, r.balance_fen, r.paid_fen, r.paid_on::text, r.firm_name,
                    r.bank_reference, r.version, r.status, r.is_correction,
                    (SELECT max(b.id) FROM batch_loan_records br JOIN granted_batches b ON b.id = br.batch_id
                     WHERE br.loan_id = r.loan_id AND r.id = ANY(br.record_ids))
-            FROM interest_records r JOIN loans l ON l.id = r.loan_id
-            WHERE l.bank_code = \(bank) AND r.id > \(cursor) AND (\(loanNo)::text IS NULL OR l.loan_no = \(loanNo))
-              AND (\(id)::bigint IS NULL OR r.id = \(id))
+            """
+        // One loan's records, every version: its accepted ones by `interest_records_current`, its
+        // superseded ones by `interest_records_superseded` (sql/047); no index holds both. Every
+        // record of the bank, or one by id: walked by id, as a page asks.
+        let query: PostgresQuery = if let loanNo {
+            """
+            \(unescaped: columns)
+            FROM loans l CROSS JOIN LATERAL (
+                SELECT * FROM interest_records r WHERE r.loan_id = l.id AND r.status = 'accepted'
+                UNION ALL
+                SELECT * FROM interest_records r WHERE r.loan_id = l.id AND r.status = 'superseded') r
+            WHERE l.bank_code = \(bank) AND l.loan_no = \(loanNo) AND r.id > \(cursor) AND (\(id)::bigint IS NULL OR r.id = \(id))
             ORDER BY r.id LIMIT \(limit)
-            """, logger: logger)
+            """
+        } else {
+            """
+            \(unescaped: columns)
+            FROM interest_records r JOIN loans l ON l.id = r.loan_id
+            WHERE l.bank_code = \(bank) AND r.id > \(cursor) AND (\(id)::bigint IS NULL OR r.id = \(id))
+            ORDER BY r.id LIMIT \(limit)
+            """
+        }
+        let rows = try await client.query(query, logger: logger)
         var result: [RecordView] = []
         // Cell by cell (`RowCells`): `decode((…).self)` of 13 columns looked up the tuple's
         // generic metadata for every row, 13-17 % of the server's CPU under `wrk` on this read.
