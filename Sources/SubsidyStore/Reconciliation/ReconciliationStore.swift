@@ -235,7 +235,7 @@ public struct ReconciliationStore: Sendable {
     /// unnest(…)` of thirteen arrays materialised them all before the first row was written
     /// (psql, 20,000 entries of a province statement, alternated: 147-163 ms against 85-91 ms by
     /// COPY). An empty reference, bank reference, counterparty name or account is stored as NULL,
-    /// as before; the statement's trigger (sql/034) checks the rows COPY writes as it checked the
+    /// as before; the statement trigger of sql/027 checks the rows COPY writes as it checked the
     /// INSERT's.
     func insertEntries(
         _ entries: ArraySlice<StatementEntry>, firstNumber: Int, statementID: Int64, outcomes: ArraySlice<EntryOutcome>,
