@@ -232,15 +232,11 @@ extension WebApp {
         }
         page["loans"] = loans
         var records: [[String: Any]] = []
-        // Every version of the firm's loans' records: the accepted by `interest_records_current`,
-        // the superseded by `interest_records_superseded` (sql/047), a loan at a time.
+        // Every version of the firm's loans' records, a loan at a time (sql/047).
         for try await (loanNo, from, to, balance, paid, paidOn, version, status) in try await client.query(
             """
             SELECT l.loan_no, r.period_from::text, r.period_to::text, r.balance_fen, r.paid_fen, r.paid_on::text, r.version, r.status
-            FROM loans l CROSS JOIN LATERAL (
-                SELECT * FROM interest_records r WHERE r.loan_id = l.id AND r.status = 'accepted'
-                UNION ALL
-                SELECT * FROM interest_records r WHERE r.loan_id = l.id AND r.status = 'superseded') r
+            FROM loans l CROSS JOIN LATERAL loan_interest_records(l.id) r
             WHERE l.firm_uscc = \(uscc)
             ORDER BY r.paid_on DESC, r.id DESC LIMIT 200
             """, logger: logger

@@ -117,17 +117,13 @@ extension BankData {
                    (SELECT max(b.id) FROM batch_loan_records br JOIN granted_batches b ON b.id = br.batch_id
                     WHERE br.loan_id = r.loan_id AND r.id = ANY(br.record_ids))
             """
-        // One loan's records, every version: its accepted ones by `interest_records_current`, its
-        // superseded ones by `interest_records_superseded` (sql/047); no index holds both. Every
-        // record of the bank, or one by id: walked by id, as a page asks.
+        // One loan's records, every version (`loan_interest_records`, sql/047: no index holds
+        // both statuses); every record of the bank, or one by id, walked by id as a page asks.
         let query: PostgresQuery = if let loanNo {
             """
             \(unescaped: columns)
-            FROM loans l CROSS JOIN LATERAL (
-                SELECT * FROM interest_records r WHERE r.loan_id = l.id AND r.status = 'accepted'
-                UNION ALL
-                SELECT * FROM interest_records r WHERE r.loan_id = l.id AND r.status = 'superseded') r
-            WHERE l.bank_code = \(bank) AND l.loan_no = \(loanNo) AND r.id > \(cursor) AND (\(id)::bigint IS NULL OR r.id = \(id))
+            FROM loans l CROSS JOIN LATERAL loan_interest_records(l.id) r
+            WHERE l.bank_code = \(bank) AND l.loan_no = \(loanNo) AND r.id > \(cursor)
             ORDER BY r.id LIMIT \(limit)
             """
         } else {
