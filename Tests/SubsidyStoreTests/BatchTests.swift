@@ -433,6 +433,36 @@ struct BatchTests {
         }
     }
 
+    @Test("a batch's used records: a row a loan and batch, unique by the database; recomputing replaces the batch's own rows only")
+    func usedRecordsByLoan() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let fixture = try await BatchFixture.make(client)
+            let store = fixture.store
+            let id = try await fixture.draftBatch()
+            // 15,069.45 (A) + 7,663.89 (B) = 22,733.34: a loan each, of one record each.
+            #expect(try await store.compute(id, by: fixture.clerk).totalFen == 2_273_334)
+            func used(_ batch: Int64) async throws -> [String] {
+                try await client.query(
+                    "SELECT loan_id::text || ':' || record_ids::text FROM batch_loan_records WHERE batch_id = \(batch) ORDER BY loan_id",
+                    logger: TestDatabase.logger
+                ).collect().map { try $0.decode(String.self) }
+            }
+            let first = try await used(id)
+            #expect(first.count == 2 && first.allSatisfy { !$0.contains(",") }, "\(first)")
+            // Another batch's row for the same loan as A's: sql/048 keys the table by loan, then
+            // batch, and finds a batch's rows through a BRIN index; the removal must not reach it.
+            let loanA = try #require(first.first.map { String($0.prefix { $0 != ":" }) })
+            let other = id + 1_000
+            #expect(await refusal(client, "INSERT INTO batch_loan_records VALUES (\(other), \(loanA), '{1}')") == "accepted")
+            // The same loan in the same batch twice is refused, for the service's role too.
+            await expectRefused(
+                client, "INSERT INTO batch_loan_records VALUES (\(id), \(loanA), '{2}')", containing: "batch_loan_records_pkey")
+            #expect(try await store.compute(id, by: fixture.clerk).totalFen == 2_273_334)
+            #expect(try await used(id) == first)
+            #expect(try await used(other) == ["\(loanA):{1}"])
+        }
+    }
+
     @Test("a firm's excluded records are stored as one set and read back item by item, in both languages, whole after recomputing")
     func exclusionSets() async throws {
         try await TestDatabase.withFresh { client, _ in
