@@ -102,4 +102,26 @@ struct PackedRecordsTests {
             #expect(try await count(client, "SELECT count(*)::int FROM batch_lines WHERE batch_id = \(id)") == 0)
         }
     }
+
+    @Test("a chunk's firms are read by key: each once with every qualification, whatever the list repeats or names that is not there")
+    func firmsByKey() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            _ = try await BatchFixture.make(client)
+            // A second qualification for A (the fixture gives each firm one).
+            try await client.query(
+                """
+                INSERT INTO qualifications (firm_uscc, level, valid_from, valid_to, source)
+                VALUES ('91350200776049653A', 'innovative', '2022-05-01', '2025-04-30', '川经信〔2022〕3号')
+                """, logger: TestDatabase.logger)
+            let loader = BatchInputLoader(client: client, logger: TestDatabase.logger)
+            // A twice, B once, and a valid code of a firm that is not registered.
+            let firms = try await loader.loadFirms([firmA, firmB, firmA, "91440101MA5CJQ4N59"])
+            #expect(firms.keys.sorted() == [firmA, firmB].sorted())
+            let levels = firms[firmA]?.qualifications.map { "\($0.level.rawValue) \($0.from)…\($0.to)" }.sorted()
+            #expect(levels == ["innovative 2022-05-01…2025-04-30", "specialized 2024-03-01…2027-02-28"])
+            #expect(firms[firmA]?.name == "成都甲科技有限公司")
+            #expect(firms[firmB]?.qualifications.map(\.level) == [.littleGiant])
+            #expect(try await loader.loadFirms([]).isEmpty)
+        }
+    }
 }

@@ -159,14 +159,24 @@ public struct BatchInputLoader: Sendable {
 
     /// The firms and their qualifications, in one query: a firm's row once per qualification (or
     /// once, without one). Two queries sent and looked up the chunk's 5,000 firms twice.
+    /// Each firm is looked up by its key, joined from the list: asked as `f.uscc = ANY(list)`,
+    /// the planner read the whole of `firms_name` (every firm, sql/044) with two parallel
+    /// workers and tested each against the list — a province 新易贷 chunk's 2,500 firms 19–28 ms
+    /// and three processes' CPU, against 13–15 ms in one this way (`psql`, eight runs each), and
+    /// at nation every chunk read 600,000 firms. The list is made distinct here: each of its
+    /// entries is a row of the join.
     func loadFirms(_ ids: [String]) async throws -> [String: Firm] {
         var firms: [String: Firm] = [:]
         firms.reserveCapacity(ids.count)
+        var seen: Set<String> = []
+        seen.reserveCapacity(ids.count)
+        let distinct = ids.filter { seen.insert($0).inserted }
         let rows = try await client.query(
             """
             SELECT f.uscc::text, f.name, q.level, q.valid_from, q.valid_to
-            FROM firms f LEFT JOIN qualifications q ON q.firm_uscc = f.uscc
-            WHERE f.uscc = ANY(\(ids)::char(18)[])
+            FROM unnest(\(distinct)::char(18)[]) AS u(uscc)
+            JOIN firms f ON f.uscc = u.uscc
+            LEFT JOIN qualifications q ON q.firm_uscc = f.uscc
             """, logger: logger)
         for try await row in rows {
             var cells = RowCells(row)
