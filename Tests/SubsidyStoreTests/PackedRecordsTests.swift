@@ -7,7 +7,8 @@ import Testing
 
 /// The batch loader reads a loan's records packed by the server (`int8send`, `date_send`):
 /// what PostgreSQL packs must unpack to the same values, for dates before and after its epoch
-/// and amounts beyond 32 bits, in the order of their periods whatever the order packed.
+/// and amounts beyond 32 bits, in the order of their periods whatever the order packed. Also
+/// the loader's other reads of a chunk: its firms, by key.
 @Suite("Packed interest records")
 struct PackedRecordsTests {
     @Test("PostgreSQL's binary forms unpack to the records they came from")

@@ -168,9 +168,7 @@ public struct BatchInputLoader: Sendable {
     func loadFirms(_ ids: [String]) async throws -> [String: Firm] {
         var firms: [String: Firm] = [:]
         firms.reserveCapacity(ids.count)
-        var seen: Set<String> = []
-        seen.reserveCapacity(ids.count)
-        let distinct = ids.filter { seen.insert($0).inserted }
+        let distinct = Array(Set(ids))
         let rows = try await client.query(
             """
             SELECT f.uscc::text, f.name, q.level, q.valid_from, q.valid_to
