@@ -221,14 +221,15 @@ struct BankAPITests {
             let bom = Data([0xEF, 0xBB, 0xBF]) + Data(text.replacingOccurrences(of: "\r\n", with: "\n").utf8)
             #expect(try await fixture.send(.post, "/v1/interest-records", token: fixture.icbc, contentType: "text/csv", body: bom).status == 200)
             let all = try await fixture.send(.get, "/v1/interest-records", token: fixture.icbc)
-            let statuses = (all.json["items"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String }
+            let allItems = all.json["items"] as? [[String: Any]] ?? []
+            let statuses = allItems.compactMap { $0["status"] as? String }
             #expect(statuses == ["superseded", "superseded", "superseded", "superseded", "accepted", "accepted"])
             // One loan's records: every version too, by id (the accepted and the superseded each
             // read by its own index, sql/047).
             let ofLoan = try await fixture.send(.get, "/v1/interest-records?loanNo=L-1", token: fixture.icbc)
             let items = ofLoan.json["items"] as? [[String: Any]] ?? []
             #expect(items.compactMap { $0["status"] as? String } == statuses)
-            #expect(items.compactMap { $0["id"] as? Int } == (all.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? Int })
+            #expect(items.compactMap { $0["id"] as? Int } == allItems.compactMap { $0["id"] as? Int })
             #expect(items.compactMap { $0["version"] as? Int } == [1, 1, 2, 2, 3, 3])
             let page = try await fixture.send(.get, "/v1/interest-records?loanNo=L-1&limit=4", token: fixture.icbc)
             let cursor = try #require(page.json["nextCursor"] as? String)

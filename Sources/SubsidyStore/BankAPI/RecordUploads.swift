@@ -118,12 +118,13 @@ extension BankData {
                     WHERE br.loan_id = r.loan_id AND r.id = ANY(br.record_ids))
             """
         // One loan's records, every version (`loan_interest_records`, sql/047: no index holds
-        // both statuses); every record of the bank, or one by id, walked by id as a page asks.
+        // both statuses); every record of the bank. Either walked by id as a page asks, and
+        // narrowed to one record when `id` names it.
         let query: PostgresQuery = if let loanNo {
             """
             \(unescaped: columns)
             FROM loans l CROSS JOIN LATERAL loan_interest_records(l.id) r
-            WHERE l.bank_code = \(bank) AND l.loan_no = \(loanNo) AND r.id > \(cursor)
+            WHERE l.bank_code = \(bank) AND l.loan_no = \(loanNo) AND r.id > \(cursor) AND (\(id)::bigint IS NULL OR r.id = \(id))
             ORDER BY r.id LIMIT \(limit)
             """
         } else {
