@@ -9,7 +9,7 @@ import Testing
 /// what PostgreSQL packs must unpack to the same values, for dates before and after its epoch
 /// and amounts beyond 32 bits, in the order of their periods whatever the order packed. Also
 /// the loader's other reads of a chunk: its firms, by key.
-@Suite("Packed interest records")
+@Suite("The batch loader's reads: packed interest records, firms by key")
 struct PackedRecordsTests {
     @Test("PostgreSQL's binary forms unpack to the records they came from")
     func roundTrip() async throws {

@@ -166,9 +166,9 @@ public struct BatchInputLoader: Sendable {
     /// at nation every chunk read 600,000 firms. The list is made distinct here: each of its
     /// entries is a row of the join.
     func loadFirms(_ ids: [String]) async throws -> [String: Firm] {
-        var firms: [String: Firm] = [:]
-        firms.reserveCapacity(ids.count)
         let distinct = Array(Set(ids))
+        var firms: [String: Firm] = [:]
+        firms.reserveCapacity(distinct.count)
         let rows = try await client.query(
             """
             SELECT f.uscc::text, f.name, q.level, q.valid_from, q.valid_to
