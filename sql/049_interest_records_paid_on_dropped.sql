@@ -1,0 +1,14 @@
+-- The accepted records' index on paid_on alone (sql/004) is read by no query of the service
+-- (issue 12). A batch reads a loan's year of records through interest_records_current (loan,
+-- period, with paid_on among its included columns since sql/035). The upload's overlap checks,
+-- the bank API and a firm's page all read by loan. No query selects records by day across loans.
+-- pg_stat_user_indexes counted 0 scans of it on the province databases that had run computations,
+-- approvals, exports and statements, against 112,614–749,620 of interest_records_current.
+-- Each new record still put an entry into it. On a province database, the benchmark's re-sent
+-- month (37,538 new versions) inserted by plain SQL without triggers, two rounds:
+-- 297 / 262 ms and 14–15 MB of WAL with it, 279 / 229 ms and 12 MB without
+-- (scripts/bench/ingest-floor.sh and BENCHMARKS.md, "Where an upload stands against its floor").
+-- An auditor's question by day (what was paid on a date) now reads the accepted records whole.
+-- At province that took 0.32 s warm (0.98 s the first time), against 0.21 s through the index: a
+-- payment day holds about 300,000 of the 3.4 million records, so the index narrowed it little.
+DROP INDEX interest_records_paid_on;
