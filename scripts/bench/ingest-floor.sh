@@ -4,8 +4,10 @@
 # with its indexes but without a trigger or a check, beside the benchmark's baseline (`\copy` of
 # the same file into a bare table). Each round runs in a transaction that is rolled back, so the
 # database keeps nothing but the sequence's advance and dead rows for VACUUM. Run with a
-# superuser's connection (CHECKPOINT, session_replication_role) on a generated database before
-# the file is uploaded, e.g. a copy of a province benchmark database kept before its ingest step:
+# superuser's connection (CHECKPOINT, session_replication_role) on a generated database, e.g. the
+# one `scripts/bench.sh --scale province --keep` leaves (bench_province). The file's records are
+# matched to the accepted version stored for their loan and period, whether or not the benchmark
+# has uploaded the file already:
 #   scripts/bench/ingest-floor.sh "$SUPERUSER_URL" .build/bench-province/records/ICBC-2025-06-resent.csv ICBC
 # (psql does not expand variables in \copy's arguments, hence a shell script.)
 set -euo pipefail
